@@ -1,0 +1,60 @@
+"""Exit codes and the error tree. Only ``__main__.main`` turns these into output."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    RUNNING = 3
+    NOT_FOUND = 4
+    AUTH = 5
+    CONFIG = 6
+    UNREACHABLE = 7
+    DOWNLOAD = 8
+    TIMEOUT = 124
+    INTERRUPTED = 130
+
+
+class JobwatchError(Exception):
+    """An error with a one-line message, an exit code and, where it helps, a hint."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(JobwatchError):
+    exit_code = ExitCode.USAGE
+
+
+class NotFoundError(JobwatchError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class AuthError(JobwatchError):
+    exit_code = ExitCode.AUTH
+
+
+class ConfigError(JobwatchError):
+    exit_code = ExitCode.CONFIG
+
+
+class UnreachableError(JobwatchError):
+    """Network errors, 5xx/429 after retries, or an answer that is not the expected JSON."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class DownloadError(JobwatchError):
+    exit_code = ExitCode.DOWNLOAD
+
+
+class Interrupted(JobwatchError):
+    exit_code = ExitCode.INTERRUPTED

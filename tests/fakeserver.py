@@ -1,0 +1,147 @@
+"""A scriptable provider server on loopback, for tests and benchmarks.
+
+Each route (a path, without the query) has a sequence of replies served in order; the last one
+repeats. A reply may also be a callable taking the recorded request. Every request and every
+accepted TCP connection is recorded, so tests can count polls and check which headers arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = b""  # bytes, str, a JSON-able dict/list, or an iterable of byte chunks
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    content_length: int | None = None  # announce more than is sent to simulate a cut body
+
+
+def json_reply(payload: Any, status: int = 200, **kwargs: Any) -> Reply:
+    return Reply(status=status, body=payload, **kwargs)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    at: float
+
+
+Responder = Reply | Callable[[Recorded], Reply]
+
+
+class FakeServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.routes: dict[str, list[Responder]] = {}
+        self._served: dict[str, int] = {}
+        self.requests: list[Recorded] = []
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self.host = host
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def start(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def route(self, path: str, *replies: Responder) -> None:
+        with self._lock:
+            self.routes[path] = list(replies)
+            self._served[path] = 0
+
+    def hits(self, path: str) -> int:
+        with self._lock:
+            return sum(1 for r in self.requests if r.path == path)
+
+    def requests_to(self, path: str) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+    def _next_reply(self, recorded: Recorded) -> Reply:
+        with self._lock:
+            self.requests.append(recorded)
+            replies = self.routes.get(recorded.path)
+            if not replies:
+                return json_reply({"detail": "Not Found"}, status=404)
+            index = min(self._served[recorded.path], len(replies) - 1)
+            self._served[recorded.path] += 1
+            responder = replies[index]
+        return responder(recorded) if callable(responder) else responder
+
+
+def _encode(body: Any) -> tuple[Iterable[bytes], int | None, str | None]:
+    if isinstance(body, bytes):
+        return [body], len(body), None
+    if isinstance(body, str):
+        data = body.encode()
+        return [data], len(data), "text/plain; charset=utf-8"
+    if isinstance(body, (dict, list)):
+        data = json.dumps(body).encode()
+        return [data], len(data), "application/json"
+    return body, None, None
+
+
+def _make_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            with server._lock:
+                server.connections += 1
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            parts = urlsplit(self.path)
+            recorded = Recorded(
+                method="GET", path=parts.path, query=parts.query,
+                headers={k.lower(): v for k, v in self.headers.items()}, at=time.monotonic(),
+            )
+            reply = server._next_reply(recorded)
+            if reply.delay:
+                time.sleep(reply.delay)
+            chunks, length, content_type = _encode(reply.body)
+            try:
+                self.send_response(reply.status)
+                headers = {k.lower(): v for k, v in reply.headers.items()}
+                if content_type and "content-type" not in headers:
+                    self.send_header("Content-Type", content_type)
+                announced = reply.content_length if reply.content_length is not None else length
+                if announced is not None:
+                    self.send_header("Content-Length", str(announced))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                for chunk in chunks:
+                    self.wfile.write(chunk)
+                if reply.content_length is not None and reply.content_length != length:
+                    self.close_connection = True
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
+    return Handler
