@@ -1,0 +1,91 @@
+"""The one exit point: runs the CLI and turns every JobwatchError into its line and exit code."""
+
+from __future__ import annotations
+
+import sys
+
+from jobwatch import __version__
+
+GLOBAL_WITH_VALUE = ("--config", "--profile", "-p")
+GLOBAL_FLAGS = ("--verbose", "-v")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move global options to the front so they work after the command too
+    (`jobwatch status claret 1 -p staging`)."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg in GLOBAL_FLAGS or any(arg.startswith(o + "=") for o in GLOBAL_WITH_VALUE[:2]):
+            front.append(arg)
+        elif arg in GLOBAL_WITH_VALUE and i + 1 < len(args):
+            front += args[i:i + 2]
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def _error(message: str, hint: str | None = None) -> None:
+    try:
+        sys.stderr.write(f"jobwatch: error: {message}\n")
+        if hint:
+            sys.stderr.write(f"hint: {hint}\n")
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+def run(args: list[str]) -> int:
+    from typer import Abort
+    from typer._click.exceptions import ClickException, UsageError
+    from typer.main import get_command
+
+    from jobwatch.errors import ExitCode, JobwatchError
+
+    try:
+        from jobwatch.cli import app
+
+        command = get_command(app)
+        result = command.main(args=hoist_global_options(args), prog_name="jobwatch",
+                              standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except JobwatchError as exc:
+        _error(exc.message, exc.hint)
+        return int(exc.exit_code)
+    except UsageError as exc:
+        if exc.ctx is not None:
+            sys.stderr.write(exc.ctx.get_usage() + "\n")
+        command_path = exc.ctx.command_path if exc.ctx is not None else "jobwatch"
+        _error(exc.format_message(), f"run '{command_path} --help' for usage and examples")
+        return int(ExitCode.USAGE)
+    except ClickException as exc:
+        _error(exc.format_message())
+        return int(ExitCode.USAGE)
+    except (KeyboardInterrupt, Abort):
+        _error("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        from jobwatch.ui import silence_stdout
+
+        silence_stdout()
+        return int(ExitCode.OK)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else list(argv)
+    # Answered before Typer, rich, httpx or pydantic are imported.
+    if args in (["--version"], ["-V"]):
+        print(f"jobwatch {__version__}")
+        sys.exit(0)
+    sys.exit(run(args))
+
+
+if __name__ == "__main__":
+    main()

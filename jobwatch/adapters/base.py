@@ -1,0 +1,174 @@
+"""What every provider adapter shares: id checks, URL building, auth, answer classification."""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+from uuid import UUID
+
+from jobwatch.errors import AuthError, ConfigError, NotFoundError, UnreachableError, UsageError
+from jobwatch.http import TRANSIENT_STATUS, TransientError, open_response, origin_of, \
+    parse_retry_after
+
+if TYPE_CHECKING:
+    import httpx
+
+    from jobwatch.config import Profile
+    from jobwatch.models import Job
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def segment(value: str) -> str:
+    """One percent-encoded path segment: '../x' and '..' can never change the endpoint."""
+    encoded = quote(value, safe="")
+    return encoded.replace(".", "%2E") if set(value) <= {"."} else encoded
+
+
+class Adapter(ABC):
+    name: ClassVar[str]
+    id_form: ClassVar[str]
+    id_example: ClassVar[str]
+    default_base_url: ClassVar[str | None] = None
+    required: ClassVar[tuple[str, ...]] = ()
+    default_interval: ClassVar[float] = 2.0
+    status_path: ClassVar[str]
+    not_found_hint: ClassVar[str] = "check the job id and the profile's base_url"
+
+    def __init__(self, profile: Profile, token: str, token_source: str,
+                 redact: Callable[[str], str] = str) -> None:
+        self.profile = profile
+        self.token = token
+        self.token_source = token_source
+        self.redact = redact
+        base_url = profile.get("base_url")
+        if not base_url:
+            raise ConfigError(f"no base_url for {self.name} profile '{profile.name}'",
+                              hint=profile.fix_hint("base_url", '"https://..."'))
+        if not re.match(r"^https?://[^/]+", base_url):
+            raise ConfigError(f"base_url {base_url!r} ({profile.source('base_url')}) is not an "
+                              "http(s) URL")
+        self.base_url = base_url.rstrip("/")
+        self.origin = origin_of(self.base_url)
+        for field in self.required:
+            if not profile.get(field):
+                raise ConfigError(f"no {field} for {self.name} profile '{profile.name}'",
+                                  hint=profile.fix_hint(field, '"..."'))
+
+    # -- ids and URLs ----------------------------------------------------------------------
+
+    @classmethod
+    def validate_id(cls, job_id: str) -> str:
+        """The id in canonical form, or a usage error naming the expected form."""
+        checked = cls._canonical_id(job_id.strip())
+        if checked is None:
+            raise UsageError(f"{cls.name} job ids are {cls.id_form}, not {job_id!r}",
+                             hint=f"for example: jobwatch status {cls.name} {cls.id_example}")
+        return checked
+
+    @classmethod
+    @abstractmethod
+    def _canonical_id(cls, job_id: str) -> str | None: ...
+
+    def url(self, template: str, **values: str) -> str:
+        return self.base_url + template.format(**{k: segment(v) for k, v in values.items()})
+
+    def status_url(self, job_id: str) -> str:
+        return self.url(self.status_path, job_id=job_id, **self._path_values())
+
+    def _path_values(self) -> dict[str, str]:
+        return {}
+
+    def credentials(self) -> dict[str, str]:
+        """Headers that only ever go to the base_url's own origin."""
+        headers = dict(self.profile.get("headers") or {})
+        headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+    def job_url(self, job_id: str) -> str | None:
+        """A page for humans, when the provider has one."""
+        return None
+
+    # -- talking and parsing ---------------------------------------------------------------
+
+    def fetch(self, client: httpx.Client, job_id: str, log: Any = None) -> Job:
+        payload = self.get_json(client, self.status_url(job_id), job_id, log)
+        return self.normalize(payload, job_id)
+
+    def normalize(self, payload: Any, job_id: str) -> Job:
+        job = self.parse(payload)
+        update = {"profile": self.profile.name, "job_id": job.job_id or job_id}
+        if job.url is None:
+            update["url"] = self.job_url(job_id)
+        return job.model_copy(update=update)
+
+    def get_json(self, client: httpx.Client, url: str, job_id: str, log: Any = None) -> Any:
+        response = open_response(client, url, credentials=self.credentials(),
+                                 trusted=self.origin, redact=self.redact, log=log)
+        return self.check(response, job_id, log)
+
+    def check(self, response: httpx.Response, job_id: str, log: Any = None) -> Any:
+        """Turn an HTTP answer into JSON, or into the error a script can branch on."""
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthError(
+                f"{self.name} refused the token (HTTP {status})",
+                hint=f"the token came from {self.token_source}; check it is current and may "
+                     "read jobs" + self._auth_hint_extra(),
+            )
+        if status == 404:
+            raise NotFoundError(f"{self.name} job {job_id} not found (HTTP 404)",
+                                hint=self.not_found_hint)
+        if status in TRANSIENT_STATUS:
+            raise TransientError(f"{self.name} answered HTTP {status}",
+                                 retry_after=parse_retry_after(response.headers.get("retry-after")))
+        if not 200 <= status < 300:
+            raise UnreachableError(f"{self.name} answered HTTP {status}: "
+                                   f"{self._snippet(response)}")
+        try:
+            payload = json.loads(response.content)
+        except ValueError:
+            kind = response.headers.get("content-type", "no content type").split(";")[0]
+            if log is not None:
+                log(self.redact(f"  body starts: {self._snippet(response)}"))
+            raise TransientError(f"{self.name} answered HTTP {status} with {kind}, not JSON"
+                                 ) from None
+        if not self.has_shape(payload):
+            if log is not None:
+                log(self.redact(f"  body starts: {self._snippet(response)}"))
+            raise TransientError(f"{self.name} answered JSON without a job status")
+        return payload
+
+    def _snippet(self, response: httpx.Response) -> str:
+        text = response.content[:120].decode("utf-8", "replace")
+        return self.redact(_CONTROL.sub(" ", text)).strip()
+
+    def _auth_hint_extra(self) -> str:
+        return ""
+
+    @staticmethod
+    def has_shape(payload: Any) -> bool:
+        return isinstance(payload, dict) and isinstance(payload.get("status"), str)
+
+    @staticmethod
+    @abstractmethod
+    def parse(payload: dict[str, Any]) -> Job:
+        """The normalized job from the provider's answer. Pure: no I/O."""
+
+
+def canonical_uuid(job_id: str) -> str | None:
+    if not re.fullmatch(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", job_id):
+        return None
+    return str(UUID(job_id))
+
+
+def text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def number_or_none(value: Any) -> int | float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None

@@ -1,0 +1,85 @@
+"""Claret: integer job_log_id under a tenant; answers wrapped in {"message", "content"}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobwatch.adapters.base import Adapter, number_or_none, text_or_none
+from jobwatch.errors import NotFoundError
+from jobwatch.models import Artifact, Job, JobState, fraction
+
+STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
+          "completed": JobState.SUCCEEDED, "failed": JobState.FAILED}
+CATEGORIES = ("input", "staging", "output", "errors")
+
+
+class ClaretAdapter(Adapter):
+    name = "claret"
+    id_form = "integers (the job_log_id)"
+    id_example = "12345"
+    default_base_url = "https://plan.claret.app"
+    required = ("tenant",)
+    default_interval = 5.0  # Claret's docs ask for polls every 5-10 s
+    status_path = "/{tenant}/api/v1/imports/status/{job_id}"
+    not_found_hint = "check the job id and the tenant; Claret also says this for jobs you cannot see"
+
+    @classmethod
+    def _canonical_id(cls, job_id: str) -> str | None:
+        return job_id if job_id.isascii() and job_id.isdigit() else None
+
+    def _path_values(self) -> dict[str, str]:
+        return {"tenant": self.profile.get("tenant")}
+
+    def check(self, response: Any, job_id: str, log: Any = None) -> Any:
+        # Claret answers 422 "Job not found ..." for unknown jobs, not 404.
+        if response.status_code == 422:
+            try:
+                message = str(response.json().get("message", ""))
+            except ValueError:
+                message = ""
+            if "not found" in message.lower():
+                raise NotFoundError(f"claret job {job_id} not found (HTTP 422: {message})",
+                                    hint=self.not_found_hint)
+        return super().check(response, job_id, log)
+
+    @staticmethod
+    def has_shape(payload: Any) -> bool:
+        return isinstance(payload, dict) and Adapter.has_shape(payload.get("content"))
+
+    def normalize(self, payload: Any, job_id: str) -> Job:
+        job = super().normalize(payload, job_id)
+        # File paths are relative to the base_url; absolute http(s) URLs are taken as given.
+        resolved = [a.model_copy(update={"url": self.base_url + a.url})
+                    if a.url.startswith("/") else a for a in job.artifacts]
+        return job.model_copy(update={"artifacts": resolved})
+
+    @staticmethod
+    def parse(payload: dict[str, Any]) -> Job:
+        content = payload["content"]
+        progress = content.get("progress") if isinstance(content.get("progress"), dict) else {}
+        done = number_or_none(progress.get("completed_steps"))
+        total = number_or_none(progress.get("total_steps"))
+        stamps = content.get("timestamps") if isinstance(content.get("timestamps"), dict) else {}
+        files = content.get("files") if isinstance(content.get("files"), dict) else {}
+        artifacts = [
+            Artifact(category=category, url=path)
+            for category in (*CATEGORIES, *sorted(set(files) - set(CATEGORIES)))
+            for path in (files.get(category) or [])
+            if isinstance(path, str) and path
+        ]
+        job_id = content.get("job_log_id")
+        return Job(
+            provider="claret",
+            job_id=str(job_id) if job_id is not None else "",
+            state=STATES.get(content["status"], JobState.UNKNOWN),
+            status=content["status"],
+            progress=fraction(done, total),
+            done=done, total=total, unit="steps" if total else None,
+            message=text_or_none(progress.get("current_step")),
+            job_type=text_or_none(content.get("type")),
+            started_at=text_or_none(stamps.get("started_at")),
+            finished_at=text_or_none(stamps.get("completed_at")),
+            url=text_or_none(content.get("job_status_link")),
+            artifacts=artifacts,
+            raw=payload,
+        )

@@ -1,0 +1,47 @@
+"""Julep: UUID job ids and an exact state enum; progress only when has_progress is true."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobwatch.adapters.base import Adapter, canonical_uuid, number_or_none, text_or_none
+from jobwatch.models import Job, JobState, percent_fraction
+
+STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
+          "retrying": JobState.RUNNING, "succeeded": JobState.SUCCEEDED,
+          "aborted": JobState.CANCELED, "failed": JobState.FAILED, "unknown": JobState.UNKNOWN}
+
+
+class JulepAdapter(Adapter):
+    name = "julep"
+    id_form = "UUIDs"
+    id_example = "0b6a5a8e-7c1f-4e0b-9d7e-2f3a4b5c6d7e"
+    default_base_url = "https://api.julep.ai/api"
+    status_path = "/jobs/{job_id}"
+
+    @classmethod
+    def _canonical_id(cls, job_id: str) -> str | None:
+        return canonical_uuid(job_id)
+
+    @staticmethod
+    def has_shape(payload: Any) -> bool:
+        return isinstance(payload, dict) and isinstance(payload.get("state"), str)
+
+    @staticmethod
+    def parse(payload: dict[str, Any]) -> Job:
+        state = STATES.get(payload["state"], JobState.UNKNOWN)
+        percent = number_or_none(payload.get("progress")) if payload.get("has_progress") else None
+        return Job(
+            provider="julep",
+            job_id=str(payload.get("id") or ""),
+            state=state,
+            status=payload["state"],
+            progress=percent_fraction(percent),
+            done=percent, total=100 if percent is not None else None,
+            unit="percent" if percent is not None else None,
+            message=text_or_none(payload.get("reason")),
+            job_type=text_or_none(payload.get("name")),
+            created_at=text_or_none(payload.get("created_at")),
+            finished_at=text_or_none(payload.get("updated_at")) if state.terminal else None,
+            raw=payload,
+        )

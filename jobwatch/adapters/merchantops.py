@@ -1,0 +1,68 @@
+"""MerchantOps: free-form job ids; a light /status endpoint to poll, a detail endpoint once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobwatch.adapters.base import Adapter, number_or_none, text_or_none
+from jobwatch.models import Job, map_free_word, percent_fraction
+
+
+class MerchantOpsAdapter(Adapter):
+    name = "merchantops"
+    id_form = "non-empty strings without control characters"
+    id_example = "job_8f2c1"
+    default_base_url = "https://api.merchantops.ai"
+    status_path = "/api/jobs/{job_id}/status"
+    detail_path = "/api/jobs/{job_id}"
+
+    @classmethod
+    def _canonical_id(cls, job_id: str) -> str | None:
+        if not job_id or any(ord(c) < 32 or ord(c) == 127 for c in job_id):
+            return None
+        return job_id
+
+    def detail_url(self, job_id: str) -> str:
+        return self.url(self.detail_path, job_id=job_id)
+
+    def fetch_detail(self, client: Any, job_id: str, log: Any = None) -> dict[str, Any]:
+        return self.get_json(client, self.detail_url(job_id), job_id, log)
+
+    def credentials(self) -> dict[str, str]:
+        headers = super().credentials()
+        if self.profile.get("organization_id"):
+            headers["X-Organization-ID"] = self.profile.get("organization_id")
+        return headers
+
+    def _auth_hint_extra(self) -> str:
+        org = self.profile.get("organization_id")
+        return f" in organization {org}" if org else ""
+
+    @staticmethod
+    def wants_detail(job: Job) -> bool:
+        """Errors or warnings worth fetching: failed items, a failed state, or warnings."""
+        raw = job.raw if isinstance(job.raw, dict) else {}
+        return bool(job.failed_items) or job.state.value in ("failed", "canceled") or bool(
+            raw.get("warned_items") or raw.get("warnings"))
+
+    @staticmethod
+    def parse(payload: dict[str, Any]) -> Job:
+        done = number_or_none(payload.get("processed_items"))
+        total = number_or_none(payload.get("total_items"))
+        failed = number_or_none(payload.get("failed_items"))
+        state = map_free_word(payload["status"])
+        return Job(
+            provider="merchantops",
+            job_id=str(payload.get("job_id") or ""),
+            state=state,
+            status=payload["status"],
+            progress=percent_fraction(payload.get("progress_percentage")),
+            done=done, total=total, unit="items" if total is not None else None,
+            failed_items=int(failed) if failed is not None else None,
+            message=text_or_none(payload.get("error_message")),
+            job_type=text_or_none(payload.get("job_type")),
+            created_at=text_or_none(payload.get("created_at")),
+            started_at=text_or_none(payload.get("started_at")),
+            finished_at=text_or_none(payload.get("completed_at")),
+            raw=payload,
+        )

@@ -1,0 +1,50 @@
+"""Retailgrid: UUID job ids, free-form status words, an optional related grid-fill job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobwatch.adapters.base import Adapter, canonical_uuid, number_or_none, text_or_none
+from jobwatch.models import Job, JobState, map_free_word, percent_fraction
+
+
+class RetailgridAdapter(Adapter):
+    name = "retailgrid"
+    id_form = "UUIDs"
+    id_example = "3f1c2a9e-5b7d-4c1e-9a2b-8d6e4f0a1b2c"
+    status_path = "/v1/jobs/{job_id}"
+
+    @classmethod
+    def _canonical_id(cls, job_id: str) -> str | None:
+        return canonical_uuid(job_id)
+
+    @staticmethod
+    def related_job_id(job: Job) -> str | None:
+        raw = job.raw if isinstance(job.raw, dict) else {}
+        related = raw.get("related_grid_fill_job_id")
+        return canonical_uuid(related) if isinstance(related, str) else None
+
+    @staticmethod
+    def parse(payload: dict[str, Any]) -> Job:
+        error = text_or_none(payload.get("error_message"))
+        completed_at = text_or_none(payload.get("completed_at"))
+        state = map_free_word(payload["status"])
+        if state is JobState.UNKNOWN and completed_at:
+            # A word we do not know, but the job has a completion time: it has ended.
+            state = JobState.FAILED if error else JobState.SUCCEEDED
+        percent = number_or_none(payload.get("progress"))
+        return Job(
+            provider="retailgrid",
+            job_id=str(payload.get("job_id") or ""),
+            state=state,
+            status=payload["status"],
+            progress=percent_fraction(percent),
+            done=percent, total=100 if percent is not None else None,
+            unit="percent" if percent is not None else None,
+            message=error,
+            job_type=text_or_none(payload.get("job_type")),
+            created_at=text_or_none(payload.get("created_at")),
+            started_at=text_or_none(payload.get("started_at")),
+            finished_at=completed_at,
+            raw=payload,
+        )

@@ -1,0 +1,172 @@
+"""What a finished job leaves on disk: downloaded files (Claret) or written reports (MerchantOps).
+
+Every file lands under ``root/<provider>-<job_id>/`` through jobwatch.downloads, so the same
+rules hold everywhere: safe names, no symlinks followed, NAME.part renamed into place.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from jobwatch.downloads import (
+    NULL_PROGRESS,
+    DownloadProgress,
+    check_component,
+    download_file,
+    safe_dir,
+    safe_file_name,
+    write_all,
+    write_atomically,
+)
+from jobwatch.errors import DownloadError
+from jobwatch.http import Origin
+
+if TYPE_CHECKING:
+    import httpx
+
+    from jobwatch.models import Artifact
+
+REPORT_COLUMNS = ("entity_type", "entity_key", "error_type", "message", "step", "timestamp",
+                  "details")
+
+
+@dataclass
+class Saved:
+    """One line of ``wait --json``'s "downloads"."""
+
+    category: str
+    path: Path
+    bytes: int
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"category": self.category, "path": str(self.path), "bytes": self.bytes}
+
+
+@dataclass
+class ArtifactReport:
+    saved: list[Saved] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # one readable, redacted line each
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def job_dir_name(provider: str, job_id: str) -> str:
+    """``<provider>-<job_id>`` as ONE path component: the id is percent-encoded, so ``../x``
+    becomes ``..%2Fx`` and distinct ids stay distinct."""
+    encoded = quote(job_id, safe="")
+    if encoded in ("", ".", ".."):
+        raise DownloadError(f"refusing job id {job_id!r} as a directory name")
+    return check_component(f"{provider}-{encoded}")
+
+
+def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
+                       artifacts: list[Artifact], *, categories: set[str] | None,
+                       credentials: dict[str, str], trusted: Origin,
+                       redact: Callable[[str], str], log: Callable[[str], None] | None = None,
+                       progress: DownloadProgress = NULL_PROGRESS,
+                       sleep: Callable[[float], None] = time.sleep) -> ArtifactReport:
+    """Fetch each artifact to ``root/job_dir_name/<category>/<file name>``.
+
+    ``categories=None`` means all. A file that fails (unsafe name, HTTP error, write error) is
+    recorded in ``failures`` and the others still download. Two artifacts of one category with
+    the same file name are kept apart as ``name-2.ext``, ``name-3.ext``, ... rather than the
+    second silently replacing the first.
+    """
+    report = ArtifactReport()
+    taken: set[tuple[str, str]] = set()
+    for artifact in artifacts:
+        if categories is not None and artifact.category not in categories:
+            continue
+        try:
+            name = safe_file_name(artifact.url)
+            directory = safe_dir(root, job_dir_name, artifact.category)
+        except DownloadError as exc:
+            report.failures.append(f"{artifact.category}: {redact(artifact.url)}: {exc.message}")
+            continue
+        name = _unique(name, artifact.category, taken)
+        try:
+            written = download_file(client, artifact.url, directory, name,
+                                    credentials=credentials, trusted=trusted, redact=redact,
+                                    log=log, progress=progress, sleep=sleep)
+        except DownloadError as exc:
+            report.failures.append(f"{artifact.category}/{name}: {exc.message}")
+            continue
+        report.saved.append(Saved(artifact.category, directory / name, written))
+    return report
+
+
+def _unique(name: str, category: str, taken: set[tuple[str, str]]) -> str:
+    candidate, n = name, 1
+    stem, dot, suffix = name.rpartition(".")
+    while (category, candidate) in taken:
+        n += 1
+        candidate = f"{stem}-{n}.{suffix}" if dot and stem else f"{name}-{n}"
+    taken.add((category, candidate))
+    return candidate
+
+
+def write_merchantops_reports(root: Path, job_dir_name: str, detail: dict) -> ArtifactReport:
+    """Write the detail answer's errors and warnings as CSV, and the answer as job.json, into
+    ``root/job_dir_name/``. A file that cannot be written is a failure; the others still are."""
+    report = ArtifactReport()
+    try:
+        directory = safe_dir(root, job_dir_name)
+    except DownloadError as exc:
+        report.failures.append(exc.message)
+        return report
+    outputs: list[tuple[str, str, Callable[[], str]]] = [
+        ("errors", "errors.csv", lambda: _report_csv(_entries(detail.get("errors")))),
+        ("warnings", "warnings.csv", lambda: _report_csv(_entries(detail.get("warnings")))),
+        ("job", "job.json",
+         lambda: json.dumps(detail, indent=2, ensure_ascii=False, default=str) + "\n"),
+    ]
+    for category, name, render in outputs:
+        data = render().encode("utf-8")
+        try:
+            written = write_atomically(directory, name, lambda fd, data=data: write_all(fd, data))
+        except DownloadError as exc:
+            report.failures.append(f"{category}: {exc.message}")
+            continue
+        report.saved.append(Saved(category, directory / name, written))
+    return report
+
+
+def _entries(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _report_csv(entries: Iterable[Any]) -> str:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(REPORT_COLUMNS)
+    for entry in entries:
+        writer.writerow(_report_row(entry))
+    return buffer.getvalue()
+
+
+def _report_row(entry: Any) -> list[str]:
+    if not isinstance(entry, dict):
+        # Off-spec entry: keep it readable rather than drop it.
+        return ["", "", "", json.dumps(entry, ensure_ascii=False, default=str), "", "", ""]
+    row = [_cell(entry.get(column)) for column in REPORT_COLUMNS[:-1]]
+    details = entry.get("details")
+    row.append("" if details is None else json.dumps(details))
+    return row
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,67 @@
+"""The Typer app: global options and the command table. Each command lives in its own module."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from jobwatch import __version__
+from jobwatch.runtime import Runtime
+
+
+class Provider(str, Enum):
+    retailgrid = "retailgrid"
+    merchantops = "merchantops"
+    julep = "julep"
+    claret = "claret"
+
+
+app = typer.Typer(
+    name="jobwatch",
+    help="Watch long-running jobs on Retailgrid, MerchantOps, Julep and Claret until they end.\n\n"
+         "Examples:\n\n"
+         "  jobwatch status claret 12345\n\n"
+         "  jobwatch wait merchantops job_8f2c1 --timeout 10m\n\n"
+         "  jobwatch demo",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=True,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"jobwatch {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[Optional[str], typer.Option(  # noqa: UP045 - Typer needs Optional here
+        "--config", metavar="PATH", envvar="JOBWATCH_CONFIG",
+        help="Config file (default: ~/.config/jobwatch/config.toml).")] = None,
+    profile: Annotated[str, typer.Option(
+        "--profile", "-p", envvar="JOBWATCH_PROFILE", metavar="NAME",
+        help="Profile to use within the provider's config sections.")] = "default",
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="One stderr line per HTTP request (secrets redacted).")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False,
+) -> None:
+    ctx.obj = Runtime(config_path=config, profile=profile, verbose=verbose)
+
+
+def _register() -> None:
+    from jobwatch.cli import config_cmd, jobs
+
+    app.command(epilog=jobs.STATUS_EXAMPLES)(jobs.status)
+    app.command(epilog=jobs.PROVIDERS_EXAMPLES)(jobs.providers)
+    app.add_typer(config_cmd.config_app, name="config")
+
+
+_register()

@@ -1,0 +1,304 @@
+"""Config: TOML file + JOBWATCH_<PROVIDER>_<FIELD> environment overrides → a resolved Profile.
+
+Every resolved value remembers where it came from ("env JOBWATCH_CLARET_TOKEN",
+"/home/me/.config/jobwatch/config.toml:7", "default"), so errors and `config show` can say so.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import stat
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobwatch.errors import ConfigError
+
+PROVIDERS = ("retailgrid", "merchantops", "julep", "claret")
+PROFILE_FIELDS = ("base_url", "token", "token_env", "token_command", "tenant", "organization_id",
+                  "interval", "timeout", "verify", "headers")
+DEFAULTS_FIELDS = ("timeout", "interval", "download_dir")
+TOKEN_FIELDS = ("token", "token_env", "token_command")
+SECRET_FIELDS = ("token", "headers")
+TOKEN_COMMAND_TIMEOUT = 10.0
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path("jobwatch") / "config.toml"
+
+
+@dataclass(frozen=True)
+class Value:
+    value: Any
+    source: str
+
+
+@dataclass
+class ConfigFile:
+    path: Path
+    explicit: bool
+    exists: bool
+    data: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+    def line_of(self, section: str, key: str | None = None) -> str:
+        """'path:line' of a section header or of a key inside it, for messages and sources."""
+        lines = self.text.splitlines()
+        header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, section.split(".")))
+                            + r"\s*\]")
+        for number, line in enumerate(lines, 1):
+            if header.match(line):
+                if key is None:
+                    return f"{self.path}:{number}"
+                for offset, inner in enumerate(lines[number:], number + 1):
+                    if inner.lstrip().startswith("["):
+                        break
+                    if re.match(r"^\s*" + re.escape(key) + r"\s*=", inner):
+                        return f"{self.path}:{offset}"
+                return f"{self.path}:{number}"
+        return str(self.path)
+
+
+@dataclass
+class Profile:
+    provider: str
+    name: str
+    values: dict[str, Value]
+    config: ConfigFile
+
+    def get(self, name: str, default: Any = None) -> Any:
+        found = self.values.get(name)
+        return default if found is None else found.value
+
+    def source(self, name: str) -> str:
+        found = self.values.get(name)
+        return found.source if found else "unset"
+
+    @property
+    def section(self) -> str:
+        return f"[{self.provider}.{self.name}]"
+
+    def fix_hint(self, name: str, example: str) -> str:
+        env = f"JOBWATCH_{self.provider.upper()}_{name.upper()}"
+        return f"set {env}, or add {name} = {example} to {self.section} in {self.config.path}"
+
+
+@dataclass
+class Defaults:
+    values: dict[str, Value]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        found = self.values.get(name)
+        return default if found is None else found.value
+
+
+def load_file(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os.environ
+              ) -> ConfigFile:
+    """Read and check the TOML file. A missing default file is fine; a missing explicit one is not."""
+    explicit = path is not None or bool(env.get("JOBWATCH_CONFIG"))
+    chosen = Path(path or env.get("JOBWATCH_CONFIG") or default_config_path()).expanduser()
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"config file not found: {chosen}",
+                              hint="check --config / JOBWATCH_CONFIG, or create one with "
+                                   "'jobwatch config init'") from None
+        return ConfigFile(chosen, explicit, exists=False)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
+        raise ConfigError(f"cannot read config file {chosen}: {reason}") from None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = f"{chosen}:{match.group(1)}:{match.group(2)}" if match else str(chosen)
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)|\s*\(at end of document\)", "", str(exc))
+        raise ConfigError(f"{where}: invalid TOML: {reason}",
+                          hint="fix that line; 'jobwatch config init --force' writes a fresh "
+                               "starter file") from None
+    config = ConfigFile(chosen, explicit, exists=True, data=data, text=text)
+    _check_shape(config)
+    return config
+
+
+def _check_shape(config: ConfigFile) -> None:
+    from difflib import get_close_matches
+
+    def unknown(name: str, valid: tuple[str, ...], where: str, what: str) -> ConfigError:
+        close = get_close_matches(name, valid, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return ConfigError(f"{where}: unknown {what} '{name}'",
+                           hint=f"{hint}valid {what}s: {', '.join(valid)}")
+
+    for top, body in config.data.items():
+        if top == "defaults":
+            if not isinstance(body, dict):
+                raise ConfigError(f"{config.path}: 'defaults' must be a table ([defaults])")
+            for key in body:
+                if key not in DEFAULTS_FIELDS:
+                    raise unknown(key, DEFAULTS_FIELDS, config.line_of("defaults", key), "field")
+            continue
+        if top not in PROVIDERS:
+            raise unknown(top, ("defaults", *PROVIDERS), config.line_of(top), "section")
+        if not isinstance(body, dict) or not all(isinstance(v, dict) for v in body.values()):
+            raise ConfigError(
+                f"{config.line_of(top)}: profiles are tables named [{top}.<profile>]",
+                hint=f"for example [{top}.default]",
+            )
+        for profile_name, fields in body.items():
+            section = f"{top}.{profile_name}"
+            for key, value in fields.items():
+                if key not in PROFILE_FIELDS:
+                    raise unknown(key, PROFILE_FIELDS, config.line_of(section, key), "field")
+                _check_type(key, value, config.line_of(section, key))
+            given = [k for k in TOKEN_FIELDS if k in fields]
+            if len(given) > 1:
+                raise ConfigError(f"{config.line_of(section)}: [{section}] sets both "
+                                  f"{given[0]} and {given[1]}",
+                                  hint="keep one of token, token_env, token_command")
+
+
+def _check_type(key: str, value: Any, where: str) -> None:
+    ok = {
+        "verify": isinstance(value, (bool, str)),
+        "headers": isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()),
+        "interval": isinstance(value, (int, float, str)) and not isinstance(value, bool),
+        "timeout": isinstance(value, (int, float, str)) and not isinstance(value, bool),
+    }.get(key, isinstance(value, str))
+    if not ok:
+        expected = {"verify": "true, false or a CA bundle path",
+                    "headers": "a table of strings", "interval": "a duration like \"5s\"",
+                    "timeout": "a duration like \"30m\""}.get(key, "a string")
+        raise ConfigError(f"{where}: {key} must be {expected}")
+
+
+def load_defaults(config: ConfigFile) -> Defaults:
+    section = config.data.get("defaults", {})
+    return Defaults({k: Value(v, config.line_of("defaults", k)) for k, v in section.items()})
+
+
+def profile_names(config: ConfigFile, provider: str) -> list[str]:
+    return list(config.data.get(provider, {}))
+
+
+def resolve_profile(config: ConfigFile, provider: str, name: str,
+                    env: Mapping[str, str] = os.environ, *,
+                    default_base_url: str | None = None,
+                    warn: Any = None) -> Profile:
+    """Merge the file's [provider.name] with JOBWATCH_<PROVIDER>_<FIELD>; env wins per field."""
+    sections = config.data.get(provider, {})
+    if name not in sections and name != "default":
+        known = ", ".join(sections) or "none"
+        raise ConfigError(
+            f"unknown profile '{name}' for {provider} (profiles in {config.path}: {known})",
+            hint=f"add a [{provider}.{name}] section, or choose another with --profile",
+        )
+    values: dict[str, Value] = {}
+    if default_base_url:
+        values["base_url"] = Value(default_base_url, "default")
+    section = f"{provider}.{name}"
+    file_fields = sections.get(name, {})
+    for key, value in file_fields.items():
+        values[key] = Value(value, config.line_of(section, key))
+    env_token_given = False
+    for key in PROFILE_FIELDS:
+        var = f"JOBWATCH_{provider.upper()}_{key.upper()}"
+        if var in env and key != "headers":
+            if key in TOKEN_FIELDS and not env_token_given:
+                for other in TOKEN_FIELDS:  # the environment's token wins over the file's
+                    values.pop(other, None)
+                env_token_given = True
+            elif key in TOKEN_FIELDS:
+                continue
+            values[key] = Value(env[var], f"env {var}")
+    if "token" in file_fields:
+        _warn_if_readable(config, warn)
+    return Profile(provider, name, values, config)
+
+
+def _warn_if_readable(config: ConfigFile, warn: Any) -> None:
+    try:
+        mode = config.path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO) and warn is not None:
+        warn(f"{config.path} holds a literal token and is readable by others; "
+             f"run: chmod 600 {config.path}")
+
+
+def resolve_token(profile: Profile, env: Mapping[str, str] = os.environ) -> Value:
+    """The token and a description of where it came from; exit 6 if it is missing or unusable."""
+    if "token" in profile.values:
+        found = profile.values["token"]
+        token, source = found.value, f"token ({found.source})"
+    elif "token_env" in profile.values:
+        found = profile.values["token_env"]
+        var = found.value
+        if var not in env:
+            raise ConfigError(f"environment variable {var} (named by token_env, {found.source}) "
+                              "is not set", hint=f"export {var}=<your token>")
+        token, source = env[var], f"environment variable {var}"
+    elif "token_command" in profile.values:
+        found = profile.values["token_command"]
+        token = _run_token_command(found)
+        source = f"token_command ({found.source})"
+    else:
+        raise ConfigError(
+            f"no token for {profile.provider} profile '{profile.name}'",
+            hint=f"set JOBWATCH_{profile.provider.upper()}_TOKEN, or add token_env = "
+                 f"\"MY_TOKEN_VAR\" to {profile.section} in {profile.config.path}",
+        )
+    if not token:
+        raise ConfigError(f"the token from {source} is empty")
+    if _CONTROL.search(token):
+        raise ConfigError(f"the token from {source} contains a newline or another control "
+                          "character", hint="remove the stray character; it was not sent")
+    return Value(token, source)
+
+
+def _run_token_command(found: Value) -> str:
+    # Run without a shell: the command is split like a shell would, but no expansion happens.
+    try:
+        argv = shlex.split(found.value)
+    except ValueError as exc:
+        raise ConfigError(f"token_command ({found.source}) cannot be parsed: {exc}") from None
+    name = argv[0] if argv else ""
+    if not argv:
+        raise ConfigError(f"token_command ({found.source}) is empty")
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=TOKEN_COMMAND_TIMEOUT,
+                              stdin=subprocess.DEVNULL, check=False)
+    except FileNotFoundError:
+        raise ConfigError(f"token_command '{name}' ({found.source}) was not found",
+                          hint="token_command runs without a shell; give the program's path"
+                          ) from None
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"token_command '{name}' ({found.source}) did not finish within "
+                          f"{TOKEN_COMMAND_TIMEOUT:.0f} s") from None
+    except OSError as exc:
+        raise ConfigError(f"token_command '{name}' ({found.source}) cannot run: "
+                          f"{exc.strerror}") from None
+    if done.returncode != 0:
+        raise ConfigError(f"token_command '{name}' ({found.source}) failed with exit code "
+                          f"{done.returncode}")
+    try:
+        output = done.stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"token_command '{name}' ({found.source}) printed non-UTF-8 bytes"
+                          ) from None
+    # `pass show` and friends end the token with a newline; only that one is forgiven.
+    return output[:-2] if output.endswith("\r\n") else output.removesuffix("\n")

@@ -1,0 +1,100 @@
+"""What one run of the CLI shares: global options, the config, secrets to redact, stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from jobwatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from jobwatch.adapters.base import Adapter
+    from jobwatch.config import ConfigFile, Defaults
+    from jobwatch.http import Redactor
+
+
+@dataclass
+class Runtime:
+    config_path: str | None = None
+    profile: str = "default"
+    verbose: bool = False
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    _config: ConfigFile | None = None
+    _redact: Redactor | None = None
+
+    @property
+    def redact(self) -> Redactor:
+        if self._redact is None:
+            from jobwatch.http import Redactor
+
+            self._redact = Redactor()
+        return self._redact
+
+    def warn(self, message: str) -> None:
+        self.stderr.write(f"jobwatch: warning: {self.redact(message)}\n")
+        self.stderr.flush()
+
+    def log(self, line: str) -> None:
+        """One --verbose line; silent otherwise. Callers pass text already redacted."""
+        if self.verbose:
+            self.stderr.write(f"jobwatch: {self.redact(line)}\n")
+            self.stderr.flush()
+
+    @property
+    def request_log(self) -> Any:
+        return self.log if self.verbose else None
+
+    def config(self) -> ConfigFile:
+        if self._config is None:
+            from jobwatch.config import load_file
+
+            self._config = load_file(self.config_path, self.env)
+        return self._config
+
+    def defaults(self) -> Defaults:
+        from jobwatch.config import load_defaults
+
+        return load_defaults(self.config())
+
+    def adapter(self, provider: str) -> Adapter:
+        """The provider's adapter with its profile resolved and its token read."""
+        from jobwatch.adapters import ADAPTERS
+        from jobwatch.config import resolve_profile, resolve_token
+
+        cls = ADAPTERS[provider]
+        profile = resolve_profile(self.config(), provider, self.profile, self.env,
+                                  default_base_url=cls.default_base_url, warn=self.warn)
+        token = resolve_token(profile, self.env)
+        self.redact.add(token.value)
+        for value in (profile.get("headers") or {}).values():
+            self.redact.add(value)
+        return cls(profile, token.value, token.source, self.redact)
+
+    def client(self, adapter: Adapter, pool_size: int = 10) -> httpx.Client:
+        from jobwatch.http import make_client
+
+        return make_client(verify=self._verify(adapter), pool_size=pool_size,
+                           redact=self.redact)
+
+    def _verify(self, adapter: Adapter) -> bool | str:
+        profile = adapter.profile
+        verify = profile.get("verify", True)
+        if isinstance(verify, str):
+            lowered = verify.strip().lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            path = Path(verify).expanduser()
+            if not path.exists():
+                raise ConfigError(f"verify = {verify!r} ({profile.source('verify')}): "
+                                  "no such CA bundle", hint="give true, false or a CA file path")
+            return str(path)
+        return bool(verify)

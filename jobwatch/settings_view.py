@@ -1,0 +1,154 @@
+"""`config show`, `config init` and `config check`: the config as a person sees it."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from jobwatch.config import PROVIDERS, Profile, profile_names, resolve_profile
+from jobwatch.errors import ConfigError, ExitCode, JobwatchError
+
+if TYPE_CHECKING:
+    from jobwatch.runtime import Runtime
+
+STARTER = """\
+# jobwatch configuration. Profiles are per provider: [<provider>.<profile>].
+# Pick a profile with --profile NAME (or JOBWATCH_PROFILE); "default" is used otherwise.
+# Every field can also come from the environment: JOBWATCH_<PROVIDER>_<FIELD>,
+# e.g. JOBWATCH_CLARET_TOKEN, which wins over this file.
+# Token sources (one per profile): token = "..." (keep this file chmod 600),
+# token_env = "VAR" (read from that variable), token_command = "pass show x" (its stdout;
+# run without a shell, 10 s limit).
+
+[defaults]
+# timeout = "30m"                      # wait gives up after this (exit 124)
+# download_dir = "~/jobwatch-downloads"  # where wait/download put artifacts
+
+# [claret.default]
+# tenant = "yourcompany"
+# token_env = "CLARET_TOKEN"
+# base_url = "https://plan.claret.app"
+
+# [merchantops.default]
+# token_env = "MERCHANTOPS_TOKEN"
+# organization_id = "org_123"
+
+# [julep.default]
+# token_env = "JULEP_API_KEY"
+
+# [retailgrid.default]
+# base_url = "https://api.retailgrid.example"
+# token_env = "RETAILGRID_TOKEN"
+"""
+
+
+def _profiles(runtime: Runtime) -> list[tuple[str, str]]:
+    config = runtime.config()
+    found = []
+    for provider in PROVIDERS:
+        names = profile_names(config, provider)
+        prefix = f"JOBWATCH_{provider.upper()}_"
+        if "default" not in names and any(k.startswith(prefix) for k in runtime.env):
+            names = ["default", *names]
+        found += [(provider, name) for name in names]
+    return found
+
+
+def _resolve(runtime: Runtime, provider: str, name: str) -> Profile:
+    from jobwatch.adapters import ADAPTERS
+
+    return resolve_profile(runtime.config(), provider, name, runtime.env,
+                           default_base_url=ADAPTERS[provider].default_base_url)
+
+
+def _shown(key: str, value: Any, runtime: Runtime) -> str:
+    if key == "token":
+        return '"***"'
+    if key == "headers":
+        return "{" + ", ".join(f'{k} = "***"' for k in value) + "}"
+    if key == "token_env":
+        state = "set" if value in runtime.env else "NOT SET"
+        return f"{json.dumps(value)}  ({state})"
+    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+
+
+def render_config(runtime: Runtime) -> str:
+    config = runtime.config()
+    lines = [f"# config file: {config.path} ({'found' if config.exists else 'not found'})"]
+    defaults = runtime.defaults()
+    if defaults.values:
+        lines.append("\n[defaults]")
+        lines += [f"{k} = {json.dumps(v.value)}  # {v.source}" for k, v in defaults.values.items()]
+    profiles = _profiles(runtime)
+    for provider, name in profiles:
+        profile = _resolve(runtime, provider, name)
+        lines.append(f"\n[{provider}.{name}]")
+        for key, found in profile.values.items():
+            lines.append(f"{key} = {_shown(key, found.value, runtime)}  # {found.source}")
+    if not profiles:
+        lines.append("\n# no profiles yet: run 'jobwatch config init', or set "
+                     "JOBWATCH_<PROVIDER>_TOKEN and friends")
+    return runtime.redact("\n".join(lines)) + "\n"
+
+
+def write_starter(runtime: Runtime, *, force: bool) -> str:
+    config_path = runtime.config_path or runtime.env.get("JOBWATCH_CONFIG")
+    from jobwatch.config import default_config_path
+
+    target = os.path.expanduser(config_path) if config_path else str(default_config_path())
+    if os.path.lexists(target) and not force:
+        raise ConfigError(f"{target} already exists", hint="add --force to overwrite it")
+    os.makedirs(os.path.dirname(target) or ".", mode=0o700, exist_ok=True)
+    part = f"{target}.part"
+    if os.path.lexists(part):
+        os.unlink(part)
+    try:
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(STARTER)
+        os.replace(part, target)
+    except OSError as exc:
+        if os.path.lexists(part):
+            os.unlink(part)
+        raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
+    return target
+
+
+# Ids that exist nowhere: an answer of "not found" proves the token was accepted.
+PROBE_IDS = {"retailgrid": "00000000-0000-0000-0000-000000000000",
+             "merchantops": "jobwatch-config-check", "julep": "00000000-0000-0000-0000-000000000000",
+             "claret": "0"}
+
+
+def check_profiles(runtime: Runtime) -> int:
+    from jobwatch.errors import NotFoundError
+    from jobwatch.ui import write_out
+
+    config = runtime.config()  # a broken file fails here, with its line and column
+    profiles = _profiles(runtime)
+    if not profiles:
+        raise ConfigError(f"no profiles to check in {config.path} or the environment",
+                          hint="run 'jobwatch config init', or set JOBWATCH_<PROVIDER>_TOKEN")
+    worst = ExitCode.OK
+    for provider, name in profiles:
+        runtime.profile = name
+        source = ""
+        try:
+            adapter = runtime.adapter(provider)
+            source = f"token from {adapter.token_source}"
+            with runtime.client(adapter, pool_size=1) as client:
+                try:
+                    adapter.fetch(client, PROBE_IDS[provider], runtime.request_log)
+                except NotFoundError:
+                    pass
+            verdict, code = "ok", ExitCode.OK
+        except JobwatchError as exc:
+            verdict = {ExitCode.AUTH: "auth refused", ExitCode.CONFIG: "config error",
+                       ExitCode.UNREACHABLE: "unreachable"}.get(exc.exit_code, "error")
+            code = exc.exit_code
+            source = f"{source}; {exc.message}" if source else exc.message
+        write_out(f"{provider}.{name:<12} {verdict:<13} {runtime.redact(source)}\n")
+        if worst == ExitCode.OK and code != ExitCode.OK:
+            worst = code
+    return int(worst)

@@ -1,0 +1,411 @@
+"""jobwatch.downloads over real loopback HTTP: safe names, .part + rename, symlinks, retries."""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import os
+import stat
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jobwatch.downloads import CHUNK_SIZE, download_file, safe_dir, safe_file_name
+from jobwatch.errors import DownloadError, ExitCode
+from jobwatch.http import Redactor, make_client, origin_of
+from tests.fakeserver import FakeServer, Reply
+
+TOKEN = "tok_SECRET_123456"
+ORG = "org_secret_987"
+CREDENTIALS = {"Authorization": f"Bearer {TOKEN}", "X-Organization-ID": ORG}
+
+
+class Recorder:
+    def __init__(self, on_advance=None) -> None:
+        self.events: list[tuple] = []
+        self.on_advance = on_advance
+
+    def start(self, label: str, total: int | None) -> None:
+        self.events.append(("start", label, total))
+
+    def advance(self, n: int) -> None:
+        self.events.append(("advance", n))
+        if self.on_advance is not None:
+            self.on_advance(n)
+
+    def finish(self, label: str, ok: bool) -> None:
+        self.events.append(("finish", label, ok))
+
+    def advanced(self) -> list[int]:
+        return [e[1] for e in self.events if e[0] == "advance"]
+
+
+@pytest.fixture
+def server():
+    srv = FakeServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def other_server():
+    srv = FakeServer("127.0.0.2").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def client():
+    with make_client() as c:
+        yield c
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    directory = tmp_path / "out"
+    directory.mkdir()
+    return directory
+
+
+def fetch(client, server, url: str, directory: Path, name: str, **kwargs):
+    sleeps: list[float] = kwargs.pop("sleeps", [])
+    kwargs.setdefault("sleep", sleeps.append)
+    return download_file(client, url, directory, name, credentials=CREDENTIALS,
+                         trusted=origin_of(server.url), redact=Redactor([TOKEN, ORG]), **kwargs)
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+# --- names and directories ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("https://h.example/t/download/report.csv?sig=abc&x=/../y#frag", "report.csv"),
+    ("/tenant/download/errors%20list.csv", "errors list.csv"),
+    ("http://h.example/a/b/../../c", "c"),
+    ("/x/caf%C3%A9.csv", "café.csv"),
+    ("plain.txt", "plain.txt"),
+    ("/x/.hidden", ".hidden"),
+])
+def test_safe_file_name_takes_last_decoded_segment(source: str, expected: str) -> None:
+    assert safe_file_name(source) == expected
+
+
+@pytest.mark.parametrize("source", [
+    "", "https://h.example/", "https://h.example/dl/.", "/dl/..", "..",
+    "%2e%2e%2fx", "/dl/%2e%2e%2fx", "/dl/%2E%2E", "/dl/%2e",
+    "/dl/..%5c..%5cx", "/dl/a%2Fb", "/dl/a%00b", "/dl/bad%0aname.csv", "/dl/x%1b%5b31m",
+    "/dl/x%7f", "/dl/%ff%fe", "/dl/%E2%80%AEvsc.exe", "/dl/a\\b",
+])
+def test_safe_file_name_refuses(source: str) -> None:
+    with pytest.raises(DownloadError) as info:
+        safe_file_name(source)
+    assert info.value.exit_code == ExitCode.DOWNLOAD
+
+
+def test_safe_dir_creates_root_and_each_level(tmp_path: Path) -> None:
+    root = tmp_path / "a" / "b"
+    result = safe_dir(root, "claret-1", "errors")
+    assert result == root / "claret-1" / "errors"
+    assert result.is_dir()
+    assert safe_dir(root, "claret-1", "errors") == result  # idempotent
+
+
+@pytest.mark.parametrize("component", ["..", ".", "", "a/b", "x\ny", "..\\x"])
+def test_safe_dir_refuses_bad_components(tmp_path: Path, component: str) -> None:
+    with pytest.raises(DownloadError):
+        safe_dir(tmp_path / "root", "job", component)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["job", "root"]
+
+
+def test_safe_dir_refuses_symlinked_component(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "claret-1").symlink_to(outside)
+    with pytest.raises(DownloadError, match="symlink"):
+        safe_dir(root, "claret-1", "errors")
+    assert list(outside.iterdir()) == []
+
+
+def test_safe_dir_refuses_file_component(tmp_path: Path) -> None:
+    (tmp_path / "claret-1").write_text("x")
+    with pytest.raises(DownloadError, match="not a directory"):
+        safe_dir(tmp_path, "claret-1", "errors")
+
+
+# --- the happy path -----------------------------------------------------------------------------
+
+def test_download_writes_file_with_usual_mode(server, client, out: Path) -> None:
+    server.route("/files/a.csv", Reply(200, b"id,name\n1,x\n"))
+    progress = Recorder()
+    old = os.umask(0o027)
+    try:
+        written = fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv",
+                        progress=progress)
+    finally:
+        os.umask(old)
+    assert written == 12
+    assert (out / "a.csv").read_bytes() == b"id,name\n1,x\n"
+    assert stat.S_IMODE((out / "a.csv").stat().st_mode) == 0o640
+    assert leftovers(out) == ["a.csv"]
+    assert progress.events == [("start", "a.csv", 12), ("advance", 12), ("finish", "a.csv", True)]
+
+
+def test_download_streams_in_bounded_chunks(server, client, out: Path) -> None:
+    piece = b"z" * 100_000
+    server.route("/big", Reply(200, [piece] * 12))  # no Content-Length, chunked by the server
+    progress = Recorder()
+    written = fetch(client, server, f"{server.url}/big", out, "big.bin", progress=progress)
+    assert written == 1_200_000 == (out / "big.bin").stat().st_size
+    assert sum(progress.advanced()) == written
+    assert max(progress.advanced()) <= CHUNK_SIZE
+    assert len(progress.advanced()) >= 4
+
+
+def test_gzip_encoded_body_is_decoded(server, client, out: Path) -> None:
+    data = b"row,value\n" * 5000
+    server.route("/z.csv", Reply(200, gzip.compress(data), {"Content-Encoding": "gzip"}))
+    progress = Recorder()
+    assert fetch(client, server, f"{server.url}/z.csv", out, "z.csv", progress=progress) == len(
+        data)
+    assert (out / "z.csv").read_bytes() == data
+    assert progress.events[0] == ("start", "z.csv", None)  # encoded length is not the file's
+
+
+# --- credentials and redirects ------------------------------------------------------------------
+
+def test_credentials_only_reach_the_trusted_origin(server, other_server, client,
+                                                   out: Path) -> None:
+    server.route("/files/same.csv", Reply(200, b"same"))
+    other_server.route("/store/abs.csv", Reply(200, b"abs"))
+    other_server.route("/store/moved.csv", Reply(200, b"moved"))
+    server.route("/files/moved.csv",
+                 Reply(302, b"", {"Location": f"{other_server.url}/store/moved.csv"}))
+
+    fetch(client, server, f"{server.url}/files/same.csv", out, "same.csv")
+    fetch(client, server, f"{other_server.url}/store/abs.csv", out, "abs.csv")
+    fetch(client, server, f"{server.url}/files/moved.csv", out, "moved.csv")
+
+    for path in ("/files/same.csv", "/files/moved.csv"):
+        (request,) = server.requests_to(path)
+        assert request.headers["authorization"] == f"Bearer {TOKEN}"
+        assert request.headers["x-organization-id"] == ORG
+    for path in ("/store/abs.csv", "/store/moved.csv"):
+        (request,) = other_server.requests_to(path)
+        assert "authorization" not in request.headers
+        assert "x-organization-id" not in request.headers
+    assert (out / "moved.csv").read_bytes() == b"moved"
+
+
+def test_https_to_http_redirect_is_refused(server, out: Path) -> None:
+    server.route("/files/a.csv", Reply(200, b"plain"))
+
+    def https_side(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": f"{server.url}/files/a.csv"})
+
+    # The https leg is a MockTransport (no TLS server here); the http leg is the real loopback.
+    with httpx.Client(mounts={"https://": httpx.MockTransport(https_side)},
+                      trust_env=False) as client:
+        with pytest.raises(DownloadError, match="https") as info:
+            download_file(client, "https://files.example/a.csv", out, "a.csv",
+                          credentials=CREDENTIALS, trusted=("https", "files.example", 443),
+                          redact=Redactor([TOKEN, ORG]), sleep=lambda s: None)
+    assert info.value.exit_code == ExitCode.DOWNLOAD
+    assert server.hits("/files/a.csv") == 0
+    assert leftovers(out) == []
+
+
+def test_no_credentials_over_http_when_trusted_origin_is_https(server, client,
+                                                               out: Path) -> None:
+    server.route("/files/a.csv", Reply(200, b"x"))
+    download_file(client, f"{server.url}/files/a.csv", out, "a.csv", credentials=CREDENTIALS,
+                  trusted=("https", "127.0.0.1", server.port), redact=Redactor([TOKEN]))
+    (request,) = server.requests_to("/files/a.csv")
+    assert "authorization" not in request.headers
+    assert "x-organization-id" not in request.headers
+
+
+# --- HTTP failures and retries ------------------------------------------------------------------
+
+def test_server_error_is_retried_then_fails_cleanly(server, client, out: Path) -> None:
+    server.route("/files/a.csv", Reply(500, b"boom"))
+    sleeps: list[float] = []
+    with pytest.raises(DownloadError, match="HTTP 500") as info:
+        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv", sleeps=sleeps)
+    assert info.value.exit_code == ExitCode.DOWNLOAD
+    assert server.hits("/files/a.csv") == 3
+    assert len(sleeps) == 2
+    assert leftovers(out) == []
+
+
+def test_503_then_200_succeeds_honouring_retry_after(server, client, out: Path) -> None:
+    server.route("/files/a.csv", Reply(503, b"busy", {"Retry-After": "7"}), Reply(200, b"ok"))
+    sleeps: list[float] = []
+    assert fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv", sleeps=sleeps) == 2
+    assert sleeps == [7.0]
+    assert (out / "a.csv").read_bytes() == b"ok"
+    assert leftovers(out) == ["a.csv"]
+
+
+def test_client_error_fails_at_once_and_redacts_the_url(server, client, out: Path) -> None:
+    server.route("/files/a.csv", Reply(404, b"nope"))
+    with pytest.raises(DownloadError) as info:
+        fetch(client, server, f"{server.url}/files/a.csv?token={TOKEN}", out, "a.csv")
+    assert server.hits("/files/a.csv") == 1
+    assert "HTTP 404" in info.value.message
+    assert f"{server.url}/files/a.csv" in info.value.message
+    assert TOKEN not in info.value.message
+    assert leftovers(out) == []
+
+
+def test_truncated_body_keeps_nothing(server, client, out: Path) -> None:
+    server.route("/files/a.csv", Reply(200, b"only part", content_length=1000))
+    with pytest.raises(DownloadError) as info:
+        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+    assert info.value.exit_code == ExitCode.DOWNLOAD
+    assert server.hits("/files/a.csv") == 3  # a cut body is retried as transient
+    assert leftovers(out) == []
+
+
+def test_invalid_url_is_a_download_error(server, client, out: Path) -> None:
+    server.route("/files/a.csv", Reply(302, b"", {"Location": "http://127.0.0.1:99999/x"}))
+    with pytest.raises(DownloadError, match="invalid URL"):
+        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+    assert leftovers(out) == []
+
+
+# --- what is already on disk --------------------------------------------------------------------
+
+@pytest.mark.parametrize("planted", ["a.csv", "a.csv.part"])
+def test_planted_symlink_is_refused_and_untouched(server, client, tmp_path: Path, out: Path,
+                                                  planted: str) -> None:
+    server.route("/files/a.csv", Reply(200, b"evil"))
+    target = tmp_path / "secret.txt"
+    target.write_text("precious")
+    (out / planted).symlink_to(target)
+    with pytest.raises(DownloadError, match="symlink"):
+        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+    assert (out / planted).is_symlink()
+    assert os.readlink(out / planted) == str(target)
+    assert target.read_text() == "precious"
+    assert leftovers(out) == [planted]
+    assert server.hits("/files/a.csv") == 0
+
+
+def test_directory_at_target_name_is_refused(server, client, out: Path) -> None:
+    server.route("/files/a.csv", Reply(200, b"x"))
+    (out / "a.csv").mkdir()
+    with pytest.raises(DownloadError, match="directory"):
+        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+    assert (out / "a.csv").is_dir()
+    assert leftovers(out) == ["a.csv"]
+
+
+def test_stale_part_is_replaced(server, client, out: Path) -> None:
+    server.route("/files/a.csv", Reply(200, b"fresh"))
+    (out / "a.csv.part").write_bytes(b"stale half download")
+    fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+    assert (out / "a.csv").read_bytes() == b"fresh"
+    assert leftovers(out) == ["a.csv"]
+
+
+def test_existing_file_replaced_only_when_complete(server, client, out: Path) -> None:
+    server.route("/files/a.csv", Reply(200, [b"new-1;", b"new-2"]))
+    (out / "a.csv").write_bytes(b"old")
+    seen: list[bytes] = []
+    progress = Recorder(on_advance=lambda n: seen.append((out / "a.csv").read_bytes()))
+    fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv", progress=progress)
+    assert seen and all(content == b"old" for content in seen)
+    assert (out / "a.csv").read_bytes() == b"new-1;new-2"
+
+
+@pytest.mark.parametrize("reply", [Reply(500, b"boom"), Reply(200, b"cut", content_length=99)])
+def test_existing_file_kept_when_new_download_fails(server, client, out: Path,
+                                                    reply: Reply) -> None:
+    server.route("/files/a.csv", reply)
+    (out / "a.csv").write_bytes(b"old")
+    with pytest.raises(DownloadError):
+        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+    assert (out / "a.csv").read_bytes() == b"old"
+    assert leftovers(out) == ["a.csv"]
+
+
+# --- the OS says no -----------------------------------------------------------------------------
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory modes")
+def test_unwritable_directory(server, client, out: Path) -> None:
+    server.route("/files/a.csv", Reply(200, b"x"))
+    out.chmod(0o500)
+    try:
+        with pytest.raises(DownloadError, match="Permission denied") as info:
+            fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+    finally:
+        out.chmod(0o700)
+    assert str(out / "a.csv") in info.value.message
+    assert leftovers(out) == []
+
+
+def test_directory_under_a_regular_file(server, client, tmp_path: Path) -> None:
+    server.route("/files/a.csv", Reply(200, b"x"))
+    (tmp_path / "file").write_text("i am a file")
+    directory = tmp_path / "file" / "sub"
+    with pytest.raises(DownloadError, match="Not a directory") as info:
+        fetch(client, server, f"{server.url}/files/a.csv", directory, "a.csv")
+    assert info.value.exit_code == ExitCode.DOWNLOAD
+    assert (tmp_path / "file").read_text() == "i am a file"
+
+
+def test_disk_full_mid_stream(server, client, out: Path, monkeypatch) -> None:
+    server.route("/files/a.csv", Reply(200, b"x" * 1000))
+    real_write = os.write
+
+    def full_disk(fd: int, data) -> int:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".part"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    if not os.path.exists("/proc/self/fd"):
+        pytest.skip("needs /proc")
+    monkeypatch.setattr(os, "write", full_disk)
+    with pytest.raises(DownloadError) as info:
+        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+    monkeypatch.undo()
+    assert info.value.message == f"cannot write {out / 'a.csv'}: No space left on device"
+    assert info.value.exit_code == ExitCode.DOWNLOAD
+    assert leftovers(out) == []
+
+
+def test_permission_denied_creating_part(server, client, out: Path, monkeypatch) -> None:
+    server.route("/files/a.csv", Reply(200, b"x"))
+    real_open = os.open
+
+    def denied(path, flags, *args, **kwargs):
+        if str(path).endswith(".part"):
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
+    with pytest.raises(DownloadError) as info:
+        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+    monkeypatch.undo()
+    assert info.value.message == f"cannot write {out / 'a.csv'}: Permission denied"
+    assert leftovers(out) == []
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, SystemExit])
+def test_interruption_mid_stream_leaves_no_part(server, client, out: Path,
+                                                interruption: type[BaseException]) -> None:
+    server.route("/files/big", Reply(200, [b"y" * 200_000] * 4))
+
+    def interrupt(n: int) -> None:
+        assert (out / "big.bin.part").exists()  # really mid-stream, .part on disk
+        raise interruption()
+
+    progress = Recorder(on_advance=interrupt)
+    with pytest.raises(interruption):
+        fetch(client, server, f"{server.url}/files/big", out, "big.bin", progress=progress)
+    assert leftovers(out) == []
+    assert progress.events[-1] == ("finish", "big.bin", False)
