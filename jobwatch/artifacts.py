@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from jobwatch.downloads import (
     NULL_PROGRESS,
+    PART_SUFFIX,
     DownloadProgress,
     check_component,
     download_file,
@@ -106,9 +107,15 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
 
 
 def _unique(name: str, category: str, taken: set[tuple[str, str]]) -> str:
+    # "x.csv" must not follow an artifact literally named "x.csv.part": its download would
+    # take that file for its own stale .part and remove it.
+    def clashes(candidate: str) -> bool:
+        return ((category, candidate) in taken
+                or (category, candidate + PART_SUFFIX) in taken)
+
     candidate, n = name, 1
     stem, dot, suffix = name.rpartition(".")
-    while (category, candidate) in taken:
+    while clashes(candidate):
         n += 1
         candidate = f"{stem}-{n}.{suffix}" if dot and stem else f"{name}-{n}"
     taken.add((category, candidate))

@@ -103,7 +103,7 @@ def safe_dir(root: Path, *components: str) -> Path:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DownloadError(f"cannot create {root}: {exc.strerror}") from None
+        raise DownloadError(f"cannot create {root}: {exc.strerror or exc}") from None
     current = root
     for component in components:
         current = current / check_component(component)
@@ -112,11 +112,11 @@ def safe_dir(root: Path, *components: str) -> Path:
         except FileExistsError:
             pass
         except OSError as exc:
-            raise DownloadError(f"cannot create {current}: {exc.strerror}") from None
+            raise DownloadError(f"cannot create {current}: {exc.strerror or exc}") from None
         try:
             mode = os.lstat(current).st_mode
         except OSError as exc:
-            raise DownloadError(f"cannot create {current}: {exc.strerror}") from None
+            raise DownloadError(f"cannot create {current}: {exc.strerror or exc}") from None
         if stat.S_ISLNK(mode):
             raise DownloadError(f"refusing to write through a symlink: {current}",
                                 hint="remove the symlink or choose another --download-dir")
@@ -165,8 +165,8 @@ def write_atomically(directory: Path, name: str, write: Callable[[int], int]) ->
         if created and not committed:
             try:
                 os.unlink(part)
-            except FileNotFoundError:
-                pass
+            except OSError:
+                pass  # the error already on its way up says more than a failed cleanup would
 
 
 def download_file(client: httpx.Client, url: str, directory: Path, name: str, *,
@@ -183,7 +183,7 @@ def download_file(client: httpx.Client, url: str, directory: Path, name: str, *,
     try:
         _prepare_targets(directory / name, directory / (name + PART_SUFFIX))
     except OSError as exc:
-        raise DownloadError(f"cannot write {directory / name}: {exc.strerror}") from None
+        raise DownloadError(f"cannot write {directory / name}: {exc.strerror or exc}") from None
 
     def attempt() -> int:
         import httpx

@@ -34,6 +34,10 @@ class UsageError(JobwatchError):
     exit_code = ExitCode.USAGE
 
 
+class StillRunningError(JobwatchError):
+    exit_code = ExitCode.RUNNING
+
+
 class NotFoundError(JobwatchError):
     exit_code = ExitCode.NOT_FOUND
 

@@ -90,3 +90,367 @@ def status_summary(job: Job, color: bool) -> str:
 
 def job_json(job: Job, **extra: Any) -> str:
     return json.dumps({**job.to_json_dict(), **extra}, ensure_ascii=False)
+
+
+# -- `wait` renderers ----------------------------------------------------------------------
+# Polling and downloads report through these; the command chooses one, once.
+
+
+def _job_line(watch: Any) -> str:
+    job = watch.job
+    if job is None:
+        return watch.last_problem or "waiting for the first answer"
+    parts = [state_word(job), progress_text(job), job.message or ""]
+    return "  ".join(p for p in parts if p)
+
+
+def outcome_text(watch: Any) -> str:
+    from jobwatch.durations import format_duration
+
+    outcome = watch.outcome or "running"
+    if outcome in ("succeeded", "failed") and watch.job is not None:
+        text = state_word(watch.job) if outcome == "failed" else "succeeded"
+        if outcome == "failed" and watch.job.state.value == "succeeded":
+            text = f"failed (--strict: {watch.job.failed_items} failed items)"
+    elif outcome == "timeout":
+        text = "still running at the timeout" + (
+            f" ({_job_line(watch)})" if watch.job is not None else "")
+    elif outcome == "interrupted":
+        text = "still running (no longer watched)"
+    elif watch.error is not None:
+        text = f"{outcome.replace('_', ' ')}: {watch.error.message}"
+    else:
+        text = outcome.replace("_", " ")
+    if watch.ended_at is not None:
+        text += f" after {format_duration(watch.ended_at - watch.started)}"
+    if watch.download_failures:
+        text += f"; {len(watch.download_failures)} download(s) failed"
+    return text
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+class PlainRenderer:
+    """One line per change of state or progress, a heartbeat at least every minute. No ANSI."""
+
+    HEARTBEAT = 60.0
+
+    def __init__(self, stream: TextIO, clock: Any, *, resume: Any = "",
+                 heartbeat: float = HEARTBEAT) -> None:
+        self.stream = stream
+        self.clock = clock
+        self.start_time = clock()
+        self.last_output = self.start_time
+        self.seen: dict[int, str] = {}
+        self.resume = resume
+        self.heartbeat = heartbeat
+
+    def _write(self, text: str) -> None:
+        from jobwatch.durations import format_duration
+
+        now = self.clock()
+        stamp = format_duration(now - self.start_time)
+        try:
+            self.stream.write(f"[{stamp:>6}] {text}\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+        self.last_output = now
+
+    def start(self, watches: list[Any]) -> None:
+        self._watches = watches  # the engine's own list: related jobs appear in it
+        names = ", ".join(w.label for w in watches)
+        self._write(f"watching {names}")
+
+    def add(self, watch: Any) -> None:
+        self._write(f"{watch.label}: also watching (related job)")
+
+    def update(self, watch: Any) -> None:
+        line = outcome_text(watch) if watch.done else _job_line(watch)
+        if self.seen.get(id(watch)) != line:
+            self.seen[id(watch)] = line
+            self._write(f"{watch.label}: {line}")
+
+    def problem(self, watch: Any, text: str) -> None:
+        self._write(f"{watch.label}: {text}")
+
+    def tick(self, now: float) -> None:
+        if now - self.last_output >= self.heartbeat:
+            running = [w for w in getattr(self, "_watches", []) if not w.done]
+            summary = "; ".join(f"{w.label} {_job_line(w)}" for w in running[:5])
+            more = f" (+{len(running) - 5} more)" if len(running) > 5 else ""
+            self._write(f"still waiting: {summary}{more}")
+
+    def report(self, watch: Any, lines: list[str]) -> None:
+        for line in lines:
+            self._write(f"{watch.label}: {line}")
+
+    def download_progress(self, watch: Any) -> Any:
+        return _PlainDownloads(self, watch)
+
+    def finish(self, watches: list[Any], code: int) -> None:
+        for watch in watches:
+            self.update(watch)
+        _finish_notes(self._write, watches, code, self.resume)
+
+
+class _PlainDownloads:
+    def __init__(self, renderer: PlainRenderer, watch: Any) -> None:
+        self.renderer = renderer
+        self.watch = watch
+        self.label = ""
+        self.total: int | None = None
+        self.got = 0
+
+    def start(self, label: str, total: int | None) -> None:
+        self.label, self.total, self.got = label, total, 0
+        size = f" ({human_size(total)})" if total is not None else ""
+        self.renderer._write(f"{self.watch.label}: downloading {label}{size}")
+
+    def advance(self, n: int) -> None:
+        self.got += n
+
+    def finish(self, label: str, ok: bool) -> None:
+        if ok:
+            self.renderer._write(f"{self.watch.label}: saved {label} ({human_size(self.got)})")
+
+
+def _finish_notes(write: Any, watches: list[Any], code: int, resume: Any) -> None:
+    command = resume(watches) if callable(resume) else resume
+    if code == 130:
+        write("interrupted: the remote jobs keep running; jobwatch only stopped watching")
+    elif code == 124:
+        left = [w for w in watches if w.outcome == "timeout"]
+        write(f"timed out with {len(left)} job(s) still running: "
+              + "; ".join(f"{w.label} ({_job_line(w)})" for w in left))
+    if code in (124, 130) and command:
+        write(f"resume with: {command}")
+    for watch in watches:
+        for failure in watch.download_failures:
+            write(f"{watch.label}: download failed: {failure}")
+
+
+class QuietRenderer:
+    """--quiet: nothing but errors."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def start(self, watches: list[Any]) -> None: ...
+    def add(self, watch: Any) -> None: ...
+    def update(self, watch: Any) -> None: ...
+    def problem(self, watch: Any, text: str) -> None: ...
+    def tick(self, now: float) -> None: ...
+    def report(self, watch: Any, lines: list[str]) -> None: ...
+
+    def download_progress(self, watch: Any) -> Any:
+        from jobwatch.downloads import NullProgress
+
+        return NullProgress()
+
+    def finish(self, watches: list[Any], code: int) -> None:
+        for watch in watches:
+            if watch.error is not None:
+                self.stream.write(f"jobwatch: error: {watch.label}: {watch.error.message}\n")
+            for failure in watch.download_failures:
+                self.stream.write(f"jobwatch: error: {watch.label}: {failure}\n")
+
+
+def json_lines(watches: list[Any]) -> str:
+    """`wait --json`: one normalized job per line, in command-line order."""
+    lines = []
+    for watch in watches:
+        if watch.job is not None:
+            data = watch.job.to_json_dict()
+        else:
+            data = {"provider": watch.provider, "profile": None, "job_id": watch.job_id,
+                    "state": "unknown", "status": None, "terminal": False, "progress": None,
+                    "done": None, "total": None, "unit": None, "failed_items": None,
+                    "message": watch.error.message if watch.error else watch.last_problem,
+                    "job_type": None, "created_at": None, "started_at": None,
+                    "finished_at": None, "url": None, "artifacts": [], "raw": None}
+        data["outcome"] = watch.outcome or "timeout"
+        data["downloads"] = [{"category": d.category, "path": str(d.path), "bytes": d.bytes}
+                             for d in watch.downloads]
+        lines.append(json.dumps(data, ensure_ascii=False))
+    return "\n".join(lines) + "\n"
+
+
+class LiveRenderer:
+    """On a terminal: one rich row per job (state, bar, step, elapsed, ETA), redrawn at most
+    ~10 times a second and about once a second while nothing changes; a summary table at the end.
+    """
+
+    MIN_REDRAW = 0.1
+
+    def __init__(self, stream: TextIO, clock: Any, *, resume: Any = "") -> None:
+        from rich.console import Console
+
+        self.console = Console(file=stream, highlight=False)
+        self.clock = clock
+        self.resume = resume
+        self.live: Any = None
+        self.tasks: dict[int, Any] = {}
+        self.watch_of: dict[int, Any] = {}
+        self.last_redraw = 0.0
+        self.dirty = False
+
+    def start(self, watches: list[Any]) -> None:
+        from rich.console import Group
+        from rich.live import Live
+        from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn,
+                                   TextColumn, TimeRemainingColumn, TransferSpeedColumn)
+
+        self.jobs = Progress(
+            SpinnerColumn(finished_text=" "),
+            TextColumn("[bold]{task.fields[label]}"),
+            TextColumn("{task.fields[state]}"),
+            BarColumn(bar_width=28),
+            TextColumn("{task.fields[amount]}"),
+            TextColumn("[dim]{task.fields[elapsed]}"),
+            TextColumn("{task.fields[message]}"),
+            console=self.console, auto_refresh=False, expand=False,
+        )
+        self.files = Progress(
+            TextColumn("  [dim]↓[/] {task.description}"), BarColumn(bar_width=28),
+            DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+            console=self.console, auto_refresh=False,
+        )
+        self.live = Live(Group(self.jobs, self.files), console=self.console,
+                         auto_refresh=False, transient=False, redirect_stdout=False,
+                         redirect_stderr=False)
+        self.live.start()
+        for watch in watches:
+            self.add(watch)
+
+    def add(self, watch: Any) -> None:
+        self.tasks[id(watch)] = self.jobs.add_task("", total=None, **self._fields(watch))
+        self.watch_of[id(watch)] = watch
+        self._redraw(force=True)
+
+    def _fields(self, watch: Any) -> dict[str, str]:
+        from rich.markup import escape
+
+        from jobwatch.durations import format_duration
+
+        job = watch.job
+        now = watch.ended_at if watch.ended_at is not None else self.clock()
+        elapsed = format_duration(now - watch.started)
+        if not watch.done and job is not None and job.progress and job.progress > 0:
+            remaining = (now - watch.started) * (1 - job.progress) / job.progress
+            elapsed += f" eta {format_duration(remaining)}"
+        state_name = watch.outcome if watch.done else (job.state.value if job else "waiting")
+        style = RICH_STATE_STYLES.get(state_name, "red" if watch.done else "dim")
+        state = job.status if job is not None and not watch.done else state_name.replace("_", " ")
+        amount = progress_text(job) if job is not None else ""
+        if job is not None and job.unit == "percent":
+            amount = ", ".join(amount.split(", ")[1:])  # the bar already shows the percent
+        message = (watch.error.message if watch.error else
+                   watch.last_problem or (job.message if job else "") or "")
+        return {"label": escape(watch.label), "state": f"[{style}]{escape(state)}[/]",
+                "amount": escape(amount), "elapsed": elapsed,
+                "message": escape(message[:60])}
+
+    def update(self, watch: Any) -> None:
+        task = self.tasks.get(id(watch))
+        if task is None:
+            return
+        job = watch.job
+        progress = job.progress if job is not None else None
+        if watch.outcome == "succeeded" and progress is None:
+            progress = 1.0
+        self.jobs.update(task, total=None if progress is None else 1.0,
+                         completed=progress or 0.0, **self._fields(watch))
+        if watch.done:
+            self.jobs.stop_task(task)
+        self._redraw(force=watch.done)
+
+    def problem(self, watch: Any, text: str) -> None:
+        task = self.tasks.get(id(watch))
+        if task is not None:
+            self.jobs.update(task, **self._fields(watch))
+            self._redraw()
+
+    def tick(self, now: float) -> None:
+        for watch_id, task in self.tasks.items():
+            watch = self.watch_of[watch_id]
+            if not watch.done:
+                self.jobs.update(task, **self._fields(watch))
+        self._redraw(force=True)
+
+    def _redraw(self, force: bool = False) -> None:
+        import time
+
+        now = time.monotonic()
+        if self.live is not None and (force or now - self.last_redraw >= self.MIN_REDRAW):
+            self.live.refresh()
+            self.last_redraw = now
+
+    def report(self, watch: Any, lines: list[str]) -> None:
+        self.console.print(*(f"[bold]{watch.label}[/]: {line}" for line in lines), sep="\n",
+                           markup=False)
+
+    def report_table(self, title: str, columns: list[str], rows: list[list[str]],
+                     footer: str = "") -> None:
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        self.console.print(table)
+        if footer:
+            self.console.print(footer, markup=False)
+
+    def download_progress(self, watch: Any) -> Any:
+        return _LiveDownloads(self)
+
+    def finish(self, watches: list[Any], code: int) -> None:
+        from rich.table import Table
+
+        for watch in watches:
+            if id(watch) in self.tasks:
+                self.update(watch)
+        if self.live is not None:
+            self.live.stop()  # also shows the cursor again
+            self.live = None
+        table = Table(show_edge=False, pad_edge=False, box=None)
+        for column in ("job", "outcome", "progress"):
+            table.add_column(column)
+        for watch in watches:
+            style = RICH_STATE_STYLES.get(watch.outcome or "", "red")
+            table.add_row(watch.label, f"[{style}]{outcome_text(watch)}[/]",
+                          progress_text(watch.job) if watch.job is not None else "")
+        self.console.print()
+        self.console.print(table)
+        _finish_notes(lambda line: self.console.print(line, markup=False, highlight=False),
+                      watches, code, self.resume)
+
+
+class _LiveDownloads:
+    def __init__(self, renderer: LiveRenderer) -> None:
+        self.renderer = renderer
+        self.task: Any = None
+
+    def start(self, label: str, total: int | None) -> None:
+        from rich.markup import escape
+
+        self.task = self.renderer.files.add_task(escape(label), total=total)
+        self.renderer._redraw(force=True)
+
+    def advance(self, n: int) -> None:
+        self.renderer.files.advance(self.task, n)
+        self.renderer._redraw()
+
+    def finish(self, label: str, ok: bool) -> None:
+        if self.task is not None:
+            self.renderer.files.remove_task(self.task)
+            self.task = None
+        self.renderer._redraw(force=True)

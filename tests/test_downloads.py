@@ -41,18 +41,38 @@ class Recorder:
         return [e[1] for e in self.events if e[0] == "advance"]
 
 
-@pytest.fixture
-def server():
+def fresh(srv: FakeServer) -> FakeServer:
+    srv.routes.clear()
+    srv.requests.clear()
+    return srv
+
+
+# One server per module (stopping one costs its 0.5 s poll interval); routes reset per test.
+@pytest.fixture(scope="module")
+def _server():
     srv = FakeServer().start()
     yield srv
     srv.stop()
 
 
-@pytest.fixture
-def other_server():
-    srv = FakeServer("127.0.0.2").start()
+@pytest.fixture(scope="module")
+def _other_server():
+    try:
+        srv = FakeServer("127.0.0.2").start()
+    except OSError:  # macOS has only 127.0.0.1 unless an alias is added
+        pytest.skip("127.0.0.2 is not a loopback address here")
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def server(_server):
+    return fresh(_server)
+
+
+@pytest.fixture
+def other_server(_other_server):
+    return fresh(_other_server)
 
 
 @pytest.fixture
@@ -156,7 +176,7 @@ def test_download_writes_file_with_usual_mode(server, client, out: Path) -> None
 
 def test_download_streams_in_bounded_chunks(server, client, out: Path) -> None:
     piece = b"z" * 100_000
-    server.route("/big", Reply(200, [piece] * 12))  # no Content-Length, chunked by the server
+    server.route("/big", Reply(200, (piece,) * 12))  # no Content-Length, chunked by the server
     progress = Recorder()
     written = fetch(client, server, f"{server.url}/big", out, "big.bin", progress=progress)
     assert written == 1_200_000 == (out / "big.bin").stat().st_size
@@ -207,12 +227,11 @@ def test_https_to_http_redirect_is_refused(server, out: Path) -> None:
         return httpx.Response(302, headers={"Location": f"{server.url}/files/a.csv"})
 
     # The https leg is a MockTransport (no TLS server here); the http leg is the real loopback.
-    with httpx.Client(mounts={"https://": httpx.MockTransport(https_side)},
-                      trust_env=False) as client:
-        with pytest.raises(DownloadError, match="https") as info:
-            download_file(client, "https://files.example/a.csv", out, "a.csv",
-                          credentials=CREDENTIALS, trusted=("https", "files.example", 443),
-                          redact=Redactor([TOKEN, ORG]), sleep=lambda s: None)
+    client = httpx.Client(mounts={"https://": httpx.MockTransport(https_side)}, trust_env=False)
+    with client, pytest.raises(DownloadError, match="https") as info:
+        download_file(client, "https://files.example/a.csv", out, "a.csv",
+                      credentials=CREDENTIALS, trusted=("https", "files.example", 443),
+                      redact=Redactor([TOKEN, ORG]), sleep=lambda s: None)
     assert info.value.exit_code == ExitCode.DOWNLOAD
     assert server.hits("/files/a.csv") == 0
     assert leftovers(out) == []
@@ -313,7 +332,7 @@ def test_stale_part_is_replaced(server, client, out: Path) -> None:
 
 
 def test_existing_file_replaced_only_when_complete(server, client, out: Path) -> None:
-    server.route("/files/a.csv", Reply(200, [b"new-1;", b"new-2"]))
+    server.route("/files/a.csv", Reply(200, (b"new-1;", b"new-2")))
     (out / "a.csv").write_bytes(b"old")
     seen: list[bytes] = []
     progress = Recorder(on_advance=lambda n: seen.append((out / "a.csv").read_bytes()))
@@ -398,7 +417,7 @@ def test_permission_denied_creating_part(server, client, out: Path, monkeypatch)
 @pytest.mark.parametrize("interruption", [KeyboardInterrupt, SystemExit])
 def test_interruption_mid_stream_leaves_no_part(server, client, out: Path,
                                                 interruption: type[BaseException]) -> None:
-    server.route("/files/big", Reply(200, [b"y" * 200_000] * 4))
+    server.route("/files/big", Reply(200, (b"y" * 200_000,) * 4))
 
     def interrupt(n: int) -> None:
         assert (out / "big.bin.part").exists()  # really mid-stream, .part on disk

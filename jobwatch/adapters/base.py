@@ -100,7 +100,10 @@ class Adapter(ABC):
         return self.normalize(payload, job_id)
 
     def normalize(self, payload: Any, job_id: str) -> Job:
-        job = self.parse(payload)
+        try:
+            job = self.parse(payload)
+        except (ValueError, TypeError, KeyError, AttributeError):  # pydantic errors included
+            raise TransientError(f"{self.name} answered JSON of an unexpected shape") from None
         update = {"profile": self.profile.name, "job_id": job.job_id or job_id}
         if job.url is None:
             update["url"] = self.job_url(job_id)

@@ -1,0 +1,69 @@
+"""Shared fixtures: a loopback fake provider, and the CLI run as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakeserver import FakeServer
+
+TOKEN = "tok_SECRET_abc123"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    server = FakeServer().start()
+    yield server
+    server.stop()
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a user with no config file and no JOBWATCH_* variables."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("JOBWATCH_") and k not in ("NO_COLOR", "FORCE_COLOR")}
+    env.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "xdg"),
+               PYTHONPATH=str(REPO), COLUMNS="120")
+    env.update(extra)
+    return env
+
+
+def provider_env(fake: FakeServer, provider: str, **fields: str) -> dict[str, str]:
+    """JOBWATCH_<PROVIDER>_* pointing at the fake server, with the test token."""
+    values = {"base_url": fake.url, "token": TOKEN, **fields}
+    if provider == "claret":
+        values.setdefault("tenant", "acme")
+    return {f"JOBWATCH_{provider.upper()}_{k.upper()}": v for k, v in values.items()}
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path):
+    """Run `python -m jobwatch ARGS` in a clean environment, cwd tmp_path/work."""
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "jobwatch", *args], cwd=work,
+                              env=clean_env(tmp_path, **(env or {})), capture_output=True,
+                              text=True, timeout=timeout, input=input)
+
+    run.cwd = work  # type: ignore[attr-defined]
+    return run
+
+
+def assert_no_secret(result: subprocess.CompletedProcess[str], secret: str = TOKEN) -> None:
+    assert secret not in result.stdout, result.stdout
+    assert secret not in result.stderr, result.stderr
+
+
+def assert_clean_error(result: subprocess.CompletedProcess[str], code: int) -> None:
+    """The documented exit code, a `jobwatch: error:` line, and never a traceback."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "jobwatch: error:" in result.stderr, result.stderr

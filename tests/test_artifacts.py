@@ -1,0 +1,328 @@
+"""jobwatch.artifacts: Claret files per category, MerchantOps reports, job directory names."""
+
+from __future__ import annotations
+
+import csv
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from jobwatch.artifacts import (
+    REPORT_COLUMNS,
+    download_artifacts,
+    job_dir_name,
+    write_merchantops_reports,
+)
+from jobwatch.errors import DownloadError
+from jobwatch.http import Redactor, make_client, origin_of
+from jobwatch.models import Artifact
+from tests.fakeserver import FakeServer, Reply
+
+TOKEN = "tok_SECRET_abcdef"
+ORG = "org_secret_42"
+CREDENTIALS = {"Authorization": f"Bearer {TOKEN}", "X-Organization-ID": ORG}
+JOB_DIR = "claret-12345"
+
+
+def fresh(srv: FakeServer) -> FakeServer:
+    srv.routes.clear()
+    srv.requests.clear()
+    return srv
+
+
+# One server per module (stopping one costs its 0.5 s poll interval); routes reset per test.
+@pytest.fixture(scope="module")
+def _server():
+    srv = FakeServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def _other_server():
+    try:
+        srv = FakeServer("127.0.0.2").start()
+    except OSError:  # macOS has only 127.0.0.1 unless an alias is added
+        pytest.skip("127.0.0.2 is not a loopback address here")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def server(_server):
+    return fresh(_server)
+
+
+@pytest.fixture
+def other_server(_other_server):
+    return fresh(_other_server)
+
+
+@pytest.fixture
+def client():
+    with make_client() as c:
+        yield c
+
+
+def run(client, server, root: Path, artifacts: list[Artifact], categories=None):
+    return download_artifacts(client, root, JOB_DIR, artifacts, categories=categories,
+                              credentials=CREDENTIALS, trusted=origin_of(server.url),
+                              redact=Redactor([TOKEN, ORG]), sleep=lambda s: None)
+
+
+def files_under(path: Path) -> list[str]:
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*") if not p.is_dir())
+
+
+CLARET_FILES = {
+    "input": "/demo/download/imports/12345/input/products.csv",
+    "staging": "/demo/download/imports/12345/staging/products-staged.csv",
+    "output": "/demo/download/imports/12345/output/result.xlsx",
+    "errors": "/demo/download/imports/12345/errors/errors.csv",
+}
+
+
+def route_claret(server) -> list[Artifact]:
+    for category, path in CLARET_FILES.items():
+        server.route(path, Reply(200, f"{category} data\n".encode()))
+    return [Artifact(category=c, url=server.url + p) for c, p in CLARET_FILES.items()]
+
+
+# --- Claret files -------------------------------------------------------------------------------
+
+def test_every_category_lands_in_its_directory(server, client, tmp_path: Path) -> None:
+    root = tmp_path / "downloads"
+    report = run(client, server, root, route_claret(server))
+    assert report.failures == []
+    assert [(s.category, s.path, s.bytes) for s in report.saved] == [
+        ("input", root / JOB_DIR / "input" / "products.csv", 11),
+        ("staging", root / JOB_DIR / "staging" / "products-staged.csv", 13),
+        ("output", root / JOB_DIR / "output" / "result.xlsx", 12),
+        ("errors", root / JOB_DIR / "errors" / "errors.csv", 12),
+    ]
+    assert (root / JOB_DIR / "errors" / "errors.csv").read_text() == "errors data\n"
+    assert files_under(tmp_path) == sorted(
+        f"downloads/{JOB_DIR}/{c}/{p.rsplit('/', 1)[1]}" for c, p in CLARET_FILES.items())
+    assert report.saved[0].to_json_dict() == {
+        "category": "input", "path": str(root / JOB_DIR / "input" / "products.csv"), "bytes": 11}
+
+
+def test_category_selection(server, client, tmp_path: Path) -> None:
+    report = run(client, server, tmp_path, route_claret(server), categories={"errors", "output"})
+    assert sorted(s.category for s in report.saved) == ["errors", "output"]
+    assert files_under(tmp_path) == [f"{JOB_DIR}/errors/errors.csv",
+                                     f"{JOB_DIR}/output/result.xlsx"]
+    assert server.hits(CLARET_FILES["input"]) == 0
+
+
+def test_traversal_names_are_refused_or_kept_inside_root(server, client, tmp_path: Path) -> None:
+    server.route("/etc/x", Reply(200, b"normalized away"))
+    server.route("/c", Reply(200, b"c"))
+    root = tmp_path / "deep" / "root"
+    artifacts = [
+        Artifact(category="errors", url=f"{server.url}/../../etc/x"),      # name "x", inside
+        Artifact(category="errors", url=f"{server.url}/a/b/../../c"),      # name "c", inside
+        Artifact(category="errors", url=f"{server.url}/dl/%2e%2e%2fx"),    # "../x": refused
+        Artifact(category="errors", url=f"{server.url}/dl/.."),            # refused
+        Artifact(category="errors", url=f"{server.url}/dl/..%5c..%5cx"),   # backslashes: refused
+        Artifact(category="errors", url=f"{server.url}/dl/bad%0aname.csv"),  # control: refused
+        Artifact(category="../../escape", url=f"{server.url}/c"),          # bad category
+    ]
+    report = run(client, server, root, artifacts)
+    assert [s.path for s in report.saved] == [root / JOB_DIR / "errors" / "x",
+                                              root / JOB_DIR / "errors" / "c"]
+    assert len(report.failures) == 5
+    assert files_under(tmp_path) == [f"deep/root/{JOB_DIR}/errors/c",
+                                     f"deep/root/{JOB_DIR}/errors/x"]
+    assert server.hits("/dl/..") + server.hits("/") == 0
+
+
+def test_one_failure_does_not_stop_the_others(server, client, tmp_path: Path) -> None:
+    artifacts = route_claret(server)
+    server.route(CLARET_FILES["staging"], Reply(500, b"boom"))
+    bad = Artifact(category="errors", url=f"{server.url}/x/..%2Fx?token={TOKEN}")
+    report = run(client, server, tmp_path, [bad, *artifacts])
+    assert [s.category for s in report.saved] == ["input", "output", "errors"]
+    assert len(report.failures) == 2
+    assert report.failures[1].startswith("staging/products-staged.csv: ")
+    assert "HTTP 500" in report.failures[1]
+    assert all(TOKEN not in line for line in report.failures)
+    assert not any(name.endswith(".part") for name in files_under(tmp_path))
+
+
+def test_credentials_go_to_the_base_url_origin_only(server, other_server, client,
+                                                    tmp_path: Path) -> None:
+    server.route("/t/download/a.csv", Reply(200, b"a"))
+    server.route("/t/download/b.csv",
+                 Reply(302, b"", {"Location": f"{other_server.url}/bucket/b-signed.csv"}))
+    other_server.route("/bucket/b-signed.csv", Reply(200, b"b"))
+    other_server.route("/bucket/c.csv", Reply(200, b"c"))
+    artifacts = [Artifact(category="output", url=f"{server.url}/t/download/a.csv"),
+                 Artifact(category="output", url=f"{server.url}/t/download/b.csv"),
+                 Artifact(category="output", url=f"{other_server.url}/bucket/c.csv")]
+    report = run(client, server, tmp_path, artifacts)
+    assert [s.path.name for s in report.saved] == ["a.csv", "b.csv", "c.csv"]
+    for path in ("/t/download/a.csv", "/t/download/b.csv"):
+        (request,) = server.requests_to(path)
+        assert request.headers["authorization"] == f"Bearer {TOKEN}"
+        assert request.headers["x-organization-id"] == ORG
+    for request in other_server.requests:
+        assert "authorization" not in request.headers
+        assert "x-organization-id" not in request.headers
+    assert len(other_server.requests) == 2
+
+
+def test_same_name_twice_is_kept_apart(server, client, tmp_path: Path) -> None:
+    server.route("/run1/errors.csv", Reply(200, b"first"))
+    server.route("/run2/errors.csv", Reply(200, b"second"))
+    artifacts = [Artifact(category="errors", url=f"{server.url}/run1/errors.csv"),
+                 Artifact(category="errors", url=f"{server.url}/run2/errors.csv")]
+    report = run(client, server, tmp_path, artifacts)
+    assert [s.path.name for s in report.saved] == ["errors.csv", "errors-2.csv"]
+    assert (tmp_path / JOB_DIR / "errors" / "errors-2.csv").read_bytes() == b"second"
+
+
+def test_artifact_named_like_a_part_file_survives(server, client, tmp_path: Path) -> None:
+    server.route("/a.csv.part", Reply(200, b"literal part"))
+    server.route("/a.csv", Reply(200, b"the csv"))
+    artifacts = [Artifact(category="output", url=f"{server.url}/a.csv.part"),
+                 Artifact(category="output", url=f"{server.url}/a.csv")]
+    report = run(client, server, tmp_path, artifacts)
+    assert [s.path.name for s in report.saved] == ["a.csv.part", "a-2.csv"]
+    assert (tmp_path / JOB_DIR / "output" / "a.csv.part").read_bytes() == b"literal part"
+
+
+def test_symlinked_job_directory_is_refused(server, client, tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / JOB_DIR).symlink_to(outside)
+    report = run(client, server, root, route_claret(server))
+    assert report.saved == []
+    assert len(report.failures) == 4
+    assert list(outside.iterdir()) == []
+    assert len(server.requests) == 0
+
+
+# --- MerchantOps reports ------------------------------------------------------------------------
+
+DETAIL = {
+    "job_id": "job_7", "job_type": "enrichment", "status": "failed", "total_items": 3,
+    "processed_items": 1, "failed_items": 2, "progress_percentage": 100, "success_rate": 33.3,
+    "errors": [
+        {"entity_type": "product", "entity_key": "SKU-1, blue", "error_type": "validation",
+         "message": 'Price "abc" is not a number,\nsee row 4', "step": "validate",
+         "timestamp": "2024-05-01T10:00:00Z",
+         "details": {"field": "price", "raw": "a,b\"c\"\nd", "rows": [4, 5]}},
+        {"entity_type": "product", "entity_key": "SKU-2", "error_type": "crawl",
+         "message": "Zeitüberschreitung — timeout", "step": None,
+         "timestamp": "2024-05-01T10:00:01Z", "details": None},
+    ],
+    "warnings": [
+        {"entity_type": "document", "entity_key": "doc=1", "error_type": "gap",
+         "message": "=SUM(A1) stays text", "step": "enrich",
+         "timestamp": "2024-05-01T10:00:02Z", "details": {}},
+    ],
+}
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.reader(f))
+
+
+def expected_rows(entries: list[dict]) -> list[list[str]]:
+    return [[e["entity_type"], e["entity_key"], e["error_type"], e["message"], e["step"] or "",
+             e["timestamp"], "" if e["details"] is None else json.dumps(e["details"])]
+            for e in entries]
+
+
+def test_merchantops_reports_round_trip(tmp_path: Path) -> None:
+    report = write_merchantops_reports(tmp_path, "merchantops-job_7", DETAIL)
+    directory = tmp_path / "merchantops-job_7"
+    assert report.failures == []
+    assert [(s.category, s.path) for s in report.saved] == [
+        ("errors", directory / "errors.csv"), ("warnings", directory / "warnings.csv"),
+        ("job", directory / "job.json")]
+    assert all(s.bytes == s.path.stat().st_size for s in report.saved)
+
+    errors = read_csv(directory / "errors.csv")
+    assert errors[0] == list(REPORT_COLUMNS) == ["entity_type", "entity_key", "error_type",
+                                                 "message", "step", "timestamp", "details"]
+    assert errors[1:] == expected_rows(DETAIL["errors"])
+    assert errors[1][3] == 'Price "abc" is not a number,\nsee row 4'
+    assert json.loads(errors[1][6]) == DETAIL["errors"][0]["details"]
+    assert errors[2][4] == "" and errors[2][6] == ""
+    assert read_csv(directory / "warnings.csv")[1:] == expected_rows(DETAIL["warnings"])
+    assert json.loads((directory / "job.json").read_text(encoding="utf-8")) == DETAIL
+    assert files_under(tmp_path) == ["merchantops-job_7/errors.csv",
+                                     "merchantops-job_7/job.json",
+                                     "merchantops-job_7/warnings.csv"]
+
+
+def test_merchantops_without_errors_writes_header_only(tmp_path: Path) -> None:
+    write_merchantops_reports(tmp_path, "merchantops-j", {"job_id": "j", "errors": []})
+    assert read_csv(tmp_path / "merchantops-j" / "errors.csv") == [list(REPORT_COLUMNS)]
+    assert read_csv(tmp_path / "merchantops-j" / "warnings.csv") == [list(REPORT_COLUMNS)]
+
+
+def test_merchantops_symlink_refused_others_written(tmp_path: Path) -> None:
+    directory = tmp_path / "merchantops-j"
+    directory.mkdir()
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    (directory / "errors.csv").symlink_to(target)
+    report = write_merchantops_reports(tmp_path, "merchantops-j", DETAIL)
+    assert [s.category for s in report.saved] == ["warnings", "job"]
+    assert len(report.failures) == 1 and "symlink" in report.failures[0]
+    assert (directory / "errors.csv").is_symlink()
+    assert target.read_text() == "keep me"
+
+
+def test_merchantops_write_error_names_path_and_reason(tmp_path: Path, monkeypatch) -> None:
+    real_open = os.open
+
+    def full(path, flags, *args, **kwargs):
+        if str(path).endswith("warnings.csv.part"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", full)
+    report = write_merchantops_reports(tmp_path, "merchantops-j", DETAIL)
+    monkeypatch.undo()
+    warnings = tmp_path / "merchantops-j" / "warnings.csv"
+    assert report.failures == [f"warnings: cannot write {warnings}: No space left on device"]
+    assert files_under(tmp_path) == ["merchantops-j/errors.csv", "merchantops-j/job.json"]
+
+
+# --- job directory names ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("job_id", "expected"), [
+    ("12345", "claret-12345"),
+    ("../x", "claret-..%2Fx"),
+    ("a/b", "claret-a%2Fb"),
+    ("a%2Fb", "claret-a%252Fb"),
+    ("x\ny", "claret-x%0Ay"),
+])
+def test_job_dir_name_is_one_component(job_id: str, expected: str) -> None:
+    assert job_dir_name("claret", job_id) == expected
+
+
+@pytest.mark.parametrize("job_id", ["..", ".", ""])
+def test_job_dir_name_refuses_dot_names(job_id: str) -> None:
+    with pytest.raises(DownloadError):
+        job_dir_name("merchantops", job_id)
+
+
+def test_job_dir_name_stays_inside_root(server, client, tmp_path: Path) -> None:
+    server.route("/f.csv", Reply(200, b"f"))
+    root = tmp_path / "root"
+    report = download_artifacts(client, root, job_dir_name("claret", "../../x"),
+                                [Artifact(category="output", url=f"{server.url}/f.csv")],
+                                categories=None, credentials={}, trusted=origin_of(server.url),
+                                redact=Redactor())
+    assert [s.path for s in report.saved] == [root / "claret-..%2F..%2Fx" / "output" / "f.csv"]
+    assert files_under(tmp_path) == ["root/claret-..%2F..%2Fx/output/f.csv"]
