@@ -121,12 +121,21 @@ def make_client(*, verify: bool | str = True, pool_size: int = 10,
             logging.getLogger(name).addFilter(_RedactingFilter(redact))
     return httpx.Client(
         headers={"User-Agent": USER_AGENT},
+        # None of the four APIs uses cookies; a jar that keeps nothing means a cookie set by
+        # the trusted origin can never travel to another port or over plain http.
+        cookies=_NoCookies(),
         verify=verify,
         timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
         limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
         follow_redirects=False,
         trust_env=False,
     )
+
+
+def _NoCookies() -> Any:  # noqa: N802 - a class factory, kept lazy for cheap imports
+    from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def describe_exception(exc: BaseException, redact: Callable[[str], str]) -> str:
@@ -146,12 +155,17 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
     import httpx
 
     for _ in range(MAX_REDIRECTS + 1):
-        if origin_of(url)[0] not in ("http", "https"):
+        try:
+            origin = origin_of(url)
+            request = client.build_request(
+                "GET", url, headers=credentials if origin == trusted else {})
+        except (ValueError, httpx.InvalidURL):
+            # A malformed artifact URL or Location header (bad port, bad IPv6 literal, ...).
+            raise UnreachableError(f"invalid URL: {redact(url)}") from None
+        if origin[0] not in ("http", "https"):
             raise UnreachableError(f"refusing to fetch a non-http URL: {redact(url)}")
-        headers = credentials if origin_of(url) == trusted else {}
         started = time.monotonic()
         try:
-            request = client.build_request("GET", url, headers=headers)
             response = client.send(request, stream=True)
         except httpx.TimeoutException as exc:
             _log(log, redact, url, describe_exception(exc, redact), started)

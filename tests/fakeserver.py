@@ -54,7 +54,8 @@ class FakeServer:
         self.host = host
         self.port = self._httpd.server_address[1]
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                        daemon=True)
 
     def start(self) -> FakeServer:
         self._thread.start()
@@ -112,6 +113,12 @@ def _make_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (ConnectionResetError, BrokenPipeError):
+                pass  # the client hung up (Ctrl-C tests, cut downloads): not a server error
 
         def do_GET(self) -> None:  # noqa: N802
             parts = urlsplit(self.path)
