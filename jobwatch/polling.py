@@ -18,7 +18,8 @@ from jobwatch.http import TransientError, backoff_delay
 
 MIN_INTERVAL = 0.2
 MAX_FAILURES = 10
-BACKOFF_CAP = 60.0
+BACKOFF_CAP = 60.0  # and never more than BACKOFF_INTERVALS polling intervals
+BACKOFF_INTERVALS = 10
 TICK = 1.0  # the loop wakes at least this often, for heartbeats and the elapsed clock
 
 OUTCOME_CODES = {
@@ -113,6 +114,9 @@ class Engine:
                 watch.outcome = "interrupted"
             self.renderer.finish(self.watches, int(ExitCode.INTERRUPTED))
             return int(ExitCode.INTERRUPTED)
+        if self.stopped_by is not None:  # --fail-fast or a refused token: stop watching the rest
+            for watch in self.active():
+                watch.outcome = "interrupted"
         code = self.exit_code()
         self.renderer.finish(self.watches, code)
         return code
@@ -236,9 +240,10 @@ class Engine:
             delay = retry_after
         else:
             jitter = {"rand": self.rand} if self.rand else {}
-            delay = max(MIN_INTERVAL, backoff_delay(
-                watch.failures, base=max(self.settings.interval, MIN_INTERVAL), cap=BACKOFF_CAP,
-                **jitter))
+            interval = max(self.settings.interval, MIN_INTERVAL)
+            cap = min(BACKOFF_CAP, max(1.0, BACKOFF_INTERVALS * interval))
+            delay = max(MIN_INTERVAL, backoff_delay(watch.failures, base=interval, cap=cap,
+                                                    **jitter))
         if self.settings.deadline is not None:
             delay = min(delay, max(0.0, self.settings.deadline - now))
         self.renderer.problem(watch, f"{error.message}; retry {watch.failures}/"

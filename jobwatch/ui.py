@@ -229,6 +229,12 @@ def _finish_notes(write: Any, watches: list[Any], code: int, resume: Any) -> Non
         left = [w for w in watches if w.outcome == "timeout"]
         write(f"timed out with {len(left)} job(s) still running: "
               + "; ".join(f"{w.label} ({_job_line(w)})" for w in left))
+    left = [w for w in watches if w.outcome == "interrupted"]
+    if code != 130 and left:
+        first = next((w for w in watches if w.outcome not in ("succeeded", "interrupted")), None)
+        reason = f" after {first.label} ended {first.outcome}" if first else ""
+        write(f"stopped watching{reason}; still running, no longer watched: "
+              + ", ".join(w.label for w in left))
     if code in (124, 130) and command:
         write(f"resume with: {command}")
     for watch in watches:

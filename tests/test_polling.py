@@ -1,0 +1,250 @@
+"""The polling engine with a fake clock and a fake sleep: a 10-minute wait in milliseconds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jobwatch.errors import AuthError, NotFoundError, UnreachableError
+from jobwatch.http import TransientError
+from jobwatch.models import Job, JobState
+from jobwatch.polling import MAX_FAILURES, Engine, Settings, Watch
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.finished: tuple[list[Watch], int] | None = None
+
+    def start(self, watches: list[Watch]) -> None:
+        self.events += [("start", w.label) for w in watches]
+
+    def add(self, watch: Watch) -> None:
+        self.events.append(("add", watch.label))
+
+    def update(self, watch: Watch) -> None:
+        self.events.append(("update", watch.label))
+
+    def problem(self, watch: Watch, text: str) -> None:
+        self.events.append(("problem", text))
+
+    def tick(self, now: float) -> None:
+        pass
+
+    def finish(self, watches: list[Watch], code: int) -> None:
+        self.finished = (watches, code)
+
+
+def job(job_id: str, state: str, failed_items: int | None = None) -> Job:
+    return Job(provider="claret", job_id=job_id, state=JobState(state), status=state,
+               failed_items=failed_items)
+
+
+class Script:
+    """Answers per job id, in order; the last answer repeats. Records when each poll happened."""
+
+    def __init__(self, clock: Clock, answers: dict[str, list[Any]]) -> None:
+        self.clock = clock
+        self.answers = answers
+        self.polls: dict[str, list[float]] = {k: [] for k in answers}
+
+    def __call__(self, watch: Watch) -> Any:
+        times = self.polls.setdefault(watch.job_id, [])
+        times.append(self.clock())
+        answers = self.answers[watch.job_id]
+        answer = answers[min(len(times) - 1, len(answers) - 1)]
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+
+def run(answers: dict[str, list[Any]], *, interval: float = 2.0, timeout: float | None = None,
+        rand: Any = None, **settings: Any) -> tuple[int, Script, Clock, Recorder, Engine]:
+    clock = Clock()
+    script = Script(clock, answers)
+    recorder = Recorder()
+    engine = Engine(script, recorder,
+                    Settings(interval=interval, deadline=timeout, workers=0, **settings),
+                    clock=clock, sleep=clock.sleep, rand=rand)
+    code = engine.run([Watch("claret", job_id, index=i) for i, job_id in enumerate(answers)])
+    return code, script, clock, recorder, engine
+
+
+def test_polls_at_the_interval_until_the_job_succeeds() -> None:
+    code, script, clock, recorder, _ = run(
+        {"1": [job("1", "pending"), job("1", "running"), job("1", "succeeded")]}, interval=5)
+    assert code == 0
+    assert script.polls["1"] == [0.0, 5.0, 10.0]
+    assert recorder.finished is not None and recorder.finished[0][0].outcome == "succeeded"
+
+
+def test_a_ten_minute_timeout_ends_at_the_deadline_with_124() -> None:
+    code, script, clock, recorder, engine = run({"1": [job("1", "running")]}, interval=2,
+                                                timeout=600)
+    assert code == 124
+    assert 600 <= clock.now < 601  # stops at the deadline, never sleeps past it
+    assert len(script.polls["1"]) == 300
+    assert engine.watches[0].outcome == "timeout"
+
+
+def test_no_sleep_runs_past_the_deadline_even_with_a_long_retry_after() -> None:
+    code, script, clock, _, _ = run(
+        {"1": [TransientError("HTTP 429", retry_after=300.0)]}, interval=2, timeout=45)
+    assert code == 124
+    assert clock.now == pytest.approx(45)
+    assert max(clock.sleeps) <= 45
+
+
+def test_retry_after_is_honoured_between_polls() -> None:
+    code, script, _, _, _ = run(
+        {"1": [TransientError("HTTP 429", retry_after=7.0), job("1", "succeeded")]})
+    assert code == 0
+    assert script.polls["1"] == [0.0, 7.0]
+
+
+def test_backoff_grows_exponentially_and_is_capped() -> None:
+    # rand() == 1.0 gives the top of each full-jitter window: interval * 2**(n-1), capped at
+    # 10 intervals (and at 60 s).
+    answers = [TransientError("HTTP 503")] * 6 + [job("1", "succeeded")]
+    code, script, _, _, _ = run({"1": answers}, interval=1.0, rand=lambda: 1.0)
+    assert code == 0
+    gaps = [b - a for a, b in zip(script.polls["1"], script.polls["1"][1:])]
+    assert gaps == pytest.approx([1, 2, 4, 8, 10, 10])
+
+
+def test_backoff_full_jitter_never_drops_below_the_floor() -> None:
+    answers = [TransientError("HTTP 503")] * 3 + [job("1", "succeeded")]
+    code, script, _, _, _ = run({"1": answers}, interval=1.0, rand=lambda: 0.0)
+    gaps = [b - a for a, b in zip(script.polls["1"], script.polls["1"][1:])]
+    assert code == 0 and all(g == pytest.approx(0.2) for g in gaps)
+
+
+def test_gives_up_after_ten_failures_in_a_row_with_7() -> None:
+    code, script, _, _, engine = run({"1": [UnreachableError("garbage")]}, rand=lambda: 0.5)
+    assert code == 7
+    assert len(script.polls["1"]) == MAX_FAILURES
+    assert engine.watches[0].outcome == "unreachable"
+
+
+def test_one_bad_answer_in_a_long_wait_never_kills_it() -> None:
+    good, bad = job("1", "running"), TransientError("HTTP 502")
+    answers = ([good] * 5 + [bad] * 9) * 3 + [job("1", "succeeded")]
+    code, script, _, _, _ = run({"1": answers}, rand=lambda: 0.5)
+    assert code == 0
+    assert len(script.polls["1"]) == len(answers)
+
+
+def test_a_terminal_state_is_final() -> None:
+    code, script, _, recorder, engine = run(
+        {"1": [job("1", "running"), job("1", "failed"), job("1", "succeeded")]})
+    assert code == 1
+    assert len(script.polls["1"]) == 2  # never polled again after the end
+    assert engine.watches[0].job.state is JobState.FAILED
+
+
+def test_exit_code_is_the_first_job_in_command_line_order_that_did_not_succeed() -> None:
+    answers = {"1": [job("1", "succeeded")], "2": [NotFoundError("nope")],
+               "3": [job("3", "running"), job("3", "failed")]}
+    code, _, _, _, engine = run(answers)
+    assert code == 4
+    assert [w.outcome for w in engine.watches] == ["succeeded", "not_found", "failed"]
+
+
+def test_timeout_of_an_earlier_job_wins_over_a_later_failure() -> None:
+    answers = {"1": [job("1", "running")], "2": [job("2", "failed")]}
+    code, _, _, _, engine = run(answers, timeout=30)
+    assert code == 124
+    assert [w.outcome for w in engine.watches] == ["timeout", "failed"]
+
+
+def test_all_succeeded_is_zero() -> None:
+    code, _, _, _, _ = run({str(i): [job(str(i), "running"), job(str(i), "succeeded")]
+                            for i in range(5)})
+    assert code == 0
+
+
+def test_fail_fast_stops_at_the_first_failure() -> None:
+    answers = {"1": [job("1", "running")], "2": [job("2", "running"), job("2", "failed")]}
+    code, script, clock, _, engine = run(answers, fail_fast=True, timeout=600)
+    assert code == 1
+    assert clock.now < 10
+    assert [w.outcome for w in engine.watches] == ["interrupted", "failed"]
+
+
+def test_without_fail_fast_the_others_are_still_watched() -> None:
+    answers = {"1": [job("1", "running")] * 3 + [job("1", "succeeded")],
+               "2": [job("2", "failed")]}
+    code, script, _, _, engine = run(answers)
+    assert code == 1
+    assert engine.watches[0].outcome == "succeeded"
+
+
+def test_a_refused_token_stops_everything_at_once() -> None:
+    answers = {"1": [job("1", "running")], "2": [AuthError("HTTP 401")]}
+    code, script, clock, _, engine = run(answers, timeout=600)
+    assert code == 5
+    assert clock.now < 1
+    assert engine.watches[1].outcome == "auth"
+
+
+def test_strict_counts_failed_items_as_a_failure() -> None:
+    answers = {"1": [job("1", "succeeded", failed_items=3)]}
+    assert run(answers)[0] == 0
+    assert run(answers, strict=True)[0] == 1
+
+
+def test_discovered_related_jobs_are_watched_after_their_parent() -> None:
+    answers = {"p": [job("p", "running"), job("p", "succeeded")], "q": [job("q", "succeeded")],
+               "r": [job("r", "running"), job("r", "running"), job("r", "succeeded")]}
+
+    def discover(watch: Watch) -> list[Watch]:
+        return [Watch("claret", "r", index=0, parent=watch)] if watch.job_id == "p" else []
+
+    clock = Clock()
+    script = Script(clock, answers)
+    engine = Engine(script, Recorder(), Settings(interval=1, workers=0), clock=clock,
+                    sleep=clock.sleep, discover=discover)
+    code = engine.run([Watch("claret", "p", index=0), Watch("claret", "q", index=1)])
+    assert code == 0
+    assert [w.job_id for w in engine.watches] == ["p", "r", "q"]
+    assert len(script.polls["r"]) == 3
+
+
+def test_the_thread_pool_gives_the_same_answers_as_inline_polling() -> None:
+    clock = Clock()
+    answers = {str(i): [job(str(i), "running"), job(str(i), "succeeded")] for i in range(40)}
+    script = Script(clock, answers)
+    engine = Engine(script, Recorder(), Settings(interval=1, workers=8), clock=clock,
+                    sleep=clock.sleep)
+    code = engine.run([Watch("claret", k, index=i) for i, k in enumerate(answers)])
+    assert code == 0
+    assert all(len(script.polls[k]) == 2 for k in answers)
+
+
+def test_ctrl_c_marks_running_jobs_interrupted_and_exits_130() -> None:
+    clock = Clock()
+
+    def sleep(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    recorder = Recorder()
+    engine = Engine(Script(clock, {"1": [job("1", "running")]}), recorder,
+                    Settings(interval=1, workers=0), clock=clock, sleep=sleep)
+    assert engine.run([Watch("claret", "1", index=0)]) == 130
+    assert engine.watches[0].outcome == "interrupted"
+    assert recorder.finished is not None and recorder.finished[1] == 130
