@@ -198,6 +198,10 @@ class PlainRenderer:
         for watch in watches:
             self.update(watch)
         _finish_notes(self._write, watches, code, self.resume)
+        try:
+            self.stream.write(error_lines(watches))
+        except (BrokenPipeError, ValueError):
+            pass
 
 
 class _PlainDownloads:
@@ -237,9 +241,21 @@ def _finish_notes(write: Any, watches: list[Any], code: int, resume: Any) -> Non
               + ", ".join(w.label for w in left))
     if code in (124, 130) and command:
         write(f"resume with: {command}")
+
+
+def error_lines(watches: list[Any]) -> str:
+    """The `jobwatch: error:` lines (and hints) for jobs that ended in an error, once each."""
+    seen: set[str] = set()
+    lines = []
     for watch in watches:
-        for failure in watch.download_failures:
-            write(f"{watch.label}: download failed: {failure}")
+        problems = [(watch.error.message, watch.error.hint)] if watch.error is not None else []
+        problems += [(f"download failed: {failure}", None) for failure in watch.download_failures]
+        for message, hint in problems:
+            lines.append(f"jobwatch: error: {watch.label}: {message}")
+            if hint and hint not in seen:
+                seen.add(hint)
+                lines.append(f"hint: {hint}")
+    return "".join(line + "\n" for line in lines)
 
 
 class QuietRenderer:
@@ -261,11 +277,7 @@ class QuietRenderer:
         return NullProgress()
 
     def finish(self, watches: list[Any], code: int) -> None:
-        for watch in watches:
-            if watch.error is not None:
-                self.stream.write(f"jobwatch: error: {watch.label}: {watch.error.message}\n")
-            for failure in watch.download_failures:
-                self.stream.write(f"jobwatch: error: {watch.label}: {failure}\n")
+        self.stream.write(error_lines(watches))
 
 
 def json_lines(watches: list[Any]) -> str:
@@ -438,6 +450,7 @@ class LiveRenderer:
         self.console.print(table)
         _finish_notes(lambda line: self.console.print(line, markup=False, highlight=False),
                       watches, code, self.resume)
+        self.console.file.write(error_lines(watches))
 
 
 class _LiveDownloads:

@@ -11,6 +11,7 @@ client that arrives late still sees the whole life of a job. ``speed`` scales th
 from __future__ import annotations
 
 import csv
+import hmac
 import io
 import json
 import math
@@ -615,8 +616,10 @@ class Simulator:
 
     def start(self) -> Simulator:
         if self._thread is None:
+            # stop() waits for serve_forever's next poll: keep it short for the tests' sake.
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, name="jobwatch-simulator", daemon=True,
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                name="jobwatch-simulator", daemon=True,
             )
             self._thread.start()
         return self
@@ -659,7 +662,8 @@ class Simulator:
                 if not start:
                     return None
                 first = self._first_seen[(provider, job_id)] = (now, time.time())
-        return _Timeline(s=(now - first[0]) * self.speed, first_wall=first[1], speed=self.speed)
+        s = max(0.0, (now - first[0]) * self.speed)
+        return _Timeline(s=s, first_wall=first[1], speed=self.speed)
 
     def _record(self, method: str, path: str, headers: dict[str, str]) -> None:
         with self._lock:
@@ -687,7 +691,9 @@ class Simulator:
         if not value:
             return None
         scheme, _, credentials = value.partition(" ")
-        return scheme.lower() == "bearer" and credentials.strip() == self.token
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            credentials.strip().encode(), self.token.encode(),
+        )
 
     def _fastapi_auth(self, headers: dict[str, str]) -> _Answer | None:
         ok = self._bearer(headers)
@@ -799,6 +805,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "jobwatch-simulator"
     sys_version = ""
     timeout = 30  # idle keep-alive connections end on their own
+    # Headers and body go out in two writes; with Nagle on, a keep-alive client waits ~40 ms
+    # for the delayed ACK on every answer.
+    disable_nagle_algorithm = True
     simulator: Simulator
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -1,0 +1,388 @@
+"""`jobwatch wait` end to end: the real CLI, a loopback fake provider, exit codes and output."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import (
+    TOKEN,
+    assert_clean_error,
+    assert_no_secret,
+    clean_env,
+    provider_env,
+)
+from tests.fakeserver import FakeServer, Reply, json_reply
+
+CLARET = "/acme/api/v1/imports/status/{}"
+FAST = ("--interval", "0.2")
+
+
+def claret(job_id: int, status: str, done: int = 0, total: int = 8, step: str | None = None,
+           files: dict[str, list[str]] | None = None) -> Reply:
+    return json_reply({"message": "Job status retrieved successfully", "content": {
+        "job_log_id": job_id, "status": status, "type": "inventory-import",
+        "description": "Inventory Import",
+        "progress": {"completed_steps": done, "total_steps": total, "current_step": step},
+        "files": files or {}, "job_status_link": f"https://claret.example/logs/{job_id}",
+        "timestamps": {"started_at": "2024-01-01T10:00:00Z", "completed_at": None},
+        "user_id": 42}})
+
+
+def running(job_id: int, done: int = 3) -> Reply:
+    return claret(job_id, "in_progress", done, step="Validating rows")
+
+
+def route_claret(fake: FakeServer, job_id: int, *replies: Reply) -> str:
+    path = CLARET.format(job_id)
+    fake.route(path, *replies)
+    return path
+
+
+def env(fake: FakeServer, provider: str = "claret", **fields: str) -> dict[str, str]:
+    return provider_env(fake, provider, **fields)
+
+
+def test_progress_to_completion_in_plain_ci_output(fake, run_cli) -> None:
+    path = route_claret(fake, 1, claret(1, "pending"), running(1, 3), running(1, 6),
+                        claret(1, "completed", 8, 8))
+    result = run_cli("wait", "claret", "1", *FAST, env=env(fake))
+    assert result.returncode == 0, result.stderr
+    assert fake.hits(path) == 4
+    assert "3/8 steps" in result.stderr and "6/8 steps" in result.stderr
+    assert "succeeded" in result.stderr
+    assert "\x1b" not in result.stderr and "\r" not in result.stderr  # readable CI logs
+    assert result.stdout == ""
+    assert_no_secret(result)
+
+
+def test_failed_job_exits_1(fake, run_cli) -> None:
+    route_claret(fake, 2, running(2), claret(2, "failed", 4))
+    result = run_cli("wait", "claret", "2", *FAST, "--no-download", env=env(fake))
+    assert result.returncode == 1
+    assert "failed" in result.stderr
+
+
+def test_timeout_exits_124_promptly_and_says_how_far_jobs_got(fake, run_cli) -> None:
+    route_claret(fake, 3, running(3, 5))
+    started = time.monotonic()
+    result = run_cli("wait", "claret", "3", "--timeout", "1.5", "--interval", "0.5",
+                     env=env(fake))
+    elapsed = time.monotonic() - started
+    assert result.returncode == 124, result.stderr
+    assert elapsed < 1.5 + 2.5  # stops within 1 s of the deadline (+ interpreter start)
+    assert "timed out" in result.stderr and "claret 3" in result.stderr
+    assert "5/8 steps" in result.stderr
+    assert "resume with: jobwatch wait claret 3" in result.stderr
+
+
+def test_several_jobs_mixed_outcomes_take_the_first_in_command_line_order(fake,
+                                                                          run_cli) -> None:
+    route_claret(fake, 10, running(10), claret(10, "completed", 8, 8))
+    route_claret(fake, 11, running(11), running(11), claret(11, "failed", 2))
+    # 12 has no route: the fake answers 404
+    result = run_cli("wait", "claret", "10", "11", "12", *FAST, env=env(fake))
+    assert result.returncode == 1, result.stderr
+    result = run_cli("wait", "claret", "12", "11", "10", *FAST, env=env(fake))
+    assert result.returncode == 4, result.stderr
+    assert "claret 12" in result.stderr and "not found" in result.stderr
+
+
+def test_json_lines_in_command_line_order_and_nothing_else_on_stdout(fake, run_cli) -> None:
+    route_claret(fake, 21, running(21), running(21), claret(21, "completed", 8, 8))
+    route_claret(fake, 20, claret(20, "failed", 1))
+    result = run_cli("wait", "claret", "21", "20", *FAST, "--json", env=env(fake))
+    assert result.returncode == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(d["job_id"], d["outcome"]) for d in lines] == [("21", "succeeded"),
+                                                           ("20", "failed")]
+    for data in lines:
+        assert data["downloads"] == []
+        assert {"state", "status", "progress", "done", "total", "unit", "raw"} <= set(data)
+
+
+def test_fail_fast_stops_at_the_first_failure_and_says_which(fake, run_cli) -> None:
+    route_claret(fake, 30, running(30))
+    route_claret(fake, 31, running(31), claret(31, "failed", 2))
+    started = time.monotonic()
+    result = run_cli("wait", "claret", "30", "31", *FAST, "--fail-fast", "--timeout", "60",
+                     env=env(fake))
+    assert result.returncode == 1, result.stderr
+    assert time.monotonic() - started < 20
+    assert "after claret 31 ended failed" in result.stderr
+
+
+def test_500_storm_then_recovery(fake, run_cli) -> None:
+    path = route_claret(fake, 40, Reply(500, b"oops"), Reply(502, b""), Reply(503, b""),
+                        claret(40, "completed", 8, 8))
+    result = run_cli("wait", "claret", "40", *FAST, env=env(fake))
+    assert result.returncode == 0, result.stderr
+    assert fake.hits(path) == 4
+    assert "HTTP 500" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["seconds", "http-date"])
+def test_429_with_retry_after_is_honoured(fake, run_cli, kind: str) -> None:
+    def limited(_request) -> Reply:
+        value = "2" if kind == "seconds" else email.utils.formatdate(time.time() + 2,
+                                                                    usegmt=True)
+        return json_reply({"message": "slow down"}, status=429, headers={"Retry-After": value})
+
+    path = route_claret(fake, 41, limited, claret(41, "completed", 8, 8))
+    result = run_cli("wait", "claret", "41", *FAST, env=env(fake))
+    assert result.returncode == 0, result.stderr
+    first, second = fake.requests_to(path)
+    assert second.at - first.at >= 0.9  # waited for Retry-After, not the 0.2 s interval
+
+
+def test_garbage_json_in_the_middle_of_a_wait_is_survived(fake, run_cli) -> None:
+    path = route_claret(fake, 42, running(42), Reply(200, b"<html>maintenance</html>",
+                                                     {"Content-Type": "text/html"}),
+                        Reply(200, b"{not json"), claret(42, "completed", 8, 8))
+    result = run_cli("wait", "claret", "42", *FAST, env=env(fake))
+    assert result.returncode == 0, result.stderr
+    assert fake.hits(path) == 4
+
+
+def test_unreachable_host_gives_up_with_7(run_cli, tmp_path) -> None:
+    closed = FakeServer().start()
+    url = closed.url
+    closed.stop()  # nothing listens on that port any more
+    result = run_cli("wait", "claret", "43", "--interval", "0.2",
+                     env={"JOBWATCH_CLARET_BASE_URL": url, "JOBWATCH_CLARET_TOKEN": TOKEN,
+                          "JOBWATCH_CLARET_TENANT": "acme"}, timeout=60)
+    assert result.returncode == 7, result.stderr
+    assert "cannot reach" in result.stderr
+    assert_no_secret(result)
+
+
+def test_interval_is_respected(fake, run_cli) -> None:
+    path = route_claret(fake, 44, running(44), running(44), running(44),
+                        claret(44, "completed", 8, 8))
+    result = run_cli("wait", "claret", "44", "--interval", "0.5", env=env(fake))
+    assert result.returncode == 0
+    times = [r.at for r in fake.requests_to(path)]
+    assert len(times) == 4
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert all(0.45 <= gap < 1.5 for gap in gaps), gaps
+
+
+def test_claret_defaults_to_a_5_second_interval(fake, run_cli) -> None:
+    path = route_claret(fake, 45, running(45))
+    result = run_cli("wait", "claret", "45", "--timeout", "2.5", env=env(fake))
+    assert result.returncode == 124
+    assert fake.hits(path) == 1  # the second poll would only come at 5 s
+
+
+def test_interval_and_timeout_are_validated(fake, run_cli) -> None:
+    assert_clean_error(run_cli("wait", "claret", "1", "--timeout", "10 minutes",
+                               env=env(fake)), 2)
+    assert_clean_error(run_cli("wait", "claret", "1", "--interval", "fast", env=env(fake)), 2)
+    assert fake.requests == []
+
+
+def merchantops_status(status: str, processed: int, failed: int = 0) -> Reply:
+    return json_reply({"job_id": "job_1", "status": status, "progress_percentage":
+                       processed, "processed_items": processed, "total_items": 100,
+                       "failed_items": failed})
+
+
+def test_merchantops_polls_status_and_calls_detail_exactly_once(fake, run_cli) -> None:
+    fake.route("/api/jobs/job_1/status", merchantops_status("processing", 40),
+               merchantops_status("processing", 80, 1), merchantops_status("completed", 100, 2))
+    detail = {"job_id": "job_1", "job_type": "enrichment", "status": "completed",
+              "total_items": 100, "processed_items": 98, "failed_items": 2,
+              "progress_percentage": 100, "success_rate": 98.0,
+              "errors": [{"entity_type": "product", "entity_key": "SKU-1",
+                          "error_type": "validation", "message": 'bad "title", too long',
+                          "step": None, "timestamp": "2024-01-01T10:00:00Z", "details": None},
+                         {"entity_type": "product", "entity_key": "SKU-2",
+                          "error_type": "timeout", "message": "line one\nline two",
+                          "step": "crawl", "timestamp": "2024-01-01T10:01:00Z",
+                          "details": {"url": "https://x.example"}}],
+              "warnings": []}
+    fake.route("/api/jobs/job_1", json_reply(detail))
+    result = run_cli("wait", "merchantops", "job_1", *FAST, "--json",
+                     env=env(fake, "merchantops", organization_id="org_9"))
+    assert result.returncode == 0, result.stderr
+    assert fake.hits("/api/jobs/job_1/status") == 3
+    assert fake.hits("/api/jobs/job_1") == 1
+    assert all(r.headers.get("x-organization-id") == "org_9" for r in fake.requests)
+    line = json.loads(result.stdout)
+    categories = {d["category"]: d for d in line["downloads"]}
+    assert set(categories) == {"errors", "warnings", "job"}
+    errors_csv = Path(categories["errors"]["path"])
+    assert errors_csv == run_cli.cwd / "merchantops-job_1" / "errors.csv"
+    assert "SKU-1" in result.stderr and "2 error(s)" in result.stderr
+
+
+def test_strict_turns_failed_items_into_exit_1(fake, run_cli) -> None:
+    fake.route("/api/jobs/job_2/status", merchantops_status("completed", 100, 3))
+    fake.route("/api/jobs/job_2", json_reply({"job_id": "job_2", "status": "completed",
+                                              "failed_items": 3, "errors": []}))
+    base = env(fake, "merchantops")
+    assert run_cli("wait", "merchantops", "job_2", *FAST, "--no-download",
+                   env=base).returncode == 0
+    result = run_cli("wait", "merchantops", "job_2", *FAST, "--no-download", "--strict",
+                     env=base)
+    assert result.returncode == 1
+    assert "--strict" in result.stderr
+
+
+def test_follow_related_waits_for_the_grid_fill_job_too(fake, run_cli) -> None:
+    parent = "3f1c2a9e-5b7d-4c1e-9a2b-8d6e4f0a1b2c"
+    child = "0b6a5a8e-7c1f-4e0b-9d7e-2f3a4b5c6d7e"
+
+    def answer(job_id: str, status: str, progress: int | None, related: str | None = None):
+        return json_reply({"job_id": job_id, "job_type": "bulk_upsert", "status": status,
+                           "progress": progress, "created_at": "2024-01-01T10:00:00Z",
+                           "started_at": None, "completed_at": None, "error_message": None,
+                           "grid_id": None, "related_grid_fill_job_id": related,
+                           "grid_items_count": None})
+
+    fake.route(f"/v1/jobs/{parent}", answer(parent, "processing", 50),
+               answer(parent, "completed", 100, child))
+    fake.route(f"/v1/jobs/{child}", answer(child, "processing", 10),
+               answer(child, "processing", 60), answer(child, "completed", 100))
+    result = run_cli("wait", "retailgrid", parent, *FAST, "--follow-related",
+                     env=env(fake, "retailgrid"))
+    assert result.returncode == 0, result.stderr
+    assert fake.hits(f"/v1/jobs/{child}") == 3
+    assert f"retailgrid {child}" in result.stderr
+    without = run_cli("wait", "retailgrid", parent, *FAST, env=env(fake, "retailgrid"))
+    assert without.returncode == 0
+    assert fake.hits(f"/v1/jobs/{child}") == 3  # not followed without the flag
+
+
+def test_quiet_prints_nothing_on_success(fake, run_cli) -> None:
+    route_claret(fake, 50, claret(50, "completed", 8, 8))
+    result = run_cli("wait", "claret", "50", *FAST, "--quiet", env=env(fake))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_auth_refused_exits_5_at_once(fake, run_cli) -> None:
+    path = route_claret(fake, 51, json_reply({"message": "Unauthenticated."}, status=401))
+    result = run_cli("wait", "claret", "51", *FAST, "--timeout", "60", env=env(fake))
+    assert result.returncode == 5
+    assert fake.hits(path) == 1
+    assert "JOBWATCH_CLARET_TOKEN" in result.stderr
+    assert_no_secret(result)
+
+
+def _popen_wait(fake: FakeServer, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    return subprocess.Popen([sys.executable, "-m", "jobwatch", "wait", *args],
+                            cwd=work, env=clean_env(tmp_path, **env(fake)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_requests(fake: FakeServer, count: int, limit: float = 20) -> None:
+    deadline = time.monotonic() + limit
+    while len(fake.requests) < count:
+        assert time.monotonic() < deadline, "the CLI never polled"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signals_stop_the_watch_with_130_and_print_the_resume_command(fake, tmp_path,
+                                                                     signum) -> None:
+    route_claret(fake, 60, running(60))
+    route_claret(fake, 61, running(61))
+    proc = _popen_wait(fake, tmp_path, "claret", "60", "61", "--interval", "0.5",
+                       "--timeout", "5m")
+    _wait_for_requests(fake, 2)
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 1.5
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "keep running" in stderr
+    assert "resume with: jobwatch wait claret 60 61 --timeout 5m --interval 0.5" in stderr
+
+
+def test_signal_while_a_request_hangs_still_stops_within_a_second(fake, tmp_path) -> None:
+    route_claret(fake, 62, Reply(200, b"{}", delay=20))
+    proc = _popen_wait(fake, tmp_path, "claret", "62", "--interval", "0.5")
+    _wait_for_requests(fake, 1)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 1.5
+    assert proc.returncode == 130, stderr
+
+
+def test_live_display_under_a_pseudo_terminal_shows_a_bar(fake, tmp_path) -> None:
+    route_claret(fake, 70, running(70, 2), running(70, 4), running(70, 6),
+                 claret(70, "completed", 8, 8))
+    leader, follower = pty.openpty()
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "jobwatch", "wait", "claret", "70",
+                             "--interval", "0.3"], cwd=work,
+                            env=clean_env(tmp_path, TERM="xterm-256color", **env(fake)),
+                            stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    output = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(leader)
+    text = output.decode("utf-8", "replace")
+    assert proc.returncode == 0, text
+    assert "━" in text  # rich's bar
+    assert "\x1b[" in text  # drawn live, with colour and cursor control
+    assert "\x1b[?25h" in text  # the cursor is shown again at the end
+    assert "claret 70" in text and "succeeded" in text
+
+
+def test_no_color_removes_colour_from_the_live_display(fake, tmp_path) -> None:
+    route_claret(fake, 71, claret(71, "completed", 8, 8))
+    leader, follower = pty.openpty()
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "jobwatch", "wait", "claret", "71",
+                             "--interval", "0.3"], cwd=work,
+                            env=clean_env(tmp_path, TERM="xterm-256color", NO_COLOR="1",
+                                          **env(fake)),
+                            stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    output = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 10)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    proc.wait(timeout=10)
+    os.close(leader)
+    text = output.decode("utf-8", "replace")
+    assert proc.returncode == 0, text
+    assert "\x1b[32m" not in text and "\x1b[1;32m" not in text  # no green "succeeded"
