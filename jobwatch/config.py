@@ -102,7 +102,8 @@ class Defaults:
 
 def load_file(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os.environ
               ) -> ConfigFile:
-    """Read and check the TOML file. A missing default file is fine; a missing explicit one is not."""
+    """Read and check the TOML file; a missing default file is fine, a missing explicit one
+    is not."""
     explicit = path is not None or bool(env.get("JOBWATCH_CONFIG"))
     chosen = Path(path or env.get("JOBWATCH_CONFIG") or default_config_path()).expanduser()
     try:

@@ -132,7 +132,7 @@ def make_client(*, verify: bool | str = True, pool_size: int = 10,
     )
 
 
-def _NoCookies() -> Any:  # noqa: N802 - a class factory, kept lazy for cheap imports
+def _NoCookies() -> Any:
     from http.cookiejar import CookieJar, DefaultCookiePolicy
 
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))

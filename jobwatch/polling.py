@@ -281,7 +281,7 @@ class _Pool:
             fetch, watch, results = self.tasks.get()
             try:
                 outcome = _call(fetch, watch)
-            except BaseException as exc:  # noqa: BLE001 - handed to the main thread to re-raise
+            except BaseException as exc:
                 outcome = exc
             results.put((watch, outcome))
 

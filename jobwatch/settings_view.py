@@ -116,8 +116,8 @@ def write_starter(runtime: Runtime, *, force: bool) -> str:
 
 
 # Ids that exist nowhere: an answer of "not found" proves the token was accepted.
-PROBE_IDS = {"retailgrid": "00000000-0000-0000-0000-000000000000",
-             "merchantops": "jobwatch-config-check", "julep": "00000000-0000-0000-0000-000000000000",
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+PROBE_IDS = {"retailgrid": NIL_UUID, "merchantops": "jobwatch-config-check", "julep": NIL_UUID,
              "claret": "0"}
 
 

@@ -322,8 +322,15 @@ class LiveRenderer:
     def start(self, watches: list[Any]) -> None:
         from rich.console import Group
         from rich.live import Live
-        from rich.progress import (BarColumn, DownloadColumn, Progress, SpinnerColumn,
-                                   TextColumn, TimeRemainingColumn, TransferSpeedColumn)
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
 
         self.jobs = Progress(
             SpinnerColumn(finished_text=" "),

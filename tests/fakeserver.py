@@ -111,7 +111,7 @@ def _make_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             with server._lock:
                 server.connections += 1
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def handle(self) -> None:
@@ -120,7 +120,7 @@ def _make_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             except (ConnectionResetError, BrokenPipeError):
                 pass  # the client hung up (Ctrl-C tests, cut downloads): not a server error
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             recorded = Recorded(
                 method="GET", path=parts.path, query=parts.query,

@@ -11,8 +11,13 @@ from urllib.parse import quote
 from uuid import UUID
 
 from jobwatch.errors import AuthError, ConfigError, NotFoundError, UnreachableError, UsageError
-from jobwatch.http import TRANSIENT_STATUS, TransientError, open_response, origin_of, \
-    parse_retry_after
+from jobwatch.http import (
+    TRANSIENT_STATUS,
+    TransientError,
+    open_response,
+    origin_of,
+    parse_retry_after,
+)
 
 if TYPE_CHECKING:
     import httpx

@@ -21,7 +21,8 @@ class ClaretAdapter(Adapter):
     required = ("tenant",)
     default_interval = 5.0  # Claret's docs ask for polls every 5-10 s
     status_path = "/{tenant}/api/v1/imports/status/{job_id}"
-    not_found_hint = "check the job id and the tenant; Claret also says this for jobs you cannot see"
+    not_found_hint = ("check the job id and the tenant; Claret also says this for jobs "
+                      "you cannot see")
 
     @classmethod
     def _canonical_id(cls, job_id: str) -> str | None:

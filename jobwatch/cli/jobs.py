@@ -1,4 +1,4 @@
-"""`status`, `wait`, `download` and `providers`: parse flags, build the pieces, call one function."""
+"""`status`, `wait`, `download`, `providers`: parse flags, build the pieces, call one function."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def status(ctx: typer.Context, provider: ProviderArg, job_id: JobIdArg,
            json_output: JsonOpt = False, quiet: QuietOpt = False) -> int:
     """Show a job's state, progress and message, once.
 
-    Exit code: 0 succeeded, 1 failed or canceled, 3 still running, 4 not found, 5 auth refused, 6 config error, 7 provider unreachable.
+    Exit code: 0 succeeded, 1 failed or canceled, 3 still running, 4 not found,
+    5 auth refused, 6 config error, 7 provider unreachable.
     """
     from jobwatch.status import run_status
 
