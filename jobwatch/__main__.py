@@ -76,6 +76,13 @@ def run(args: list[str]) -> int:
 
         silence_stdout()
         return int(ExitCode.OK)
+    except Exception as exc:
+        from jobwatch.http import Redactor
+
+        text = Redactor()(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        _error(f"internal error: {text}",
+               "please report this at the project's issue tracker, with --verbose output")
+        return int(ExitCode.FAILED)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -125,7 +125,11 @@ def load_file(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os.e
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        where = f"{chosen}:{match.group(1)}:{match.group(2)}" if match else str(chosen)
+        if match:
+            where = f"{chosen}:{match.group(1)}:{match.group(2)}"
+        else:  # "(at end of document)": point at the last character
+            last = text.rsplit("\n", 1)[-1]
+            where = f"{chosen}:{text.count(chr(10)) + 1}:{len(last) + 1}"
         reason = re.sub(r"\s*\(at line \d+, column \d+\)|\s*\(at end of document\)", "", str(exc))
         raise ConfigError(f"{where}: invalid TOML: {reason}",
                           hint="fix that line; 'jobwatch config init --force' writes a fresh "

@@ -77,10 +77,12 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 class Redactor:
     """Replaces every known secret value in a text; secrets are registered as they are resolved."""
 
-    _HEADER_RE = re.compile(
-        r"(?i)((?:authorization|cookie|set-cookie|x-organization-id|proxy-authorization)"
-        r"['\"]?\s*[:=,]\s*['\"]?(?:bearer\s+)?)[^'\"\s,)}\]]+"
+    _AUTH_RE = re.compile(
+        r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*['\"]?(?:[a-z][\w-]*\s+)?)"
+        r"[^'\"\s,)}\]]+"
     )
+    _COOKIE_RE = re.compile(r"(?i)((?:set-)?cookie['\"]?\s*[:=,]\s*['\"]?)[^'\"\r\n)}\]]+")
+    _ORG_RE = re.compile(r"(?i)(x-organization-id['\"]?\s*[:=,]\s*['\"]?)[^'\"\s,)}\]]+")
     _BEARER_RE = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
@@ -95,7 +97,8 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, "***")
-        text = self._HEADER_RE.sub(r"\1***", text)
+        for pattern in (self._AUTH_RE, self._COOKIE_RE, self._ORG_RE):
+            text = pattern.sub(r"\1***", text)
         return self._BEARER_RE.sub(r"\1***", text)
 
 

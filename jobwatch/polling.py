@@ -47,6 +47,7 @@ class Watch:
     download_failures: list[str] = field(default_factory=list)
     parent: Watch | None = None
     detail: dict[str, Any] | None = None
+    interval: float | None = None  # overrides Settings.interval (providers differ)
 
     @property
     def label(self) -> str:
@@ -199,7 +200,7 @@ class Engine:
             self._end(watch, now)
         else:
             self.renderer.update(watch)
-            self._schedule(watch, now + self.settings.interval)
+            self._schedule(watch, now + self._interval(watch))
 
     def _end(self, watch: Watch, now: float) -> None:
         job = watch.job
@@ -240,7 +241,7 @@ class Engine:
             delay = retry_after
         else:
             jitter = {"rand": self.rand} if self.rand else {}
-            interval = max(self.settings.interval, MIN_INTERVAL)
+            interval = self._interval(watch)
             cap = min(BACKOFF_CAP, max(1.0, BACKOFF_INTERVALS * interval))
             delay = max(MIN_INTERVAL, backoff_delay(watch.failures, base=interval, cap=cap,
                                                     **jitter))
@@ -249,6 +250,9 @@ class Engine:
         self.renderer.problem(watch, f"{error.message}; retry {watch.failures}/"
                                      f"{self.settings.max_failures - 1} in {delay:.1f}s")
         self._schedule(watch, now + delay)
+
+    def _interval(self, watch: Watch) -> float:
+        return max(MIN_INTERVAL, watch.interval or self.settings.interval)
 
     def _time_out(self) -> None:
         for watch in self.active():

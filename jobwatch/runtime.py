@@ -11,11 +11,24 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from jobwatch.errors import ConfigError
 
+
+def check_header_values(profile: Profile) -> None:
+    """Values that travel in headers: printable ASCII only, or exit 6 before any request."""
+    values = {"organization_id": profile.get("organization_id")}
+    values.update({f"headers.{k}": v for k, v in (profile.get("headers") or {}).items()})
+    for name, value in values.items():
+        if value is None:
+            continue
+        if not value.isascii() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            source = profile.source(name.split(".")[0])
+            raise ConfigError(f"{name} ({source}) contains a control or non-ASCII character",
+                              hint="header values must be printable ASCII")
+
 if TYPE_CHECKING:
     import httpx
 
     from jobwatch.adapters.base import Adapter
-    from jobwatch.config import ConfigFile, Defaults
+    from jobwatch.config import ConfigFile, Defaults, Profile
     from jobwatch.http import Redactor
 
 
@@ -51,6 +64,13 @@ class Runtime:
     def request_log(self) -> Any:
         return self.log if self.verbose else None
 
+    def config_file_path(self) -> Path:
+        """Where the config is, or would be, without reading it."""
+        from jobwatch.config import default_config_path
+
+        chosen = self.config_path or self.env.get("JOBWATCH_CONFIG")
+        return Path(chosen).expanduser() if chosen else default_config_path()
+
     def config(self) -> ConfigFile:
         if self._config is None:
             from jobwatch.config import load_file
@@ -73,6 +93,7 @@ class Runtime:
                                   default_base_url=cls.default_base_url, warn=self.warn)
         token = resolve_token(profile, self.env)
         self.redact.add(token.value)
+        check_header_values(profile)
         for value in (profile.get("headers") or {}).values():
             self.redact.add(value)
         return cls(profile, token.value, token.source, self.redact)

@@ -182,7 +182,7 @@ def choose_renderer(runtime: Runtime, opts: WaitOptions, clock: Callable[[], flo
 def resume_command(runtime: Runtime, provider: str, opts: WaitOptions,
                    watches: list[Watch]) -> str:
     ids = [w.job_id for w in watches if w.outcome in ("interrupted", "timeout") and
-           w.parent is None]
+           w.parent is None and w.provider == provider]
     if not ids:
         return ""
     argv = ["jobwatch", "wait", provider, *ids]
@@ -205,42 +205,63 @@ def resume_command(runtime: Runtime, provider: str, opts: WaitOptions,
 def run_wait(runtime: Runtime, provider: str, job_ids: list[str], opts: WaitOptions, *,
              clock: Callable[[], float] = time.monotonic,
              sleep: Callable[[float], None] = time.sleep) -> int:
+    return watch_jobs(runtime, [(provider, job_id) for job_id in job_ids], opts, clock=clock,
+                      sleep=sleep)
+
+
+def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptions, *,
+               clock: Callable[[], float] = time.monotonic,
+               sleep: Callable[[float], None] = time.sleep,
+               resume_provider: str | None = None) -> int:
+    """Watch (provider, job_id) pairs to the end. The CLI passes one provider; the demo, four."""
     from jobwatch.adapters import ADAPTERS
-    from jobwatch.polling import MIN_INTERVAL, Engine, Settings, Watch
+    from jobwatch.polling import Engine, Settings, Watch
     from jobwatch.ui import json_lines, write_out
 
-    cls = ADAPTERS[provider]
-    ids = list(dict.fromkeys(cls.validate_id(job_id) for job_id in job_ids))
+    checked = list(dict.fromkeys((p, ADAPTERS[p].validate_id(j)) for p, j in targets))
+    providers = list(dict.fromkeys(p for p, _ in checked))
     categories = parse_categories(opts.artifacts)
-    if opts.follow_related and provider != "retailgrid":
+    if opts.follow_related and "retailgrid" not in providers:
         raise UsageError("--follow-related is for retailgrid's related grid-fill jobs")
-    adapter = runtime.adapter(provider)
-    interval = _setting(runtime, adapter, opts.interval, "interval") or cls.default_interval
-    timeout = _setting(runtime, adapter, opts.timeout, "timeout")
+    adapters = {p: runtime.adapter(p) for p in providers}
+    intervals = {p: _setting(runtime, a, opts.interval, "interval") or a.default_interval
+                 for p, a in adapters.items()}
+    timeout = _setting(runtime, adapters[providers[0]], opts.timeout, "timeout")
     root = download_root(runtime, opts.download_dir)
     start = clock()
 
-    renderer = choose_renderer(runtime, opts, clock,
-                               lambda watches: resume_command(runtime, provider, opts, watches))
-    workers = min(16, len(ids) + (1 if opts.follow_related else 0))
-    with runtime.client(adapter, pool_size=workers) as client, sigterm_as_interrupt():
-        artifacts = Artifacts(runtime, adapter, client, renderer, root, categories,
-                              enabled=not opts.no_download)
+    def resume(watches: list[Watch]) -> str:
+        return resume_command(runtime, resume_provider or providers[0], opts, watches)
+
+    renderer = choose_renderer(runtime, opts, clock, resume)
+    workers = min(16, len(checked) + (1 if opts.follow_related else 0))
+    # One client for the run; the first profile's TLS settings (the CLI has one provider).
+    with runtime.client(adapters[providers[0]], pool_size=workers) as client, \
+            sigterm_as_interrupt():
+        artifacts = {p: Artifacts(runtime, a, client, renderer, root, categories,
+                                  enabled=not opts.no_download) for p, a in adapters.items()}
 
         def fetch(watch: Watch) -> Any:
-            return adapter.fetch(client, watch.job_id, runtime.request_log)
+            return adapters[watch.provider].fetch(client, watch.job_id, runtime.request_log)
+
+        def on_end(watch: Watch) -> None:
+            artifacts[watch.provider].on_end(watch)
 
         def discover(watch: Watch) -> list[Watch]:
-            related = cls.related_job_id(watch.job) if opts.follow_related else None
-            return [Watch(provider, related, index=watch.index, parent=watch)] if related else []
+            if not opts.follow_related or watch.provider != "retailgrid":
+                return []
+            related = ADAPTERS["retailgrid"].related_job_id(watch.job)
+            return [Watch("retailgrid", related, index=watch.index, parent=watch,
+                          interval=intervals["retailgrid"])] if related else []
 
         engine = Engine(
             fetch, renderer,
-            Settings(interval=max(MIN_INTERVAL, interval),
+            Settings(interval=intervals[providers[0]],
                      deadline=start + timeout if timeout is not None else None,
                      fail_fast=opts.fail_fast, strict=opts.strict, workers=workers),
-            clock=clock, sleep=sleep, on_end=artifacts.on_end, discover=discover)
-        watches = [Watch(provider, job_id, index=i) for i, job_id in enumerate(ids)]
+            clock=clock, sleep=sleep, on_end=on_end, discover=discover)
+        watches = [Watch(p, job_id, index=i, interval=intervals[p])
+                   for i, (p, job_id) in enumerate(checked)]
         code = engine.run(watches)
     if opts.json_output:
         write_out(json_lines(engine.watches))

@@ -105,6 +105,7 @@ def _encode(body: Any) -> tuple[Iterable[bytes], int | None, str | None]:
 def _make_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # or every keep-alive answer waits ~40 ms
 
         def setup(self) -> None:
             super().setup()

@@ -37,8 +37,6 @@ def make_adapter(provider: str, **fields: str):
 
 # Files that are provider errors, not job answers, and so have no normalized form.
 NOT_JOBS = {"claret/not_found_422.json"}
-# Where expected.json and the adapters disagree (reported to the lead; see the final report).
-UNIT_WITHOUT_PROGRESS = {"julep/no_progress.json", "retailgrid/queued.json"}
 
 
 def test_every_payload_file_has_an_expectation() -> None:
@@ -47,20 +45,7 @@ def test_every_payload_file_has_an_expectation() -> None:
     assert set(EXPECTED) - files == set()
 
 
-def _payload_params() -> list[Any]:
-    params = []
-    for name in sorted(EXPECTED):
-        marks = []
-        if name in UNIT_WITHOUT_PROGRESS:
-            marks.append(pytest.mark.xfail(
-                strict=True,
-                reason="expected.json says unit 'percent' while progress is unknown; the "
-                       "adapters set unit None when there is no percentage"))
-        params.append(pytest.param(name, id=name, marks=marks))
-    return params
-
-
-@pytest.mark.parametrize("name", _payload_params())
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_payload_parses_to_the_expected_fields(name: str) -> None:
     provider = name.split("/")[0]
     payload = load(name)

@@ -334,9 +334,6 @@ def test_token_env_naming_an_unset_variable(run_cli, fake, tmp_path) -> None:
     assert fake.requests == []
 
 
-@pytest.mark.xfail(strict=True, reason="organization_id is not checked for control characters: "
-                                       "h11 refuses the header, which is retried and reported "
-                                       "as 'cannot reach' (exit 7)")
 def test_organization_id_with_a_newline_is_a_config_error(run_cli, fake) -> None:
     result = run_cli("status", "merchantops", "j1",
                      env=provider_env(fake, "merchantops", organization_id="org_1\nX-Evil: 1"))
@@ -513,8 +510,6 @@ def test_config_path_with_explicit_file(run_cli, tmp_path) -> None:
     assert result.stdout == f"{config}\n"
 
 
-@pytest.mark.xfail(strict=True, reason="config path loads the file: an explicit --config that "
-                                       "does not exist yet is exit 6 instead of its path")
 def test_config_path_of_a_file_not_yet_created(run_cli, tmp_path) -> None:
     config = tmp_path / "new.toml"
     result = run_cli("--config", str(config), "config", "path")
@@ -522,8 +517,6 @@ def test_config_path_of_a_file_not_yet_created(run_cli, tmp_path) -> None:
     assert result.stdout == f"{config}\n"
 
 
-@pytest.mark.xfail(strict=True, reason="config path parses the file: a malformed file hides "
-                                       "where it is (exit 6)")
 def test_config_path_of_a_broken_file(run_cli, tmp_path) -> None:
     xdg = tmp_path / "xdg"
     (xdg / "jobwatch").mkdir(parents=True)
@@ -609,8 +602,6 @@ def test_config_show_of_a_broken_file(run_cli, tmp_path) -> None:
     assert re.search(re.escape(str(config)) + r":2:\d+", result.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="config.load_file drops the position when tomllib says "
-                                       "'(at end of document)': no line and column then")
 @pytest.mark.parametrize("text", ["[claret.default]\ntenant = 'a\n",
                                   '[claret.default]\ntenant = "a'])
 def test_broken_toml_at_end_of_document_still_has_line_and_column(run_cli, tmp_path,

@@ -7,7 +7,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from uuid import UUID
 
 from jobwatch.errors import AuthError, ConfigError, NotFoundError, UnreachableError, UsageError
@@ -58,7 +58,16 @@ class Adapter(ABC):
             raise ConfigError(f"base_url {base_url!r} ({profile.source('base_url')}) is not an "
                               "http(s) URL")
         self.base_url = base_url.rstrip("/")
-        self.origin = origin_of(self.base_url)
+        try:
+            self.origin = origin_of(self.base_url)
+            userinfo = "@" in urlsplit(self.base_url).netloc
+        except ValueError as exc:
+            raise ConfigError(f"base_url {base_url!r} ({profile.source('base_url')}) is not a "
+                              f"valid URL: {exc}") from None
+        if userinfo:
+            raise ConfigError(f"base_url ({profile.source('base_url')}) carries a user name or "
+                              "password", hint="put credentials in token, token_env or "
+                              "token_command, never in the URL")
         for field in self.required:
             if not profile.get(field):
                 raise ConfigError(f"no {field} for {self.name} profile '{profile.name}'",
@@ -139,7 +148,7 @@ class Adapter(ABC):
                                    f"{self._snippet(response)}")
         try:
             payload = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             kind = response.headers.get("content-type", "no content type").split(";")[0]
             if log is not None:
                 log(self.redact(f"  body starts: {self._snippet(response)}"))

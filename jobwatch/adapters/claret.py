@@ -35,9 +35,10 @@ class ClaretAdapter(Adapter):
         # Claret answers 422 "Job not found ..." for unknown jobs, not 404.
         if response.status_code == 422:
             try:
-                message = str(response.json().get("message", ""))
-            except ValueError:
-                message = ""
+                body = response.json()
+            except (ValueError, RecursionError):
+                body = None
+            message = str(body.get("message", "")) if isinstance(body, dict) else ""
             if "not found" in message.lower():
                 raise NotFoundError(f"claret job {job_id} not found (HTTP 422: {message})",
                                     hint=self.not_found_hint)
@@ -65,7 +66,7 @@ class ClaretAdapter(Adapter):
         artifacts = [
             Artifact(category=category, url=path)
             for category in (*CATEGORIES, *sorted(set(files) - set(CATEGORIES)))
-            for path in (files.get(category) or [])
+            for path in (files.get(category) if isinstance(files.get(category), list) else [])
             if isinstance(path, str) and path
         ]
         job_id = content.get("job_log_id")
@@ -75,7 +76,7 @@ class ClaretAdapter(Adapter):
             state=STATES.get(content["status"], JobState.UNKNOWN),
             status=content["status"],
             progress=fraction(done, total),
-            done=done, total=total, unit="steps" if total else None,
+            done=done, total=total, unit="steps",
             message=text_or_none(progress.get("current_step")),
             job_type=text_or_none(content.get("type")),
             started_at=text_or_none(stamps.get("started_at")),

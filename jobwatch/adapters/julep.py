@@ -38,7 +38,7 @@ class JulepAdapter(Adapter):
             status=payload["state"],
             progress=percent_fraction(percent),
             done=percent, total=100 if percent is not None else None,
-            unit="percent" if percent is not None else None,
+            unit="percent",
             message=text_or_none(payload.get("reason")),
             job_type=text_or_none(payload.get("name")),
             created_at=text_or_none(payload.get("created_at")),

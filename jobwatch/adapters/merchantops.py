@@ -57,7 +57,7 @@ class MerchantOpsAdapter(Adapter):
             state=state,
             status=payload["status"],
             progress=percent_fraction(payload.get("progress_percentage")),
-            done=done, total=total, unit="items" if total is not None else None,
+            done=done, total=total, unit="items",
             failed_items=int(failed) if failed is not None else None,
             message=text_or_none(payload.get("error_message")),
             job_type=text_or_none(payload.get("job_type")),

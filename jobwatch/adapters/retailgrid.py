@@ -40,7 +40,7 @@ class RetailgridAdapter(Adapter):
             status=payload["status"],
             progress=percent_fraction(percent),
             done=percent, total=100 if percent is not None else None,
-            unit="percent" if percent is not None else None,
+            unit="percent",
             message=error,
             job_type=text_or_none(payload.get("job_type")),
             created_at=text_or_none(payload.get("created_at")),

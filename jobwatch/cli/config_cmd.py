@@ -19,7 +19,7 @@ def path(ctx: typer.Context) -> int:
     """Print where the config file is (or would be)."""
     from jobwatch.ui import write_out
 
-    write_out(f"{ctx.obj.config().path}\n")
+    write_out(f"{ctx.obj.config_file_path()}\n")
     return 0
 
 

@@ -654,14 +654,20 @@ class Simulator:
 
     # --- job clocks ---
 
-    def _timeline(self, provider: str, job_id: str, *, start: bool) -> _Timeline | None:
+    def _timeline(self, provider: str, job_id: str) -> _Timeline:
+        """The job's clock, started by this request if it is the job's first."""
+        now = self._clock()
+        with self._lock:
+            first = self._first_seen.setdefault((provider, job_id), (now, time.time()))
+        return self._reading(first, now)
+
+    def _timeline_if_started(self, provider: str, job_id: str) -> _Timeline | None:
         now = self._clock()
         with self._lock:
             first = self._first_seen.get((provider, job_id))
-            if first is None:
-                if not start:
-                    return None
-                first = self._first_seen[(provider, job_id)] = (now, time.time())
+        return None if first is None else self._reading(first, now)
+
+    def _reading(self, first: tuple[float, float], now: float) -> _Timeline:
         s = max(0.0, (now - first[0]) * self.speed)
         return _Timeline(s=s, first_wall=first[1], speed=self.speed)
 
@@ -713,11 +719,9 @@ class Simulator:
         except ValueError:
             return _uuid_error(rest[0])
         job = _JOBS.get((provider, job_id))
-        if job is None:
+        if not isinstance(job, (_JulepJob, _RetailgridJob)):
             return _JOB_NOT_FOUND
-        t = self._timeline(provider, job_id, start=True)
-        assert t is not None and isinstance(job, (_JulepJob, _RetailgridJob))
-        return _json(200, job.render(t))
+        return _json(200, job.render(self._timeline(provider, job_id)))
 
     def _retailgrid(self, rest: list[str], headers: dict[str, str]) -> _Answer:
         if len(rest) != 3 or rest[:2] != ["v1", "jobs"] or not rest[2]:
@@ -743,8 +747,7 @@ class Simulator:
         job = _JOBS.get(("merchantops", rest[2]))
         if not isinstance(job, _MerchantOpsJob):
             return _JOB_NOT_FOUND
-        t = self._timeline("merchantops", job.job_id, start=True)
-        assert t is not None
+        t = self._timeline("merchantops", job.job_id)
         return _json(200, job.status(t) if len(rest) == 4 else job.detail(t))
 
     def _claret(self, rest: list[str], headers: dict[str, str]) -> _Answer:
@@ -770,8 +773,7 @@ class Simulator:
         job = _JOBS.get(("claret", str(job_log_id)))
         if not isinstance(job, _ClaretImport):
             return _CLARET_JOB_NOT_FOUND
-        t = self._timeline("claret", str(job_log_id), start=True)
-        assert t is not None
+        t = self._timeline("claret", str(job_log_id))
         return _json(200, {
             "message": "Job status retrieved successfully",
             "content": job.content(t, self.tenant, self.url),
@@ -781,7 +783,7 @@ class Simulator:
         for (provider, job_id), job in _JOBS.items():
             if provider != "claret" or not isinstance(job, _ClaretImport):
                 continue
-            t = self._timeline(provider, job_id, start=False)
+            t = self._timeline_if_started(provider, job_id)
             if t is None:
                 continue
             published = [p for paths in job.paths(t, self.tenant).values() for p in paths]
