@@ -300,6 +300,14 @@ def json_lines(watches: list[Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def short_label(watch: Any) -> str:
+    """UUIDs shortened like git's short hashes; the summary table shows them whole."""
+    job_id = watch.job_id
+    if len(job_id) == 36 and job_id.count("-") == 4:
+        job_id = job_id[:8] + "…"
+    return f"{watch.provider} {job_id}"
+
+
 class LiveRenderer:
     """On a terminal: one rich row per job (state, bar, step, elapsed, ETA), redrawn at most
     ~10 times a second and about once a second while nothing changes; a summary table at the end.
@@ -331,24 +339,38 @@ class LiveRenderer:
             TimeRemainingColumn,
             TransferSpeedColumn,
         )
+        from rich.table import Column
+        from rich.text import Text
+
+        def column(**kwargs: Any) -> Column:
+            return Column(no_wrap=True, **kwargs)
+
+        class StateSpinner(SpinnerColumn):
+            """A spinner while the job runs, a mark once it has ended."""
+
+            def render(self, task: Any) -> Any:
+                mark = task.fields.get("mark")
+                return Text.from_markup(mark) if mark else super().render(task)
 
         self.jobs = Progress(
-            SpinnerColumn(finished_text=" "),
-            TextColumn("[bold]{task.fields[label]}"),
-            TextColumn("{task.fields[state]}"),
-            BarColumn(bar_width=28),
-            TextColumn("{task.fields[amount]}"),
-            TextColumn("[dim]{task.fields[elapsed]}"),
-            TextColumn("{task.fields[message]}"),
-            console=self.console, auto_refresh=False, expand=False,
+            StateSpinner(),
+            TextColumn("[bold]{task.fields[label]}", table_column=column(max_width=32)),
+            TextColumn("{task.fields[state]}", table_column=column(min_width=9)),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[amount]}", table_column=column()),
+            TextColumn("[dim]{task.fields[elapsed]}", table_column=column()),
+            TextColumn("{task.fields[message]}",
+                       table_column=column(ratio=1, overflow="ellipsis")),
+            console=self.console, auto_refresh=False, expand=True,
         )
         self.files = Progress(
             TextColumn("  [dim]↓[/] {task.description}"), BarColumn(bar_width=28),
             DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
             console=self.console, auto_refresh=False,
         )
+        # Transient: at the end the rows give way to the summary table instead of repeating.
         self.live = Live(Group(self.jobs, self.files), console=self.console,
-                         auto_refresh=False, transient=False, redirect_stdout=False,
+                         auto_refresh=False, transient=True, redirect_stdout=False,
                          redirect_stderr=False)
         self.live.start()
         for watch in watches:
@@ -374,13 +396,14 @@ class LiveRenderer:
         style = RICH_STATE_STYLES.get(state_name, "red" if watch.done else "dim")
         state = job.status if job is not None and not watch.done else state_name.replace("_", " ")
         amount = progress_text(job) if job is not None else ""
-        if job is not None and job.unit == "percent":
-            amount = ", ".join(amount.split(", ")[1:])  # the bar already shows the percent
+        marks = {"succeeded": "[green]✓[/]", "failed": "[red]✗[/]", "timeout": "[yellow]…[/]",
+                 "interrupted": "[yellow]■[/]"}
+        mark = (marks.get(watch.outcome or "", "[red]![/]") if watch.done else "")
         message = (watch.error.message if watch.error else
                    watch.last_problem or (job.message if job else "") or "")
-        return {"label": escape(watch.label), "state": f"[{style}]{escape(state)}[/]",
-                "amount": escape(amount), "elapsed": elapsed,
-                "message": escape(message[:60])}
+        return {"label": escape(short_label(watch)), "state": f"[{style}]{escape(state)}[/]",
+                "amount": escape(amount), "elapsed": elapsed, "mark": mark,
+                "message": escape(" ".join(message.split()))}
 
     def update(self, watch: Any) -> None:
         task = self.tasks.get(id(watch))

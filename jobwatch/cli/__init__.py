@@ -57,13 +57,14 @@ def main(
 
 
 def _register() -> None:
-    from jobwatch.cli import config_cmd, jobs
+    from jobwatch.cli import config_cmd, demo_cmd, jobs
 
     app.command(epilog=jobs.STATUS_EXAMPLES)(jobs.status)
     app.command(epilog=jobs.WAIT_EXAMPLES)(jobs.wait)
     app.command(epilog=jobs.DOWNLOAD_EXAMPLES)(jobs.download)
     app.command(epilog=jobs.PROVIDERS_EXAMPLES)(jobs.providers)
     app.add_typer(config_cmd.config_app, name="config")
+    app.command(epilog=demo_cmd.DEMO_EXAMPLES)(demo_cmd.demo)
 
 
 _register()
