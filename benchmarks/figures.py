@@ -1,0 +1,273 @@
+"""The five figures. Each runs the installed jobwatch against a loopback fake Claret and
+returns rows; a reference is measured in the same run wherever one makes sense."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.harness import (
+    MIB,
+    BrokenFigure,
+    Row,
+    Sample,
+    Settings,
+    alternate,
+    child_env,
+    median,
+    mib,
+    ms,
+    run_child,
+    secs,
+)
+from benchmarks.provider import (
+    TENANT,
+    TOKEN,
+    FakeServer,
+    Reply,
+    ScriptedJob,
+    env_for,
+    fake_claret,
+    payload,
+    status_path,
+)
+
+# The reference for `status`: the least a script can do to get the same JSON.
+BARE_GET = """\
+import json, os, httpx
+r = httpx.get(os.environ["BENCH_URL"],
+              headers={"Authorization": "Bearer " + os.environ["BENCH_TOKEN"]})
+r.raise_for_status()
+print(json.dumps(r.json()))
+"""
+
+# The reference for `download` when there is no curl: a plain httpx streaming loop.
+BARE_DOWNLOAD = """\
+import os, sys, httpx
+with httpx.stream("GET", sys.argv[1]) as r, open(sys.argv[2], "wb") as f:
+    r.raise_for_status()
+    for chunk in r.iter_raw(256 * 1024):
+        f.write(chunk)
+"""
+
+
+def ratio_row(figure: str, measured: float, reference: float, ref_label: str, limit: float,
+              fmt: Callable[[float], str]) -> Row:
+    ratio = measured / reference
+    return Row(figure, fmt(measured), f"{ref_label} {fmt(reference)}", f"{ratio:.2f}x",
+               f"<= {limit:g}x", ratio <= limit)
+
+
+# -- startup ---------------------------------------------------------------------------------
+
+def startup(s: Settings) -> list[Row]:
+    env = child_env(XDG_CONFIG_HOME=str(s.work / "config"))
+    runs = {
+        "python": lambda: run_child([s.python, "-c", "pass"]).expect(0, "python -c pass"),
+        "version": lambda: run_child([s.jobwatch, "--version"], env).expect(
+            0, "jobwatch --version"),
+        "help": lambda: run_child([s.jobwatch, "--help"], env).expect(0, "jobwatch --help"),
+    }
+    samples = alternate(runs, s.reps(21))
+    if not samples["version"][0].stdout.startswith("jobwatch "):
+        raise BrokenFigure(f"--version printed {samples['version'][0].stdout!r}")
+    if "Usage" not in samples["help"][0].stdout:
+        raise BrokenFigure("--help printed no usage")
+    python = median(samples["python"], "wall")
+    return [
+        ratio_row("startup --version", median(samples["version"], "wall"), python,
+                  "python -c pass", 8, ms),
+        ratio_row("startup --help", median(samples["help"], "wall"), python,
+                  "python -c pass", 15, ms),
+    ]
+
+
+# -- status ----------------------------------------------------------------------------------
+
+def status(s: Settings) -> list[Row]:
+    with fake_claret() as server:
+        server.route(status_path(1), ScriptedJob(1, ["completed"]))
+        env = env_for(server, s.work / "config")
+        bare_env = child_env(BENCH_URL=server.url + status_path(1), BENCH_TOKEN=TOKEN)
+        runs = {
+            "httpx": lambda: run_child([s.python, "-c", BARE_GET], bare_env).expect(
+                0, "the bare httpx.get script"),
+            "jobwatch": lambda: run_child(
+                [s.jobwatch, "status", "claret", "1", "--json"], env).expect(
+                0, "jobwatch status claret 1 --json"),
+        }
+        samples = alternate(runs, s.reps(11))
+    state = json.loads(samples["jobwatch"][0].stdout).get("state")
+    if state != "succeeded":
+        raise BrokenFigure(f"status --json said state {state!r}, expected 'succeeded'")
+    return [ratio_row("status --json", median(samples["jobwatch"], "wall"),
+                      median(samples["httpx"], "wall"), "bare httpx.get", 1.5, ms)]
+
+
+# -- fleet -----------------------------------------------------------------------------------
+
+FLEET_INTERVAL = 0.5
+FLEET_STATES = ("in_progress", "in_progress", "completed")
+FLEET_MAX_CONNECTIONS = 20
+
+
+def fleet_once(s: Settings, ids: list[int]) -> tuple[Sample, int]:
+    """One `wait` over every id on a fresh server; returns the sample and the TCP connections
+    the server accepted."""
+    with fake_claret() as server:
+        jobs = [ScriptedJob(i, FLEET_STATES) for i in ids]
+        for job in jobs:
+            server.route(status_path(job.job_id), job)
+        argv = [s.jobwatch, "wait", "claret", *map(str, ids), "--interval", str(FLEET_INTERVAL),
+                "--no-download", "--quiet"]
+        sample = run_child(argv, env_for(server, s.work / "config")).expect(
+            0, f"jobwatch wait claret <{len(ids)} ids>")
+        connections = server.connections
+    wrong = [j for j in jobs if j.polls != len(FLEET_STATES)]
+    if wrong:
+        raise BrokenFigure(f"{len(wrong)} jobs were not polled exactly {len(FLEET_STATES)} "
+                           f"times (job {wrong[0].job_id}: {wrong[0].polls})")
+    return sample, connections
+
+
+def fleet(s: Settings) -> list[Row]:
+    ids = list(range(1, (20 if s.quick else 300) + 1))
+    runs = [fleet_once(s, ids) for _ in range(s.reps(3))]
+    samples = [sample for sample, _ in runs]
+    connections = max(c for _, c in runs)
+    ideal = (len(FLEET_STATES) - 1) * FLEET_INTERVAL + 1.0
+    wall = median(samples, "wall")
+    cpu = median(samples, "cpu")
+    return [
+        ratio_row(f"fleet wall ({len(ids)} jobs)", wall, ideal, "ideal", 2, secs),
+        Row("fleet connections", f"{connections} (worst of {len(runs)})", "-",
+            str(connections), f"<= {FLEET_MAX_CONNECTIONS}", connections <= FLEET_MAX_CONNECTIONS),
+        Row("fleet CPU", f"{secs(cpu)} user+sys", f"wall {secs(wall)}",
+            f"{cpu / wall:.2f} cores", "-", None),
+    ]
+
+
+# -- download --------------------------------------------------------------------------------
+
+ARTIFACT = f"/{TENANT}/download/big.bin"
+DOWNLOAD_MIN_SPEED = 0.5  # of the reference's
+DOWNLOAD_MAX_RSS = 100 * MIB
+
+
+def serve_artifact(server: FakeServer, data: bytes) -> None:
+    server.route(status_path(1), Reply(200, payload(1, "completed", [ARTIFACT])))
+    # A bytes body goes out in one sendall with its Content-Length: no Python per chunk.
+    server.route(ARTIFACT, Reply(200, data, headers={"Content-Type": "application/octet-stream"}))
+
+
+def check_file(path: Path, size: int, digest: str, who: str) -> None:
+    if not path.is_file():
+        raise BrokenFigure(f"{who} left no file at {path}")
+    got = path.stat().st_size
+    if got != size:
+        raise BrokenFigure(f"{who} wrote {got} bytes, expected {size}")
+    sha = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(4 * MIB):
+            sha.update(chunk)
+    if sha.hexdigest() != digest:
+        raise BrokenFigure(f"{who} wrote the right size but the wrong bytes (sha256)")
+
+
+def reference_download(s: Settings, url: str, target: Path) -> tuple[list[str], str]:
+    curl = shutil.which("curl")
+    if curl:
+        return [curl, "-s", "-S", "-f", "-o", str(target), url], "curl"
+    return [str(s.python), "-c", BARE_DOWNLOAD, url, str(target)], "httpx stream (no curl)"
+
+
+def download(s: Settings) -> list[Row]:
+    size = (4 if s.quick else 256) * MIB
+    data = os.urandom(size)
+    digest = hashlib.sha256(data).hexdigest()
+    out_dir = s.work / "downloads"
+    ref_file = s.work / "reference.bin"
+    with fake_claret() as server:
+        serve_artifact(server, data)
+        env = env_for(server, s.work / "config")
+        ref_argv, ref_label = reference_download(s, server.url + ARTIFACT, ref_file)
+
+        def jobwatch() -> Sample:
+            sample = run_child([s.jobwatch, "download", "claret", "1", "--download-dir",
+                                out_dir], env).expect(0, "jobwatch download claret 1")
+            check_file(out_dir / "claret-1" / "output" / "big.bin", size, digest, "jobwatch")
+            shutil.rmtree(out_dir)
+            return sample
+
+        def reference() -> Sample:
+            sample = run_child(ref_argv).expect(0, ref_label)
+            check_file(ref_file, size, digest, ref_label)
+            ref_file.unlink()
+            return sample
+
+        samples = alternate({"reference": reference, "jobwatch": jobwatch}, s.reps(3))
+    del data
+    jw_speed = size / median(samples["jobwatch"], "wall")
+    ref_speed = size / median(samples["reference"], "wall")
+    ratio = jw_speed / ref_speed
+    rss = max(x.maxrss for x in samples["jobwatch"])
+    ref_rss = max(x.maxrss for x in samples["reference"])
+    return [
+        Row(f"download speed ({mib(size)})", f"{jw_speed / MIB:.0f} MiB/s",
+            f"{ref_label} {ref_speed / MIB:.0f} MiB/s", f"{ratio:.2f}x",
+            f">= {DOWNLOAD_MIN_SPEED:g}x", ratio >= DOWNLOAD_MIN_SPEED),
+        Row("download peak RSS", f"{mib(rss)} (worst)", f"{ref_label} {mib(ref_rss)}", mib(rss),
+            f"<= {mib(DOWNLOAD_MAX_RSS)}", rss <= DOWNLOAD_MAX_RSS),
+        Row("download file", f"{len(samples['jobwatch']) + 1} files checked", "served bytes",
+            "size + sha256 equal", "equal", True),
+    ]
+
+
+# -- idle ------------------------------------------------------------------------------------
+
+IDLE_MAX_CPU = 0.02  # of one core
+
+
+def idle(s: Settings) -> list[Row]:
+    timeout = 3 if s.quick else 8
+    with fake_claret() as server:
+        forever = ScriptedJob(1, ["in_progress"])
+        server.route(status_path(1), forever)
+        server.route(status_path(2), ScriptedJob(2, ["completed"]))
+        env = env_for(server, s.work / "config")
+        runs = {
+            "idle": lambda: run_child(
+                [s.jobwatch, "wait", "claret", "1", "--interval", "1", "--timeout",
+                 str(timeout)], env, timeout=timeout + 60).expect(
+                124, f"jobwatch wait claret 1 --timeout {timeout}"),
+            # The same command on a job that has already ended: what starting up costs.
+            "oneshot": lambda: run_child(
+                [s.jobwatch, "wait", "claret", "2", "--interval", "1", "--no-download"],
+                env).expect(0, "jobwatch wait claret 2"),
+        }
+        samples = alternate(runs, s.reps(3), warmup=False)
+    polls = forever.polls / len(samples["idle"])
+    if polls < timeout - 1:
+        raise BrokenFigure(f"only {polls:.1f} polls per {timeout} s at --interval 1")
+    wall, cpu = median(samples["idle"], "wall"), median(samples["idle"], "cpu")
+    once_wall, once_cpu = median(samples["oneshot"], "wall"), median(samples["oneshot"], "cpu")
+    steady = (cpu - once_cpu) / (wall - once_wall)
+    return [
+        Row(f"idle CPU ({timeout} s)", f"{secs(cpu)} CPU in {secs(wall)}, {polls:.0f} polls",
+            "one core", f"{cpu / wall:.2%}", f"<= {IDLE_MAX_CPU:.0%}", cpu / wall <= IDLE_MAX_CPU),
+        Row("idle after startup", f"{secs(cpu - once_cpu)} CPU in {secs(wall - once_wall)}",
+            f"one-shot wait {secs(once_cpu)} CPU", f"{steady:.2%}", "-", None),
+    ]
+
+
+FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
+    "startup": startup,
+    "status": status,
+    "fleet": fleet,
+    "download": download,
+    "idle": idle,
+}

@@ -1,0 +1,158 @@
+"""Running child processes and measuring them: wall time, CPU time, peak RSS; result rows.
+
+Machines are shared and noisy, so every figure compares jobwatch with a reference measured in
+the same run, alternating the two (A, B, A, B, ...) and taking medians.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+class BrokenFigure(Exception):
+    """The figure could not be measured honestly: a wrong exit code, a corrupt file, ..."""
+
+
+@dataclass
+class Sample:
+    """One finished child process."""
+
+    wall: float  # seconds
+    cpu: float  # user + sys of the child, seconds
+    maxrss: int  # peak resident set of the child, bytes
+    code: int
+    stdout: str
+    stderr: str
+
+    def expect(self, code: int, what: str) -> Sample:
+        if self.code != code:
+            tail = self.stderr.strip().splitlines()[-3:]
+            raise BrokenFigure(f"{what} exited {self.code}, expected {code}: "
+                               + " | ".join(tail))
+        return self
+
+
+@dataclass
+class Row:
+    figure: str
+    measured: str
+    reference: str
+    value: str
+    target: str
+    ok: bool | None  # None: reported, not judged
+
+
+@dataclass
+class Settings:
+    """What every figure needs to know about this run."""
+
+    quick: bool
+    repeat: int
+    jobwatch: Path
+    python: Path
+    work: Path  # a scratch directory, removed at the end of the run
+
+    def reps(self, full: int) -> int:
+        """Repetitions for a figure: --repeat wins, --quick means 2, else the figure's own."""
+        if self.repeat:
+            return self.repeat
+        return 2 if self.quick else full
+
+
+def run_child(argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None = None,
+              timeout: float = 120.0) -> Sample:
+    """Run one process to its end; rusage comes from wait4, so it is this child's alone."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=err, env=dict(env) if env is not None else None)
+        watchdog = threading.Timer(timeout, proc.kill)
+        watchdog.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            watchdog.cancel()
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Sample(wall=wall, cpu=usage.ru_utime + usage.ru_stime,
+                      maxrss=usage.ru_maxrss * 1024,  # KiB on Linux
+                      code=proc.returncode, stdout=out.read().decode(errors="replace"),
+                      stderr=err.read().decode(errors="replace"))
+
+
+def alternate(runs: Mapping[str, Callable[[], Sample]], repeat: int,
+              warmup: bool = True) -> dict[str, list[Sample]]:
+    """Run each callable in turn, `repeat` rounds (A, B, A, B, ...), after one unkept round
+    that fills the page cache."""
+    if warmup:
+        for run in runs.values():
+            run()
+    samples: dict[str, list[Sample]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, run in runs.items():
+            samples[name].append(run())
+    return samples
+
+
+def median(samples: Sequence[Sample], attr: str) -> float:
+    return statistics.median(getattr(s, attr) for s in samples)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment minus anything that could point jobwatch at a real config or account."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBWATCH_")}
+    env.update(extra)
+    return env
+
+
+def find_jobwatch() -> Path:
+    """The installed console script next to this interpreter: what a user actually runs."""
+    script = Path(sys.executable).parent / "jobwatch"
+    if not script.exists():
+        raise SystemExit(f"benchmarks: no jobwatch script next to {sys.executable}; run with "
+                         "the interpreter of the environment jobwatch is installed in "
+                         "(e.g. .venv/bin/python benchmarks/run.py)")
+    return script
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    curl = "curl" if shutil.which("curl") else "no curl"
+    return (f"{platform.platform()}; {cpu}; nproc {nproc}; Python {platform.python_version()}; "
+            f"load average {load}; {curl}")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def secs(seconds: float) -> str:
+    return f"{seconds:.2f} s"
+
+
+def mib(n: float) -> str:
+    return f"{n / MIB:.1f} MiB"

@@ -1,0 +1,1 @@
+complete --command jobwatch --no-files --arguments "(env _JOBWATCH_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) jobwatch)" --condition "env _JOBWATCH_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) jobwatch"
