@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,27 +72,54 @@ class Settings:
         return 2 if self.quick else full
 
 
+# Why a launcher: Linux counts, in a child's ru_maxrss, the memory of the process it was
+# forked from up to its exec (Python spawns through vfork). Spawned straight from this process,
+# which holds the 256 MiB download buffer, every child would "peak" above 256 MiB. So a bare
+# `python -I -S` (about 9 MiB) spawns the measured program, times it and reports its wait4.
+LAUNCHER = """\
+import os, sys, time
+out = int(sys.argv[1])
+os.set_inheritable(out, False)
+started = time.perf_counter()
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+os.write(out, f"{wall} {ru.ru_utime + ru.ru_stime} {ru.ru_maxrss} "
+              f"{os.waitstatus_to_exitcode(status)}".encode())
+"""
+
+
 def run_child(argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None = None,
               timeout: float = 120.0) -> Sample:
-    """Run one process to its end; rusage comes from wait4, so it is this child's alone."""
+    """Run one program (an absolute path) to its end and measure it alone."""
+    read_end, write_end = os.pipe()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=err, env=dict(env) if env is not None else None)
-        watchdog = threading.Timer(timeout, proc.kill)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", LAUNCHER, str(write_end),
+                 *(str(a) for a in argv)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err, pass_fds=(write_end,),
+                env=dict(env) if env is not None else None, start_new_session=True)
+        finally:
+            os.close(write_end)
+        # The launcher leads its own process group: a timeout kills it and the program.
+        watchdog = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))
         watchdog.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
+            with os.fdopen(read_end, "rb") as report:
+                fields = report.read().split()
         finally:
             watchdog.cancel()
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Sample(wall=wall, cpu=usage.ru_utime + usage.ru_stime,
-                      maxrss=usage.ru_maxrss * 1024,  # KiB on Linux
-                      code=proc.returncode, stdout=out.read().decode(errors="replace"),
-                      stderr=err.read().decode(errors="replace"))
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if len(fields) != 4:
+        raise BrokenFigure(f"{argv[0]} {' '.join(map(str, argv[1:3]))}... did not finish "
+                           f"within {timeout:.0f} s (or could not start): {stderr.strip()[-200:]}")
+    wall, cpu, maxrss, code = fields
+    return Sample(wall=float(wall), cpu=float(cpu), maxrss=int(maxrss) * 1024,  # KiB on Linux
+                  code=int(code), stdout=stdout, stderr=stderr)
 
 
 def alternate(runs: Mapping[str, Callable[[], Sample]], repeat: int,

@@ -249,7 +249,7 @@ def resolve_token(profile: Profile, env: Mapping[str, str] = os.environ) -> Valu
     """The token and a description of where it came from; exit 6 if it is missing or unusable."""
     if "token" in profile.values:
         found = profile.values["token"]
-        token, source = found.value, f"token ({found.source})"
+        token, source = found.value, found.source
     elif "token_env" in profile.values:
         found = profile.values["token_env"]
         var = found.value

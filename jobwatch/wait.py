@@ -174,7 +174,8 @@ def choose_renderer(runtime: Runtime, opts: WaitOptions, clock: Callable[[], flo
     stream = runtime.stderr
     if opts.quiet:
         return QuietRenderer(stream)
-    if stream.isatty() and runtime.env.get("TERM") != "dumb":
+    # --verbose request lines would tear a live display: they get the plain one.
+    if stream.isatty() and runtime.env.get("TERM") != "dumb" and not runtime.verbose:
         return LiveRenderer(stream, clock, resume=resume)
     return PlainRenderer(stream, clock, resume=resume)
 
