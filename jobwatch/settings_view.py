@@ -148,7 +148,7 @@ def check_profiles(runtime: Runtime) -> int:
                        ExitCode.UNREACHABLE: "unreachable"}.get(exc.exit_code, "error")
             code = exc.exit_code
             source = f"{source}; {exc.message}" if source else exc.message
-        write_out(f"{provider}.{name:<12} {verdict:<13} {runtime.redact(source)}\n")
+        write_out(f"{provider + '.' + name:<24} {verdict:<13} {runtime.redact(source)}\n")
         if worst == ExitCode.OK and code != ExitCode.OK:
             worst = code
     return int(worst)

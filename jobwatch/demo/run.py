@@ -82,16 +82,18 @@ def serve(runtime: Runtime, port: int, stop: threading.Event | None = None) -> i
                          hint="choose another --port, or 0 for any free port") from None
     exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in sim.env().items())
     jobs = "\n".join(f"#   {p:<11} {j:<38} {d}" for p, j, d in sim.catalog)
-    write_out(
+    banner = (
         f"# jobwatch simulator on {sim.url} (Ctrl-C stops it). In a second terminal:\n"
         f"{exports}\n\n"
         "# then, for example:\n"
         "#   jobwatch status claret 1001\n"
-        "#   jobwatch wait merchantops enr_7Hq2 claret 1001   # one provider per command:\n"
+        "#   jobwatch wait merchantops enr_7Hq2   # one provider per command\n"
         "#   jobwatch wait claret 1001 1002 && jobwatch download claret 1001\n"
         f"# Jobs it knows (each starts when first asked about):\n{jobs}\n")
     try:
+        # The handlers are in place before the banner: a signal right after it stops cleanly.
         with sigterm_as_interrupt():
+            write_out(banner)
             (stop or threading.Event()).wait()
     except KeyboardInterrupt:
         pass

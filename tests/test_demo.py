@@ -1,0 +1,354 @@
+"""`jobwatch demo` and `jobwatch demo --serve`, run as a user runs them: in a subprocess, from an
+empty directory, with no config and no JOBWATCH_* variables.
+
+The demo takes about 9 s, so its runs start together once per module and the tests read the
+results.
+"""
+
+from __future__ import annotations
+
+import csv
+import queue
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assert_clean_error, assert_no_secret, clean_env
+
+PROVIDERS = ("retailgrid", "merchantops", "julep", "claret")
+CLARET_CATEGORIES = ("input", "staging", "output", "errors")
+MERCHANTOPS_COLUMNS = ["entity_type", "entity_key", "error_type", "message", "step", "timestamp",
+                       "details"]
+BROKEN_TOML = "[claret.default\ntenant = \n"
+LEAKED_TOKEN = "tok_LEAKED_from_the_users_shell"
+DEMO_TIMEOUT = 90
+
+
+def _default_sigint() -> None:
+    # A child inherits an ignored SIGINT (nohup, `cmd &` in a script), and Python then never
+    # raises KeyboardInterrupt: give the CLI the SIGINT a terminal's Ctrl-C would deliver.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def jobwatch(*args: str) -> list[str]:
+    return [sys.executable, "-m", "jobwatch", *args]
+
+
+@dataclass
+class DemoRun:
+    base: Path
+    returncode: int = -1
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def cwd(self) -> Path:
+        return self.base / "work"
+
+    @property
+    def xdg(self) -> Path:
+        return self.base / "xdg"
+
+    @property
+    def home(self) -> Path:
+        return self.base / "home"
+
+    @property
+    def tmp(self) -> Path:
+        return self.base / "tmp"
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    @property
+    def folder(self) -> Path:
+        match = re.search(r"^Downloads and error reports are in (.+):$", self.output, re.M)
+        assert match, self.output
+        return Path(match.group(1))
+
+
+def _start_demo(base: Path, env: dict[str, str] | None = None,
+                files: dict[str, str] | None = None) -> tuple[DemoRun, subprocess.Popen[str]]:
+    run = DemoRun(base)
+    for folder in (run.cwd, run.xdg, run.home, run.tmp):
+        folder.mkdir(parents=True)
+    for relative, text in (files or {}).items():
+        (base / relative).parent.mkdir(parents=True, exist_ok=True)
+        (base / relative).write_text(text)
+    # TMPDIR: the demo's download folder lands inside this test's directory.
+    process = subprocess.Popen(jobwatch("demo"), cwd=run.cwd, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=clean_env(base, TMPDIR=str(run.tmp), **(env or {})))
+    return run, process
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DemoRun]:
+    """Three demo runs side by side: a clean user; one whose config file is broken; one whose
+    shell exports JOBWATCH_* variables that point elsewhere."""
+    base = tmp_path_factory.mktemp("demo")
+    started = {
+        "clean": _start_demo(base / "clean"),
+        "broken_config": _start_demo(
+            base / "broken", files={"xdg/jobwatch/config.toml": BROKEN_TOML}),
+        "user_env": _start_demo(base / "env", env={
+            "JOBWATCH_CONFIG": str(base / "env" / "broken.toml"),
+            "JOBWATCH_PROFILE": "staging",
+            "JOBWATCH_CLARET_BASE_URL": "http://127.0.0.1:9/claret",
+            "JOBWATCH_CLARET_TOKEN": LEAKED_TOKEN,
+            "JOBWATCH_JULEP_TOKEN": LEAKED_TOKEN,
+        }, files={"broken.toml": BROKEN_TOML}),
+    }
+    try:
+        for run, process in started.values():
+            run.stdout, run.stderr = process.communicate(timeout=DEMO_TIMEOUT)
+            run.returncode = process.returncode
+    finally:
+        for _run, process in started.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return {name: run for name, (run, _process) in started.items()}
+
+
+# --- jobwatch demo ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["clean", "broken_config", "user_env"])
+def test_demo_runs_end_to_end(demos: dict[str, DemoRun], name: str) -> None:
+    run = demos[name]
+    assert run.returncode == 0, (run.returncode, run.output)
+    assert "Traceback" not in run.output
+    assert "jobwatch: error" not in run.output
+    for provider in PROVIDERS:
+        assert provider in run.output.lower(), provider
+
+
+def test_demo_names_a_temporary_folder_holding_the_downloads(demos: dict[str, DemoRun]) -> None:
+    run = demos["clean"]
+    folder = run.folder
+    assert folder.is_dir()
+    assert folder.parent == run.tmp, "the demo's downloads belong in a temporary folder"
+    for category in CLARET_CATEGORIES:
+        files = list((folder / "claret-1001" / category).iterdir())
+        assert files, f"no Claret {category} file in {folder}"
+        assert all(f.is_file() and f.stat().st_size > 0 for f in files), files
+        assert not [f for f in files if f.name.endswith(".part")]
+    errors = folder / "merchantops-enr_7Hq2" / "errors.csv"
+    with errors.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == MERCHANTOPS_COLUMNS
+    assert len(rows) > 1
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert path.relative_to(folder).as_posix() in run.output, path
+
+
+def test_demo_leaves_nothing_behind(demos: dict[str, DemoRun]) -> None:
+    run = demos["clean"]
+    assert list(run.cwd.iterdir()) == [], "the demo wrote into the current directory"
+    assert list(run.xdg.iterdir()) == [], "the demo wrote a config file"
+    assert list(run.home.iterdir()) == []
+    assert list(run.tmp.iterdir()) == [run.folder], "only the named folder may be left"
+
+
+def test_a_broken_user_config_does_not_break_the_demo(demos: dict[str, DemoRun]) -> None:
+    run = demos["broken_config"]
+    assert run.returncode == 0, run.output
+    assert "invalid TOML" not in run.output
+    config = run.xdg / "jobwatch" / "config.toml"
+    assert config.read_text() == BROKEN_TOML, "the demo touched the user's config file"
+    assert [p.name for p in run.xdg.rglob("*")] == ["jobwatch", "config.toml"]
+    assert list(run.cwd.iterdir()) == []
+
+
+def test_the_users_jobwatch_variables_do_not_reach_the_demo(demos: dict[str, DemoRun]) -> None:
+    run = demos["user_env"]
+    assert run.returncode == 0, run.output
+    assert LEAKED_TOKEN not in run.output
+    assert "127.0.0.1:9/" not in run.output
+    assert "invalid TOML" not in run.output
+
+
+# --- jobwatch demo --serve --------------------------------------------------------------------
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    env: dict[str, str] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def interrupt(self) -> tuple[int, str]:
+        self.process.send_signal(signal.SIGINT)
+        _out, err = self.process.communicate(timeout=15)
+        return self.process.returncode, err
+
+
+def _read_lines(stream, into: queue.Queue[str | None]) -> None:
+    for line in stream:
+        into.put(line)
+    into.put(None)
+
+
+@contextmanager
+def serving(base: Path, *args: str) -> Iterator[Served]:
+    """`jobwatch demo --serve --port 0`, read until it has printed its example commands."""
+    base.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        jobwatch("demo", "--serve", "--port", "0", *args), cwd=base, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(base),
+        preexec_fn=_default_sigint)
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    served = Served(process)
+    try:
+        deadline = time.monotonic() + 30
+        while not any("jobwatch status claret 1001" in line for line in served.lines):
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            assert line is not None, (
+                f"no example commands from demo --serve: {served.lines} "
+                f"(exit {process.poll()})")
+            served.lines.append(line)
+        for line in served.lines:
+            if line.startswith("export "):
+                name, _, value = shlex.split(line)[1].partition("=")
+                served.env[name] = value
+        yield served
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(tmp_path_factory.mktemp("serve")) as served:
+        yield served
+
+
+def run_with(tmp_path: Path, env: dict[str, str], *args: str,
+             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A second `jobwatch` in a clean environment plus exactly the variables given."""
+    work = cwd or tmp_path / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(jobwatch(*args), cwd=work, env=clean_env(tmp_path, **env),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=DEMO_TIMEOUT)
+
+
+def test_serve_prints_the_variables_for_every_provider(server: Served) -> None:
+    expected = {f"JOBWATCH_{p.upper()}_{f}" for p in PROVIDERS for f in ("BASE_URL", "TOKEN")}
+    expected |= {"JOBWATCH_CLARET_TENANT", "JOBWATCH_MERCHANTOPS_ORGANIZATION_ID"}
+    assert set(server.env) == expected
+    for provider in PROVIDERS:
+        assert server.env[f"JOBWATCH_{provider.upper()}_BASE_URL"].startswith(
+            "http://127.0.0.1:")
+
+
+def test_serve_then_status_wait_download_and_ctrl_c(tmp_path: Path) -> None:
+    with serving(tmp_path / "server") as served:
+        status = run_with(tmp_path, served.env, "status", "claret", "1001")
+        assert status.returncode in (0, 3), (status.returncode, status.stderr)
+        assert "claret 1001" in status.stdout + status.stderr
+
+        waited = run_with(tmp_path, served.env, "wait", "claret", "1001", "--interval", "0.3")
+        assert waited.returncode == 0, (waited.stdout, waited.stderr)
+
+        target = tmp_path / "downloads"
+        done = run_with(tmp_path, served.env, "download", "claret", "1001",
+                        "--download-dir", str(target))
+        assert done.returncode == 0, (done.stdout, done.stderr)
+        for category in CLARET_CATEGORIES:
+            assert list((target / "claret-1001" / category).glob("*.csv")), category
+        for result in (status, waited, done):
+            assert_no_secret(result, served.env["JOBWATCH_CLARET_TOKEN"])
+
+        code, err = served.interrupt()
+    assert code == 0, err
+    assert "simulator stopped" in err
+    assert "Traceback" not in err
+
+
+def test_serve_on_a_port_in_use_is_a_clean_usage_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_with(tmp_path, {}, "demo", "--serve", "--port", str(port))
+    assert_clean_error(result, 2)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("jobwatch: error:")]
+    assert len(errors) == 1 and str(port) in errors[0], result.stderr
+
+
+def test_config_check_against_the_simulator(tmp_path: Path, server: Served) -> None:
+    result = run_with(tmp_path, server.env, "config", "check")
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    for provider in PROVIDERS:
+        assert re.search(rf"^{provider}\.default\s+ok\b", result.stdout, re.M), result.stdout
+    assert_no_secret(result, server.env["JOBWATCH_CLARET_TOKEN"])
+
+
+def test_config_check_with_a_wrong_token_says_auth_refused(tmp_path: Path,
+                                                           server: Served) -> None:
+    wrong = "tok_WRONG_0123456789"
+    env = {**server.env, "JOBWATCH_CLARET_TOKEN": wrong}
+    result = run_with(tmp_path, env, "config", "check")
+    assert result.returncode == 5, (result.stdout, result.stderr)
+    assert re.search(r"^claret\.default\s+auth refused", result.stdout, re.M), result.stdout
+    for provider in PROVIDERS[:3]:
+        assert re.search(rf"^{provider}\.default\s+ok\b", result.stdout, re.M), result.stdout
+    assert_no_secret(result, wrong)
+    assert "Traceback" not in result.stderr
+
+
+def test_sigterm_stops_the_server_like_ctrl_c(tmp_path: Path) -> None:
+    with serving(tmp_path / "server") as served:
+        time.sleep(0.5)  # the window right after the banner is the next test's business
+        served.process.send_signal(signal.SIGTERM)
+        _out, err = served.process.communicate(timeout=15)
+    assert served.process.returncode == 0, err
+    assert "simulator stopped" in err
+
+
+# Runs `jobwatch demo --serve` with a signal arriving the instant the banner is out: a script
+# (or this module's tests) that reads the banner as "ready" and stops the server at once.
+SIGNAL_RIGHT_AFTER_BANNER = """
+import os, signal, sys
+import jobwatch.ui
+from jobwatch.__main__ import main
+
+banner = jobwatch.ui.write_out
+
+def write_then_signal(text, stream=None):
+    banner(text, stream)
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+
+jobwatch.ui.write_out = write_then_signal
+main(["demo", "--serve", "--port", "0"])
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_signal_right_after_the_banner_stops_the_server_cleanly(tmp_path: Path,
+                                                                  name: str) -> None:
+    result = subprocess.run([sys.executable, "-c", SIGNAL_RIGHT_AFTER_BANNER, name],
+                            cwd=tmp_path, env=clean_env(tmp_path), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=30,
+                            preexec_fn=_default_sigint)
+    assert "jobwatch status claret 1001" in result.stdout, result.stdout
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    assert "simulator stopped" in result.stderr
