@@ -33,7 +33,7 @@ from jobwatch.http import (
 if TYPE_CHECKING:
     import httpx
 
-CHUNK_SIZE = 256 * 1024
+CHUNK_SIZE = 256 * 1024  # the most one chunk can be: httpcore reads 64 KiB at a time
 PART_SUFFIX = ".part"
 
 _OPEN_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -232,8 +232,9 @@ def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
     ok = False
     written = 0
     try:
-        chunks = (response.iter_bytes(chunk_size=CHUNK_SIZE) if encoded
-                  else response.iter_raw(chunk_size=CHUNK_SIZE))
+        # No chunk_size: httpx would copy every network read into a buffer and slice it again.
+        # Each read is already up to 64 KiB; it goes to the file as it comes.
+        chunks = response.iter_bytes() if encoded else response.iter_raw()
         try:
             for chunk in chunks:
                 write_all(fd, chunk)

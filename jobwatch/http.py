@@ -7,7 +7,6 @@ origin. A redirect to another origin is followed without them; https -> http is 
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import re
@@ -64,6 +63,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if re.fullmatch(r"\d+(\.\d+)?", value):
         seconds = float(value)
     else:
+        import email.utils  # ~8 ms, only for the rare date form
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

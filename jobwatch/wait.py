@@ -134,7 +134,7 @@ class Artifacts:
             self.client, watch.job_id, self.runtime.request_log), attempts=3)
         watch.detail = detail
         richer = self.adapter.normalize(detail, watch.job_id)
-        watch.job = watch.job.model_copy(update={
+        watch.job = watch.job.replace(**{
             k: getattr(richer, k) for k in ("message", "created_at", "started_at", "finished_at",
                                             "job_type") if getattr(richer, k) is not None})
         errors = detail.get("errors") if isinstance(detail.get("errors"), list) else []

@@ -116,12 +116,12 @@ class Adapter(ABC):
     def normalize(self, payload: Any, job_id: str) -> Job:
         try:
             job = self.parse(payload)
-        except (ValueError, TypeError, KeyError, AttributeError):  # pydantic errors included
+        except (ValueError, TypeError, KeyError, AttributeError):
             raise TransientError(f"{self.name} answered JSON of an unexpected shape") from None
         update = {"profile": self.profile.name, "job_id": job.job_id or job_id}
         if job.url is None:
             update["url"] = self.job_url(job_id)
-        return job.model_copy(update=update)
+        return job.replace(**update)
 
     def get_json(self, client: httpx.Client, url: str, job_id: str, log: Any = None) -> Any:
         response = open_response(client, url, credentials=self.credentials(),

@@ -51,9 +51,9 @@ class ClaretAdapter(Adapter):
     def normalize(self, payload: Any, job_id: str) -> Job:
         job = super().normalize(payload, job_id)
         # File paths are relative to the base_url; absolute http(s) URLs are taken as given.
-        resolved = [a.model_copy(update={"url": self.base_url + a.url})
+        resolved = [Artifact(a.category, self.base_url + a.url)
                     if a.url.startswith("/") else a for a in job.artifacts]
-        return job.model_copy(update={"artifacts": resolved})
+        return job.replace(artifacts=resolved)
 
     @staticmethod
     def parse(payload: dict[str, Any]) -> Job:
