@@ -209,7 +209,7 @@ def download(s: Settings) -> list[Row]:
             ref_file.unlink()
             return sample
 
-        samples = alternate({"reference": reference, "jobwatch": jobwatch}, s.reps(3))
+        samples = alternate({"reference": reference, "jobwatch": jobwatch}, s.reps(5))
     del data
     jw_speed = size / median(samples["jobwatch"], "wall")
     ref_speed = size / median(samples["reference"], "wall")
@@ -222,8 +222,8 @@ def download(s: Settings) -> list[Row]:
             f">= {DOWNLOAD_MIN_SPEED:g}x", ratio >= DOWNLOAD_MIN_SPEED),
         Row("download peak RSS", f"{mib(rss)} (worst)", f"{ref_label} {mib(ref_rss)}", mib(rss),
             f"<= {mib(DOWNLOAD_MAX_RSS)}", rss <= DOWNLOAD_MAX_RSS),
-        Row("download file", f"{len(samples['jobwatch']) + 1} files checked", "served bytes",
-            "size + sha256 equal", "equal", True),
+        Row("download file", f"{len(samples['jobwatch']) + 1} runs, every file checked",
+            "served bytes", "size + sha256 equal", "equal", True),
     ]
 
 
@@ -255,12 +255,18 @@ def idle(s: Settings) -> list[Row]:
         raise BrokenFigure(f"only {polls:.1f} polls per {timeout} s at --interval 1")
     wall, cpu = median(samples["idle"], "wall"), median(samples["idle"], "cpu")
     once_wall, once_cpu = median(samples["oneshot"], "wall"), median(samples["oneshot"], "cpu")
-    steady = (cpu - once_cpu) / (wall - once_wall)
+    # What waiting itself costs, start-up aside (a difference of medians: noise can make it
+    # slightly negative, which means "too small to see").
+    steady_cpu = max(0.0, cpu - once_cpu)
+    steady_wall = wall - once_wall
+    # Judged: what waiting costs (the "cost nothing while it waits"). Reported: the
+    # whole run, start-up included, which an 8 s window weighs heavily.
     return [
-        Row(f"idle CPU ({timeout} s)", f"{secs(cpu)} CPU in {secs(wall)}, {polls:.0f} polls",
-            "one core", f"{cpu / wall:.2%}", f"<= {IDLE_MAX_CPU:.0%}", cpu / wall <= IDLE_MAX_CPU),
-        Row("idle after startup", f"{secs(cpu - once_cpu)} CPU in {secs(wall - once_wall)}",
-            f"one-shot wait {secs(once_cpu)} CPU", f"{steady:.2%}", "-", None),
+        Row(f"idle while waiting ({timeout} s)", f"{secs(steady_cpu)} CPU in {secs(steady_wall)}",
+            f"one-shot wait {secs(once_cpu)} CPU", f"{steady_cpu / steady_wall:.2%}",
+            f"<= {IDLE_MAX_CPU:.0%}", steady_cpu / steady_wall <= IDLE_MAX_CPU),
+        Row(f"idle whole run ({timeout} s)", f"{secs(cpu)} CPU in {secs(wall)}, {polls:.0f} polls",
+            "one core", f"{cpu / wall:.2%}", "-", None),
     ]
 
 

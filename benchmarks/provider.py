@@ -13,9 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.fakeserver import FakeServer, Recorded, Reply  # noqa: E402
-
 from benchmarks.harness import child_env  # noqa: E402
+from tests.fakeserver import FakeServer, Recorded, Reply  # noqa: E402
 
 TENANT = "acme"
 TOKEN = "bench-token-4f1c9a7e"  # not a secret: the fake server's only accepted value

@@ -42,64 +42,14 @@ def _error(message: str, hint: str | None = None) -> None:
         pass
 
 
-PROVIDERS = ("retailgrid", "merchantops", "julep", "claret")
-
-
-def fast_status(args: list[str]) -> int | None:
-    """`status` parsed by hand, so a one-shot status does not pay for importing Typer.
-
-    Only the plain forms are taken; anything else (--help, a typo, an unknown provider) returns
-    None and goes through Typer, which owns the usage errors.
-    """
-    import os
-
-    config = None
-    profile = os.environ.get("JOBWATCH_PROFILE") or "default"
-    verbose = False
-    flags = {"json": False, "quiet": False}
-    positional: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg in ("--config", "--profile", "-p") and i + 1 < len(args):
-            if arg == "--config":
-                config = args[i + 1]
-            else:
-                profile = args[i + 1]
-            i += 2
-            continue
-        if arg.startswith("--config="):
-            config = arg.split("=", 1)[1]
-        elif arg.startswith("--profile="):
-            profile = arg.split("=", 1)[1]
-        elif arg in ("--verbose", "-v"):
-            verbose = True
-        elif arg == "--json":
-            flags["json"] = True
-        elif arg in ("--quiet", "-q"):
-            flags["quiet"] = True
-        elif arg.startswith("-"):
-            return None
-        else:
-            positional.append(arg)
-        i += 1
-    if len(positional) != 3 or positional[0] != "status" or positional[1].lower() not in PROVIDERS:
-        return None
-    from jobwatch.runtime import Runtime
-    from jobwatch.status import run_status
-
-    runtime = Runtime(config_path=config or os.environ.get("JOBWATCH_CONFIG") or None,
-                      profile=profile, verbose=verbose)
-    return run_status(runtime, positional[1].lower(), positional[2],
-                      json_output=flags["json"], quiet=flags["quiet"])
-
-
 def run(args: list[str]) -> int:
     from jobwatch.errors import ExitCode, JobwatchError
 
     args = hoist_global_options(args)
     try:
-        code = fast_status(args)
+        from jobwatch import fastpath
+
+        code = fastpath.run(args)
         return code if code is not None else run_typer(args)
     except JobwatchError as exc:
         _error(exc.message, exc.hint)

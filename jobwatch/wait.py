@@ -269,8 +269,9 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
     return code
 
 
-def run_download(runtime: Runtime, provider: str, job_id: str, *, download_dir: str | None,
-                 artifacts: str | None, json_output: bool = False, quiet: bool = False) -> int:
+def run_download(runtime: Runtime, provider: str, job_id: str, *,
+                 download_dir: str | None = None, artifacts: str | None = None,
+                 json_output: bool = False, quiet: bool = False) -> int:
     """Fetch the artifacts of a job that has already ended."""
     from jobwatch.adapters import ADAPTERS
     from jobwatch.http import retrying
