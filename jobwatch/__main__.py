@@ -33,6 +33,9 @@ def hoist_global_options(args: list[str]) -> list[str]:
 
 
 def _error(message: str, hint: str | None = None) -> None:
+    from jobwatch.text import printable
+
+    message, hint = printable(message), printable(hint) if hint else hint
     try:
         sys.stderr.write(f"jobwatch: error: {message}\n")
         if hint:
@@ -96,7 +99,18 @@ def run_typer(args: list[str]) -> int:
     return int(result) if isinstance(result, int) else 0
 
 
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM stops any command exactly as Ctrl-C does: cleanups run, exit 130."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> None:
+    _sigterm_as_interrupt()
     args = sys.argv[1:] if argv is None else list(argv)
     # Answered before Typer, rich, httpx or pydantic are imported.
     if args in (["--version"], ["-V"]):

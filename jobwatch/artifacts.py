@@ -75,7 +75,8 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
                        credentials: dict[str, str], trusted: Origin,
                        redact: Callable[[str], str], log: Callable[[str], None] | None = None,
                        progress: DownloadProgress = NULL_PROGRESS,
-                       sleep: Callable[[float], None] = time.sleep) -> ArtifactReport:
+                       sleep: Callable[[float], None] = time.sleep,
+                       deadline: float | None = None) -> ArtifactReport:
     """Fetch each artifact to ``root/job_dir_name/<category>/<file name>``.
 
     ``categories=None`` means all. A file that fails (unsafe name, HTTP error, write error) is
@@ -98,7 +99,8 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
         try:
             written = download_file(client, artifact.url, directory, name,
                                     credentials=credentials, trusted=trusted, redact=redact,
-                                    log=log, progress=progress, sleep=sleep)
+                                    log=log, progress=progress, sleep=sleep,
+                                    deadline=deadline)
         except DownloadError as exc:
             report.failures.append(f"{artifact.category}/{name}: {exc.message}")
             continue
@@ -122,9 +124,11 @@ def _unique(name: str, category: str, taken: set[tuple[str, str]]) -> str:
     return candidate
 
 
-def write_merchantops_reports(root: Path, job_dir_name: str, detail: dict) -> ArtifactReport:
+def write_merchantops_reports(root: Path, job_dir_name: str, detail: dict,
+                              categories: set[str] | None = None) -> ArtifactReport:
     """Write the detail answer's errors and warnings as CSV, and the answer as job.json, into
-    ``root/job_dir_name/``. A file that cannot be written is a failure; the others still are."""
+    ``root/job_dir_name/`` (only the ``categories`` asked for: errors, warnings, job). A file
+    that cannot be written is a failure; the others still are."""
     report = ArtifactReport()
     try:
         directory = safe_dir(root, job_dir_name)
@@ -138,6 +142,8 @@ def write_merchantops_reports(root: Path, job_dir_name: str, detail: dict) -> Ar
          lambda: json.dumps(detail, indent=2, ensure_ascii=False, default=str) + "\n"),
     ]
     for category, name, render in outputs:
+        if categories is not None and category not in categories:
+            continue
         data = render().encode("utf-8")
         try:
             written = write_atomically(directory, name, lambda fd, data=data: write_all(fd, data))

@@ -18,15 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from jobwatch.errors import ConfigError
+from jobwatch.text import header_safe
 
 PROVIDERS = ("retailgrid", "merchantops", "julep", "claret")
 PROFILE_FIELDS = ("base_url", "token", "token_env", "token_command", "tenant", "organization_id",
                   "interval", "timeout", "verify", "headers")
 DEFAULTS_FIELDS = ("timeout", "interval", "download_dir")
 TOKEN_FIELDS = ("token", "token_env", "token_command")
-SECRET_FIELDS = ("token", "headers")
 TOKEN_COMMAND_TIMEOUT = 10.0
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def default_config_path() -> Path:
@@ -240,7 +239,7 @@ def _warn_if_readable(config: ConfigFile, warn: Any) -> None:
         mode = config.path.stat().st_mode
     except OSError:
         return
-    if mode & (stat.S_IRWXG | stat.S_IRWXO) and warn is not None:
+    if mode & (stat.S_IRGRP | stat.S_IROTH) and warn is not None:
         warn(f"{config.path} holds a literal token and is readable by others; "
              f"run: chmod 600 {config.path}")
 
@@ -269,10 +268,22 @@ def resolve_token(profile: Profile, env: Mapping[str, str] = os.environ) -> Valu
         )
     if not token:
         raise ConfigError(f"the token from {source} is empty")
-    if _CONTROL.search(token):
-        raise ConfigError(f"the token from {source} contains a newline or another control "
-                          "character", hint="remove the stray character; it was not sent")
+    if not header_safe(token):
+        raise ConfigError(f"the token from {source} contains a newline, a control or "
+                          "non-ASCII character, or surrounding spaces",
+                          hint="remove the stray characters; the token was not sent")
     return Value(token, source)
+
+
+def check_header_values(profile: Profile) -> None:
+    """Values that travel in headers: printable ASCII only, or exit 6 before any request."""
+    values = {"organization_id": profile.get("organization_id")}
+    values.update({f"headers.{k}": v for k, v in (profile.get("headers") or {}).items()})
+    for name, value in values.items():
+        if value is not None and not header_safe(value):
+            source = profile.source(name.split(".")[0])
+            raise ConfigError(f"{name} ({source}) contains a control or non-ASCII character, "
+                              "or surrounding spaces", hint="header values must be printable ASCII")
 
 
 def _run_token_command(found: Value) -> str:

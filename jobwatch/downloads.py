@@ -174,11 +174,13 @@ def download_file(client: httpx.Client, url: str, directory: Path, name: str, *,
                   credentials: dict[str, str], trusted: Origin, redact: Callable[[str], str],
                   log: Callable[[str], None] | None = None,
                   progress: DownloadProgress = NULL_PROGRESS, attempts: int = 3,
-                  sleep: Callable[[float], None] = time.sleep) -> int:
+                  sleep: Callable[[float], None] = time.sleep,
+                  deadline: float | None = None) -> int:
     """Stream ``url`` to ``directory/name``; return the bytes written. Raises DownloadError.
 
     Credentials only go to the ``trusted`` origin (open_response enforces it, redirects
     included). 429/5xx and cut bodies are retried; other non-2xx answers fail at once.
+    ``deadline`` (time.monotonic) bounds the retries' waits and the streaming itself.
     """
     check_component(name)
     try:
@@ -208,14 +210,14 @@ def download_file(client: httpx.Client, url: str, directory: Path, name: str, *,
             return write_atomically(
                 directory, name,
                 lambda fd: _stream(response, fd, url=url, label=name, redact=redact,
-                                   progress=progress),
+                                   progress=progress, deadline=deadline),
             )
         finally:
             response.close()
 
     try:
         with _large_reads():
-            return retrying(attempt, attempts=attempts, sleep=sleep)
+            return retrying(attempt, attempts=attempts, sleep=sleep, deadline=deadline)
     except DownloadError:
         raise
     except UnreachableError as exc:
@@ -245,7 +247,8 @@ def _large_reads() -> Iterator[None]:
 
 
 def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
-            redact: Callable[[str], str], progress: DownloadProgress) -> int:
+            redact: Callable[[str], str], progress: DownloadProgress,
+            deadline: float | None = None) -> int:
     import httpx
 
     announced = _content_length(response)
@@ -264,6 +267,8 @@ def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
                 write_all(fd, chunk)
                 written += len(chunk)
                 progress.advance(len(chunk))
+                if deadline is not None and time.monotonic() > deadline:
+                    raise DownloadError(f"the --timeout passed while downloading {label}")
         except httpx.HTTPError as exc:
             raise TransientError(
                 f"download of {redact(url)} broke off after {written} bytes "

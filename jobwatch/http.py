@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 RETRY_AFTER_CAP = 300.0
+ONE_SHOT_ATTEMPTS = 3  # status, download, a job's detail: then exit 7
 MAX_REDIRECTS = 5
 USER_AGENT = f"jobwatch/{__version__}"
 
@@ -230,6 +231,9 @@ def retrying(call: Callable[[], Any], *, attempts: int, sleep: Callable[[float],
             return call()
         except TransientError as exc:
             failures += 1
+            if deadline is not None and clock() >= deadline:
+                raise UnreachableError(f"{exc.message} (no time left for another attempt)",
+                                       hint=exc.hint) from None
             if failures >= attempts:
                 raise UnreachableError(
                     f"{exc.message} (gave up after {failures} attempts)",

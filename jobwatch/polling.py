@@ -35,7 +35,6 @@ class Watch:
 
     provider: str
     job_id: str
-    index: int
     started: float = 0.0
     job: Any = None  # the latest Job
     outcome: str | None = None
@@ -69,6 +68,9 @@ class Renderer(Protocol):
     def problem(self, watch: Watch, text: str) -> None: ...
     def tick(self, now: float) -> None: ...
     def finish(self, watches: list[Watch], code: int) -> None: ...
+    def report_table(self, title: str, columns: list[str], rows: list[list[str]],
+                     footer: str = "") -> None: ...
+    def download_progress(self, watch: Watch) -> Any: ...
 
 
 @dataclass
@@ -86,6 +88,7 @@ class Engine:
                  clock: Callable[[], float], sleep: Callable[[float], None],
                  on_end: Callable[[Watch], None] | None = None,
                  discover: Callable[[Watch], list[Watch]] | None = None,
+                 has_errors: Callable[[Watch], bool] | None = None,
                  rand: Callable[[], float] | None = None) -> None:
         self.fetch = fetch
         self.renderer = renderer
@@ -94,6 +97,7 @@ class Engine:
         self.sleep = sleep
         self.on_end = on_end
         self.discover = discover
+        self.has_errors = has_errors or (lambda watch: bool(watch.job.failed_items))
         self.rand = rand
         self.watches: list[Watch] = []
         self._heap: list[tuple[float, int, Watch]] = []
@@ -159,10 +163,10 @@ class Engine:
                 if not watch.done:
                     due.append(watch)
             if due:
-                for watch, result in self._poll(due):
+                for watch, result in self._poll(due):  # every answer of the round counts
                     self._handle(watch, result)
-                    if self.stopped_by is not None:
-                        return
+                if self.stopped_by is not None:
+                    return
                 continue
             self.renderer.tick(now)
             if not self._heap:
@@ -203,15 +207,20 @@ class Engine:
             self._schedule(watch, now + self._interval(watch))
 
     def _end(self, watch: Watch, now: float) -> None:
-        job = watch.job
-        failed = job.state.value != "succeeded" or (
-            self.settings.strict and bool(job.failed_items))
-        watch.outcome = "failed" if failed else "succeeded"
         watch.ended_at = now
         if self.on_end is not None:
-            self.on_end(watch)  # downloads; may turn a success into download_failed
+            self.on_end(watch)  # details and downloads; Ctrl-C here leaves it "interrupted"
+        job = watch.job
+        failed = job.state.value != "succeeded" or (
+            self.settings.strict and self.has_errors(watch))
+        watch.outcome = ("failed" if failed else
+                         "download_failed" if watch.download_failures else "succeeded")
         self.renderer.update(watch)
         if self.settings.fail_fast and watch.outcome != "succeeded":
+            self._stop(watch)
+
+    def _stop(self, watch: Watch) -> None:
+        if self.stopped_by is None:
             self.stopped_by = watch
 
     def _failed_poll(self, watch: Watch, error: BaseException, now: float) -> None:
@@ -222,7 +231,7 @@ class Engine:
             self.renderer.update(watch)
             if self.settings.fail_fast or isinstance(error, AuthError):
                 # Every job shares the token: once it is refused, polling on helps nobody.
-                self.stopped_by = watch
+                self._stop(watch)
             return
         if not isinstance(error, JobwatchError):
             raise error
@@ -234,7 +243,7 @@ class Engine:
             watch.ended_at = now
             self.renderer.update(watch)
             if self.settings.fail_fast:
-                self.stopped_by = watch
+                self._stop(watch)
             return
         retry_after = error.retry_after if isinstance(error, TransientError) else None
         if retry_after is not None:

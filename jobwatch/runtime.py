@@ -11,24 +11,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from jobwatch.errors import ConfigError
 
-
-def check_header_values(profile: Profile) -> None:
-    """Values that travel in headers: printable ASCII only, or exit 6 before any request."""
-    values = {"organization_id": profile.get("organization_id")}
-    values.update({f"headers.{k}": v for k, v in (profile.get("headers") or {}).items()})
-    for name, value in values.items():
-        if value is None:
-            continue
-        if not value.isascii() or any(ord(c) < 32 or ord(c) == 127 for c in value):
-            source = profile.source(name.split(".")[0])
-            raise ConfigError(f"{name} ({source}) contains a control or non-ASCII character",
-                              hint="header values must be printable ASCII")
-
 if TYPE_CHECKING:
     import httpx
 
     from jobwatch.adapters.base import Adapter
-    from jobwatch.config import ConfigFile, Defaults, Profile
+    from jobwatch.config import ConfigFile, Defaults
     from jobwatch.http import Redactor
 
 
@@ -86,7 +73,7 @@ class Runtime:
     def adapter(self, provider: str) -> Adapter:
         """The provider's adapter with its profile resolved and its token read."""
         from jobwatch.adapters import ADAPTERS
-        from jobwatch.config import resolve_profile, resolve_token
+        from jobwatch.config import check_header_values, resolve_profile, resolve_token
 
         cls = ADAPTERS[provider]
         profile = resolve_profile(self.config(), provider, self.profile, self.env,

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import sys
+import time
+from typing import TYPE_CHECKING, Any
 
 from jobwatch.errors import ExitCode
 from jobwatch.runtime import Runtime
 
-STATUS_ATTEMPTS = 3
+if TYPE_CHECKING:
+    from jobwatch.adapters.base import Adapter
+    from jobwatch.models import Job
+
+# A one-shot command waits at most this long in all for Retry-After and backoff, so a provider
+# asking for 300 s twice cannot keep `status` silent for ten minutes.
+ONE_SHOT_MAX_WAIT = 60.0
+NOTICE_AFTER = 2.0  # waits longer than this are announced on stderr
 
 
 def exit_code_for(state: str) -> ExitCode:
@@ -15,21 +24,30 @@ def exit_code_for(state: str) -> ExitCode:
             "canceled": ExitCode.FAILED}.get(state, ExitCode.RUNNING)
 
 
+def fetch_once(runtime: Runtime, adapter: Adapter, client: Any, job_id: str, *,
+               quiet: bool = False) -> Job:
+    """The job, after up to three attempts and at most a minute of waiting."""
+    from jobwatch.http import ONE_SHOT_ATTEMPTS, retrying
+
+    def on_retry(exc: Exception, delay: float) -> None:
+        runtime.log(f"{exc}; retrying in {delay:.1f}s")
+        if delay >= NOTICE_AFTER and not quiet and not runtime.verbose:
+            runtime.stderr.write(f"jobwatch: {exc}; retrying in {delay:.0f}s\n")
+
+    return retrying(lambda: adapter.fetch(client, job_id, runtime.request_log),
+                    attempts=ONE_SHOT_ATTEMPTS, on_retry=on_retry,
+                    deadline=time.monotonic() + ONE_SHOT_MAX_WAIT)
+
+
 def run_status(runtime: Runtime, provider: str, job_id: str, *, json_output: bool,
                quiet: bool) -> int:
     from jobwatch.adapters import ADAPTERS
-    from jobwatch.http import retrying
     from jobwatch.ui import job_json, status_summary, wants_color, write_out
 
     job_id = ADAPTERS[provider].validate_id(job_id)  # a bad id is exit 2 before any config
     adapter = runtime.adapter(provider)
-
-    def on_retry(exc: Exception, delay: float) -> None:
-        runtime.log(f"{exc}; retrying in {delay:.1f}s")
-
     with runtime.client(adapter, pool_size=1) as client:
-        job = retrying(lambda: adapter.fetch(client, job_id, runtime.request_log),
-                       attempts=STATUS_ATTEMPTS, on_retry=on_retry)
+        job = fetch_once(runtime, adapter, client, job_id, quiet=quiet)
     if json_output:
         write_out(job_json(job) + "\n")
     elif not quiet:

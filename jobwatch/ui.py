@@ -10,6 +10,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from jobwatch.text import printable
+
 if TYPE_CHECKING:
     from jobwatch.models import Job
 
@@ -70,7 +72,7 @@ def _num(value: float) -> str:
 
 def state_word(job: Job) -> str:
     state = job.state.value
-    return state if job.status.lower() == state else f"{state} ({job.status})"
+    return state if job.status.lower() == state else f"{state} ({printable(job.status)})"
 
 
 def status_summary(job: Job, color: bool) -> str:
@@ -83,7 +85,7 @@ def status_summary(job: Job, color: bool) -> str:
     if job.artifacts:
         rows.append(("artifacts", ", ".join(sorted({a.category for a in job.artifacts}))))
     lines = [f"{label}  {state}"]
-    lines += [f"  {paint(name + ':', '2', color):<{11 + (8 if color else 0)}} {value}"
+    lines += [f"  {paint(name + ':', '2', color):<{11 + (8 if color else 0)}} {printable(value)}"
               for name, value in rows if value]
     return "\n".join(lines) + "\n"
 
@@ -100,7 +102,7 @@ def _job_line(watch: Any) -> str:
     job = watch.job
     if job is None:
         return watch.last_problem or "waiting for the first answer"
-    parts = [state_word(job), progress_text(job), job.message or ""]
+    parts = [state_word(job), progress_text(job), printable(job.message or "")]
     return "  ".join(p for p in parts if p)
 
 
@@ -108,24 +110,28 @@ def outcome_text(watch: Any) -> str:
     from jobwatch.durations import format_duration
 
     outcome = watch.outcome or "running"
-    if outcome in ("succeeded", "failed") and watch.job is not None:
-        text = state_word(watch.job) if outcome == "failed" else "succeeded"
-        if outcome == "failed" and watch.job.state.value == "succeeded":
-            text = f"failed (--strict: {watch.job.failed_items} failed items)"
+    job = watch.job
+    if outcome in ("succeeded", "failed", "download_failed") and job is not None:
+        text = "succeeded" if job.state.value == "succeeded" else state_word(job)
+        if outcome == "failed" and job.state.value == "succeeded":
+            text = "failed (--strict: it ended with failed items or errors)"
+        elif outcome == "failed" and job.message:
+            text += f": {job.message}"
+        text += f" (watched {format_duration(watch.ended_at - watch.started)})"
     elif outcome == "timeout":
-        text = "still running at the timeout" + (
-            f" ({_job_line(watch)})" if watch.job is not None else "")
+        text = "still running at the timeout" + (f" ({_job_line(watch)})" if job else "")
+    elif outcome == "interrupted" and job is not None and job.terminal:
+        text = f"{state_word(job)}; its downloads were interrupted"
     elif outcome == "interrupted":
-        text = "still running (no longer watched)"
+        text = "still running, no longer watched" + (
+            f" (last seen: {_job_line(watch)})" if job else "")
     elif watch.error is not None:
         text = f"{outcome.replace('_', ' ')}: {watch.error.message}"
     else:
         text = outcome.replace("_", " ")
-    if watch.ended_at is not None:
-        text += f" after {format_duration(watch.ended_at - watch.started)}"
     if watch.download_failures:
         text += f"; {len(watch.download_failures)} download(s) failed"
-    return text
+    return printable(text)
 
 
 def human_size(n: float) -> str:
@@ -157,7 +163,7 @@ class PlainRenderer:
         now = self.clock()
         stamp = format_duration(now - self.start_time)
         try:
-            self.stream.write(f"[{stamp:>6}] {text}\n")
+            self.stream.write(f"[{stamp:>6}] {printable(text)}\n")
             self.stream.flush()
         except (BrokenPipeError, ValueError):
             pass
@@ -165,8 +171,8 @@ class PlainRenderer:
 
     def start(self, watches: list[Any]) -> None:
         self._watches = watches  # the engine's own list: related jobs appear in it
-        names = ", ".join(w.label for w in watches)
-        self._write(f"watching {names}")
+        if watches:
+            self._write(f"watching {', '.join(w.label for w in watches)}")
 
     def add(self, watch: Any) -> None:
         self._write(f"{watch.label}: also watching (related job)")
@@ -187,9 +193,13 @@ class PlainRenderer:
             more = f" (+{len(running) - 5} more)" if len(running) > 5 else ""
             self._write(f"still waiting: {summary}{more}")
 
-    def report(self, watch: Any, lines: list[str]) -> None:
-        for line in lines:
-            self._write(f"{watch.label}: {line}")
+    def report_table(self, title: str, columns: list[str], rows: list[list[str]],
+                     footer: str = "") -> None:
+        self._write(title)
+        for row in rows:
+            self._write("  " + "  ".join(" ".join(cell.split()) for cell in row))
+        if footer:
+            self._write(f"  {footer}")
 
     def download_progress(self, watch: Any) -> Any:
         return _PlainDownloads(self, watch)
@@ -226,7 +236,7 @@ class _PlainDownloads:
 
 
 def _finish_notes(write: Any, watches: list[Any], code: int, resume: Any) -> None:
-    command = resume(watches) if callable(resume) else resume
+    commands = resume(watches) if callable(resume) else ([resume] if resume else [])
     if code == 130:
         write("interrupted: the remote jobs keep running; jobwatch only stopped watching")
     elif code == 124:
@@ -239,8 +249,9 @@ def _finish_notes(write: Any, watches: list[Any], code: int, resume: Any) -> Non
         reason = f" after {first.label} ended {first.outcome}" if first else ""
         write(f"stopped watching{reason}; still running, no longer watched: "
               + ", ".join(w.label for w in left))
-    if code in (124, 130) and command:
-        write(f"resume with: {command}")
+    if code in (124, 130):
+        for command in commands:
+            write(f"resume with: {command}")
 
 
 def error_lines(watches: list[Any]) -> str:
@@ -251,10 +262,10 @@ def error_lines(watches: list[Any]) -> str:
         problems = [(watch.error.message, watch.error.hint)] if watch.error is not None else []
         problems += [(f"download failed: {failure}", None) for failure in watch.download_failures]
         for message, hint in problems:
-            lines.append(f"jobwatch: error: {watch.label}: {message}")
+            lines.append(printable(f"jobwatch: error: {watch.label}: {message}"))
             if hint and hint not in seen:
                 seen.add(hint)
-                lines.append(f"hint: {hint}")
+                lines.append(printable(f"hint: {hint}"))
     return "".join(line + "\n" for line in lines)
 
 
@@ -269,7 +280,8 @@ class QuietRenderer:
     def update(self, watch: Any) -> None: ...
     def problem(self, watch: Any, text: str) -> None: ...
     def tick(self, now: float) -> None: ...
-    def report(self, watch: Any, lines: list[str]) -> None: ...
+    def report_table(self, title: str, columns: list[str], rows: list[list[str]],
+                     footer: str = "") -> None: ...
 
     def download_progress(self, watch: Any) -> Any:
         from jobwatch.downloads import NullProgress
@@ -280,22 +292,21 @@ class QuietRenderer:
         self.stream.write(error_lines(watches))
 
 
-def json_lines(watches: list[Any]) -> str:
+def json_lines(watches: list[Any], profile: str) -> str:
     """`wait --json`: one normalized job per line, in command-line order."""
     lines = []
     for watch in watches:
         if watch.job is not None:
             data = watch.job.to_json_dict()
         else:
-            data = {"provider": watch.provider, "profile": None, "job_id": watch.job_id,
+            data = {"provider": watch.provider, "profile": profile, "job_id": watch.job_id,
                     "state": "unknown", "status": None, "terminal": False, "progress": None,
                     "done": None, "total": None, "unit": None, "failed_items": None,
                     "message": watch.error.message if watch.error else watch.last_problem,
                     "job_type": None, "created_at": None, "started_at": None,
                     "finished_at": None, "url": None, "artifacts": [], "raw": None}
         data["outcome"] = watch.outcome or "timeout"
-        data["downloads"] = [{"category": d.category, "path": str(d.path), "bytes": d.bytes}
-                             for d in watch.downloads]
+        data["downloads"] = [saved.to_json_dict() for saved in watch.downloads]
         lines.append(json.dumps(data, ensure_ascii=False))
     return "\n".join(lines) + "\n"
 
@@ -401,9 +412,10 @@ class LiveRenderer:
         mark = (marks.get(watch.outcome or "", "[red]![/]") if watch.done else "")
         message = (watch.error.message if watch.error else
                    watch.last_problem or (job.message if job else "") or "")
-        return {"label": escape(short_label(watch)), "state": f"[{style}]{escape(state)}[/]",
+        return {"label": escape(short_label(watch)),
+                "state": f"[{style}]{escape(printable(state))}[/]",
                 "amount": escape(amount), "elapsed": elapsed, "mark": mark,
-                "message": escape(" ".join(message.split()))}
+                "message": escape(" ".join(printable(message).split()))}
 
     def update(self, watch: Any) -> None:
         task = self.tasks.get(id(watch))
@@ -440,28 +452,27 @@ class LiveRenderer:
             self.live.refresh()
             self.last_redraw = now
 
-    def report(self, watch: Any, lines: list[str]) -> None:
-        self.console.print(*(f"[bold]{watch.label}[/]: {line}" for line in lines), sep="\n",
-                           markup=False)
-
     def report_table(self, title: str, columns: list[str], rows: list[list[str]],
                      footer: str = "") -> None:
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+        table = Table(title=printable(title), title_justify="left", show_edge=False,
+                      pad_edge=False, highlight=False)
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(printable(cell)) for cell in row))
         self.console.print(table)
         if footer:
-            self.console.print(footer, markup=False)
+            self.console.print(printable(footer), markup=False, highlight=False)
 
     def download_progress(self, watch: Any) -> Any:
         return _LiveDownloads(self)
 
     def finish(self, watches: list[Any], code: int) -> None:
         from rich.table import Table
+        from rich.text import Text
 
         for watch in watches:
             if id(watch) in self.tasks:
@@ -474,11 +485,13 @@ class LiveRenderer:
             table.add_column(column)
         for watch in watches:
             style = RICH_STATE_STYLES.get(watch.outcome or "", "red")
-            table.add_row(watch.label, f"[{style}]{outcome_text(watch)}[/]",
-                          progress_text(watch.job) if watch.job is not None else "")
-        self.console.print()
-        self.console.print(table)
-        _finish_notes(lambda line: self.console.print(line, markup=False, highlight=False),
+            table.add_row(Text(watch.label), Text(outcome_text(watch), style=style),
+                          Text(progress_text(watch.job) if watch.job is not None else ""))
+        if watches:
+            self.console.print()
+            self.console.print(table)
+        _finish_notes(lambda line: self.console.print(printable(line), markup=False,
+                                                      highlight=False),
                       watches, code, self.resume)
         self.console.file.write(error_lines(watches))
 

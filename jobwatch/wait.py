@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,28 +73,13 @@ def parse_categories(value: str | None) -> set[str] | None:
     return categories
 
 
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops the watch exactly like Ctrl-C does."""
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (tests driving run_wait directly)
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 class Artifacts:
-    """What happens when a job ends: MerchantOps' detail once, Claret's files, reports."""
+    """What happens when a job ends: its detail answer (once, where the provider has one), its
+    files, its reports. Failures are collected on the watch; the engine decides the outcome."""
 
     def __init__(self, runtime: Runtime, adapter: Adapter, client: Any, renderer: Any,
-                 root: Path, categories: set[str] | None, enabled: bool) -> None:
+                 root: Path, categories: set[str] | None, enabled: bool,
+                 deadline: float | None = None) -> None:
         self.runtime = runtime
         self.adapter = adapter
         self.client = client
@@ -104,50 +87,61 @@ class Artifacts:
         self.root = root
         self.categories = categories
         self.enabled = enabled
+        self.deadline = deadline  # time.monotonic(), from --timeout
 
     def on_end(self, watch: Watch) -> None:
         from jobwatch.artifacts import ArtifactReport, download_artifacts, job_dir_name
 
         report = ArtifactReport()
         try:
-            if self.adapter.name == "merchantops":
-                report = self._merchantops(watch)
+            detail = self._detail(watch)
+            if detail is not None:
+                report = self._reports(watch, detail)
             elif self.enabled and watch.job.artifacts:
                 report = download_artifacts(
                     self.client, self.root, job_dir_name(watch.provider, watch.job_id),
                     watch.job.artifacts, categories=self.categories,
                     credentials=self.adapter.credentials(), trusted=self.adapter.origin,
                     redact=self.runtime.redact, log=self.runtime.request_log,
-                    progress=self.renderer.download_progress(watch))
+                    progress=self.renderer.download_progress(watch), deadline=self.deadline)
         except JobwatchError as exc:
             report.failures.append(exc.message)
         watch.downloads += report.saved
         watch.download_failures += report.failures
-        if report.failures and watch.outcome == "succeeded":
-            watch.outcome = "download_failed"
 
-    def _merchantops(self, watch: Watch) -> Any:
-        from jobwatch.artifacts import ArtifactReport, job_dir_name, write_merchantops_reports
-        from jobwatch.http import retrying
+    def _detail(self, watch: Watch) -> dict[str, Any] | None:
+        """The detail answer, once. Only a failure to fetch one that should be written down
+        is a download failure; otherwise it is a note."""
+        from jobwatch.http import ONE_SHOT_ATTEMPTS, retrying
 
-        detail = retrying(lambda: self.adapter.fetch_detail(
-            self.client, watch.job_id, self.runtime.request_log), attempts=3)
+        if not self.adapter.has_detail:
+            return None
+        try:
+            detail = retrying(lambda: self.adapter.fetch_detail(
+                self.client, watch.job_id, self.runtime.request_log),
+                attempts=ONE_SHOT_ATTEMPTS, deadline=self.deadline)
+        except JobwatchError as exc:
+            if self.enabled and self.adapter.wants_detail(watch.job):
+                raise
+            self.renderer.problem(watch, f"no job details ({exc.message})")
+            return None
         watch.detail = detail
         richer = self.adapter.normalize(detail, watch.job_id)
         watch.job = watch.job.replace(**{
             k: getattr(richer, k) for k in ("message", "created_at", "started_at", "finished_at",
                                             "job_type") if getattr(richer, k) is not None})
+        return detail
+
+    def _reports(self, watch: Watch, detail: dict[str, Any]) -> Any:
+        from jobwatch.artifacts import ArtifactReport, job_dir_name, write_merchantops_reports
+
         errors = detail.get("errors") if isinstance(detail.get("errors"), list) else []
         warnings = detail.get("warnings") if isinstance(detail.get("warnings"), list) else []
         self._show_errors(watch, errors, warnings)
-        wanted = self.adapter.wants_detail(watch.job) or errors or warnings
-        if not (self.enabled and wanted):
+        if not (self.enabled and (self.adapter.wants_detail(watch.job) or errors or warnings)):
             return ArtifactReport()
-        report = write_merchantops_reports(self.root, job_dir_name(watch.provider, watch.job_id),
-                                           detail)
-        if self.categories is not None:
-            report.saved = [s for s in report.saved if s.category in self.categories]
-        return report
+        return write_merchantops_reports(self.root, job_dir_name(watch.provider, watch.job_id),
+                                         detail, self.categories)
 
     def _show_errors(self, watch: Watch, errors: list[Any], warnings: list[Any]) -> None:
         if not errors and not warnings:
@@ -156,15 +150,11 @@ class Artifacts:
                  " ".join(str(e.get("message", "")).split())]
                 for e in errors[:ERRORS_SHOWN] if isinstance(e, dict)]
         rest = len(errors) - len(rows)
-        footer = (f"… and {rest} more error(s)" if rest > 0 else "") + (
-            f"{'; ' if rest > 0 else ''}{len(warnings)} warning(s)" if warnings else "")
-        if hasattr(self.renderer, "report_table") and rows:
-            self.renderer.report_table(f"{watch.label}: {len(errors)} error(s)",
-                                       ["type", "key", "message"], rows, footer)
-        else:
-            lines = [f"error {r[0]} {r[1]}: {r[2]}" for r in rows]
-            self.renderer.report(watch, [f"{len(errors)} error(s)", *lines]
-                                 + ([footer] if footer else []))
+        footer = "; ".join(part for part in (
+            f"… and {rest} more error(s)" if rest > 0 else "",
+            f"{len(warnings)} warning(s)" if warnings else "") if part)
+        self.renderer.report_table(f"{watch.label}: {len(errors)} error(s)",
+                                   ["type", "key", "message"], rows, footer)
 
 
 def choose_renderer(runtime: Runtime, opts: WaitOptions, clock: Callable[[], float],
@@ -180,27 +170,41 @@ def choose_renderer(runtime: Runtime, opts: WaitOptions, clock: Callable[[], flo
     return PlainRenderer(stream, clock, resume=resume)
 
 
-def resume_command(runtime: Runtime, provider: str, opts: WaitOptions,
-                   watches: list[Watch]) -> str:
-    ids = [w.job_id for w in watches if w.outcome in ("interrupted", "timeout") and
-           w.parent is None and w.provider == provider]
-    if not ids:
-        return ""
-    argv = ["jobwatch", "wait", provider, *ids]
+def resume_commands(runtime: Runtime, provider: str, opts: WaitOptions,
+                    watches: list[Watch]) -> list[str]:
+    """What to type to pick up where an interrupted or timed-out wait left off."""
+    common: list[str] = []
     if runtime.profile != "default":
-        argv += ["--profile", runtime.profile]
+        common += ["--profile", runtime.profile]
     if runtime.config_path:
-        argv += ["--config", runtime.config_path]
-    for flag, value in (("--timeout", opts.timeout), ("--interval", opts.interval),
-                        ("--download-dir", opts.download_dir), ("--artifacts", opts.artifacts)):
-        if value:
-            argv += [flag, value]
-    for flag, on in (("--fail-fast", opts.fail_fast), ("--strict", opts.strict),
-                     ("--no-download", opts.no_download), ("--json", opts.json_output),
-                     ("--follow-related", opts.follow_related)):
-        if on:
-            argv.append(flag)
-    return shlex.join(argv)
+        common += ["--config", runtime.config_path]
+    stopped = [w for w in watches if w.outcome in ("interrupted", "timeout")
+               and w.provider == provider]
+    commands = []
+    running = [w.job_id for w in stopped if w.parent is None and not
+               (w.job is not None and w.job.terminal)]
+    if running:
+        argv = ["jobwatch", "wait", provider, *running, *common]
+        for flag, value in (("--timeout", opts.timeout), ("--interval", opts.interval),
+                            ("--download-dir", opts.download_dir),
+                            ("--artifacts", opts.artifacts)):
+            if value:
+                argv += [flag, value]
+        for flag, on in (("--fail-fast", opts.fail_fast), ("--strict", opts.strict),
+                         ("--no-download", opts.no_download), ("--json", opts.json_output),
+                         ("--follow-related", opts.follow_related)):
+            if on:
+                argv.append(flag)
+        commands.append(shlex.join(argv))
+    for watch in stopped:  # ended, but its downloads were cut short
+        if watch.job is not None and watch.job.terminal:
+            argv = ["jobwatch", "download", provider, watch.job_id, *common]
+            for flag, value in (("--download-dir", opts.download_dir),
+                                ("--artifacts", opts.artifacts)):
+                if value:
+                    argv += [flag, value]
+            commands.append(shlex.join(argv))
+    return commands
 
 
 def run_wait(runtime: Runtime, provider: str, job_ids: list[str], opts: WaitOptions, *,
@@ -212,8 +216,7 @@ def run_wait(runtime: Runtime, provider: str, job_ids: list[str], opts: WaitOpti
 
 def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptions, *,
                clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep,
-               resume_provider: str | None = None) -> int:
+               sleep: Callable[[float], None] = time.sleep) -> int:
     """Watch (provider, job_id) pairs to the end. The CLI passes one provider; the demo, four."""
     from jobwatch.adapters import ADAPTERS
     from jobwatch.polling import Engine, Settings, Watch
@@ -222,89 +225,89 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
     checked = list(dict.fromkeys((p, ADAPTERS[p].validate_id(j)) for p, j in targets))
     providers = list(dict.fromkeys(p for p, _ in checked))
     categories = parse_categories(opts.artifacts)
-    if opts.follow_related and "retailgrid" not in providers:
-        raise UsageError("--follow-related is for retailgrid's related grid-fill jobs")
     adapters = {p: runtime.adapter(p) for p in providers}
     intervals = {p: _setting(runtime, a, opts.interval, "interval") or a.default_interval
                  for p, a in adapters.items()}
     timeout = _setting(runtime, adapters[providers[0]], opts.timeout, "timeout")
     root = download_root(runtime, opts.download_dir)
     start = clock()
+    deadline = start + timeout if timeout is not None else None
+    # Downloads measure the same deadline on the real clock.
+    real_deadline = time.monotonic() + timeout if timeout is not None else None
 
-    def resume(watches: list[Watch]) -> str:
-        return resume_command(runtime, resume_provider or providers[0], opts, watches)
+    def resume(watches: list[Watch]) -> list[str]:
+        return resume_commands(runtime, providers[0], opts, watches)
 
     renderer = choose_renderer(runtime, opts, clock, resume)
     workers = min(16, len(checked) + (1 if opts.follow_related else 0))
-    # One client for the run; the first profile's TLS settings (the CLI has one provider).
-    with runtime.client(adapters[providers[0]], pool_size=workers) as client, \
-            sigterm_as_interrupt():
+    # One client for the run, with the first profile's TLS settings (the CLI has one provider).
+    with runtime.client(adapters[providers[0]], pool_size=workers) as client:
         artifacts = {p: Artifacts(runtime, a, client, renderer, root, categories,
-                                  enabled=not opts.no_download) for p, a in adapters.items()}
+                                  enabled=not opts.no_download, deadline=real_deadline)
+                     for p, a in adapters.items()}
 
         def fetch(watch: Watch) -> Any:
             return adapters[watch.provider].fetch(client, watch.job_id, runtime.request_log)
 
-        def on_end(watch: Watch) -> None:
-            artifacts[watch.provider].on_end(watch)
-
         def discover(watch: Watch) -> list[Watch]:
-            if not opts.follow_related or watch.provider != "retailgrid":
+            if not opts.follow_related:
                 return []
-            related = ADAPTERS["retailgrid"].related_job_id(watch.job)
-            return [Watch("retailgrid", related, index=watch.index, parent=watch,
-                          interval=intervals["retailgrid"])] if related else []
+            return [Watch(watch.provider, related, parent=watch,
+                          interval=intervals[watch.provider])
+                    for related in adapters[watch.provider].related_job_ids(watch.job)]
+
+        def has_errors(watch: Watch) -> bool:
+            return adapters[watch.provider].ended_with_errors(watch.job, watch.detail)
 
         engine = Engine(
             fetch, renderer,
-            Settings(interval=intervals[providers[0]],
-                     deadline=start + timeout if timeout is not None else None,
+            Settings(interval=intervals[providers[0]], deadline=deadline,
                      fail_fast=opts.fail_fast, strict=opts.strict, workers=workers),
-            clock=clock, sleep=sleep, on_end=on_end, discover=discover)
-        watches = [Watch(p, job_id, index=i, interval=intervals[p])
-                   for i, (p, job_id) in enumerate(checked)]
-        code = engine.run(watches)
+            clock=clock, sleep=sleep, on_end=lambda w: artifacts[w.provider].on_end(w),
+            discover=discover, has_errors=has_errors)
+        code = engine.run([Watch(p, job_id, interval=intervals[p]) for p, job_id in checked])
     if opts.json_output:
-        write_out(json_lines(engine.watches))
+        write_out(json_lines(engine.watches, runtime.profile))
     return code
 
 
 def run_download(runtime: Runtime, provider: str, job_id: str, *,
                  download_dir: str | None = None, artifacts: str | None = None,
                  json_output: bool = False, quiet: bool = False) -> int:
-    """Fetch the artifacts of a job that has already ended."""
+    """Fetch the artifacts of a job that has already ended: exit 0 when all are saved."""
     from jobwatch.adapters import ADAPTERS
-    from jobwatch.http import retrying
     from jobwatch.polling import Watch
-    from jobwatch.status import exit_code_for
-    from jobwatch.ui import json_lines, outcome_text, write_out
+    from jobwatch.status import fetch_once
+    from jobwatch.ui import error_lines, json_lines, write_out
 
     job_id = ADAPTERS[provider].validate_id(job_id)
     categories = parse_categories(artifacts)
     adapter = runtime.adapter(provider)
     root = download_root(runtime, download_dir)
-    opts = WaitOptions(quiet=quiet)
-    renderer = choose_renderer(runtime, opts, time.monotonic, lambda watches: "")
+    renderer = choose_renderer(runtime, WaitOptions(quiet=quiet), time.monotonic, lambda w: [])
     with runtime.client(adapter, pool_size=1) as client:
-        job = retrying(lambda: adapter.fetch(client, job_id, runtime.request_log), attempts=3)
+        job = fetch_once(runtime, adapter, client, job_id, quiet=quiet)
         if not job.terminal:
             raise StillRunningError(
                 f"{provider} job {job_id} has not ended yet ({job.status})",
                 hint=f"wait for it and download in one go: jobwatch wait {provider} {job_id}")
-        watch = Watch(provider, job_id, index=0, started=time.monotonic(), job=job)
-        watch.outcome = "succeeded" if job.state.value == "succeeded" else "failed"
-        renderer.start([watch])
-        Artifacts(runtime, adapter, client, renderer, root, categories, enabled=True
-                  ).on_end(watch)
-        renderer.finish([watch], int(exit_code_for(job.state.value)))
+        now = time.monotonic()
+        watch = Watch(provider, job_id, started=now, job=job, ended_at=now)
+        renderer.start([])
+        try:
+            Artifacts(runtime, adapter, client, renderer, root, categories, enabled=True
+                      ).on_end(watch)
+        finally:
+            renderer.finish([], 0)
+    watch.outcome = ("download_failed" if watch.download_failures else
+                     "succeeded" if job.state.value == "succeeded" else "failed")
     if json_output:
-        write_out(json_lines([watch]))
-    elif not watch.downloads and not watch.download_failures and not quiet:
-        runtime.stderr.write(f"{watch.label}: {outcome_text(watch)}; nothing to download\n")
-    for saved in watch.downloads:
-        if not json_output:
-            write_out(f"{saved.path}\n")
+        write_out(json_lines([watch], runtime.profile))
+    else:
+        write_out("".join(f"{saved.path}\n" for saved in watch.downloads))
     if watch.download_failures:
+        runtime.stderr.write(error_lines([watch]))
         return int(ExitCode.DOWNLOAD)
+    if not watch.downloads and not quiet:
+        runtime.stderr.write(f"{watch.label} ({job.state.value}): nothing to download\n")
     return 0
-

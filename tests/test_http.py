@@ -240,12 +240,12 @@ def test_retrying_caps_the_sleep_at_the_deadline() -> None:
     assert 0.0 <= sleeps[1] <= 1.0  # second failure: backoff ceiling 1 s, below the deadline
 
 
-def test_retrying_past_the_deadline_does_not_sleep() -> None:
+def test_retrying_past_the_deadline_gives_up_without_sleeping() -> None:
     sleeps: list[float] = []
     call = Script(TransientError("429", retry_after=30.0))
-    assert retrying(call, attempts=3, sleep=sleeps.append, clock=lambda: 200.0,
-                    deadline=100.0) == "ok"
-    assert sleeps == [0.0]
+    with pytest.raises(UnreachableError, match="no time left"):
+        retrying(call, attempts=3, sleep=sleeps.append, clock=lambda: 200.0, deadline=100.0)
+    assert sleeps == []
 
 
 # -- open_response over loopback ---------------------------------------------------------------

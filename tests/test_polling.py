@@ -81,7 +81,7 @@ def run(answers: dict[str, list[Any]], *, interval: float = 2.0, timeout: float 
     engine = Engine(script, recorder,
                     Settings(interval=interval, deadline=timeout, workers=0, **settings),
                     clock=clock, sleep=clock.sleep, rand=rand)
-    code = engine.run([Watch("claret", job_id, index=i) for i, job_id in enumerate(answers)])
+    code = engine.run([Watch("claret", job_id) for i, job_id in enumerate(answers)])
     return code, script, clock, recorder, engine
 
 
@@ -213,13 +213,13 @@ def test_discovered_related_jobs_are_watched_after_their_parent() -> None:
                "r": [job("r", "running"), job("r", "running"), job("r", "succeeded")]}
 
     def discover(watch: Watch) -> list[Watch]:
-        return [Watch("claret", "r", index=0, parent=watch)] if watch.job_id == "p" else []
+        return [Watch("claret", "r", parent=watch)] if watch.job_id == "p" else []
 
     clock = Clock()
     script = Script(clock, answers)
     engine = Engine(script, Recorder(), Settings(interval=1, workers=0), clock=clock,
                     sleep=clock.sleep, discover=discover)
-    code = engine.run([Watch("claret", "p", index=0), Watch("claret", "q", index=1)])
+    code = engine.run([Watch("claret", "p"), Watch("claret", "q")])
     assert code == 0
     assert [w.job_id for w in engine.watches] == ["p", "r", "q"]
     assert len(script.polls["r"]) == 3
@@ -231,7 +231,7 @@ def test_the_thread_pool_gives_the_same_answers_as_inline_polling() -> None:
     script = Script(clock, answers)
     engine = Engine(script, Recorder(), Settings(interval=1, workers=8), clock=clock,
                     sleep=clock.sleep)
-    code = engine.run([Watch("claret", k, index=i) for i, k in enumerate(answers)])
+    code = engine.run([Watch("claret", k) for i, k in enumerate(answers)])
     assert code == 0
     assert all(len(script.polls[k]) == 2 for k in answers)
 
@@ -245,6 +245,6 @@ def test_ctrl_c_marks_running_jobs_interrupted_and_exits_130() -> None:
     recorder = Recorder()
     engine = Engine(Script(clock, {"1": [job("1", "running")]}), recorder,
                     Settings(interval=1, workers=0), clock=clock, sleep=sleep)
-    assert engine.run([Watch("claret", "1", index=0)]) == 130
+    assert engine.run([Watch("claret", "1")]) == 130
     assert engine.watches[0].outcome == "interrupted"
     assert recorder.finished is not None and recorder.finished[1] == 130

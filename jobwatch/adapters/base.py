@@ -18,6 +18,7 @@ from jobwatch.http import (
     origin_of,
     parse_retry_after,
 )
+from jobwatch.text import printable
 
 if TYPE_CHECKING:
     import httpx
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from jobwatch.config import Profile
     from jobwatch.models import Job
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def segment(value: str) -> str:
@@ -103,9 +103,24 @@ class Adapter(ABC):
         headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
-    def job_url(self, job_id: str) -> str | None:
-        """A page for humans, when the provider has one."""
-        return None
+    # -- what `wait` asks when a job ends (overridden where a provider has more to say) -----
+
+    has_detail: ClassVar[bool] = False  # a detail endpoint to call once when a job ends
+
+    def fetch_detail(self, client: httpx.Client, job_id: str, log: Any = None) -> Any:
+        raise NotImplementedError
+
+    def wants_detail(self, job: Job) -> bool:
+        """Whether the detail answer is worth writing to disk for this ended job."""
+        return False
+
+    def related_job_ids(self, job: Job) -> list[str]:
+        """Jobs this one started, for `wait --follow-related`."""
+        return []
+
+    def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
+        """For --strict: the job succeeded, but with failed items or errors."""
+        return bool(job.failed_items)
 
     # -- talking and parsing ---------------------------------------------------------------
 
@@ -118,10 +133,7 @@ class Adapter(ABC):
             job = self.parse(payload)
         except (ValueError, TypeError, KeyError, AttributeError):
             raise TransientError(f"{self.name} answered JSON of an unexpected shape") from None
-        update = {"profile": self.profile.name, "job_id": job.job_id or job_id}
-        if job.url is None:
-            update["url"] = self.job_url(job_id)
-        return job.replace(**update)
+        return job.replace(profile=self.profile.name, job_id=job.job_id or job_id)
 
     def get_json(self, client: httpx.Client, url: str, job_id: str, log: Any = None) -> Any:
         response = open_response(client, url, credentials=self.credentials(),
@@ -162,7 +174,7 @@ class Adapter(ABC):
 
     def _snippet(self, response: httpx.Response) -> str:
         text = response.content[:120].decode("utf-8", "replace")
-        return self.redact(_CONTROL.sub(" ", text)).strip()
+        return self.redact(printable(text)).strip()
 
     def _auth_hint_extra(self) -> str:
         return ""

@@ -44,6 +44,9 @@ class ClaretAdapter(Adapter):
                                     hint=self.not_found_hint)
         return super().check(response, job_id, log)
 
+    def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
+        return any(a.category == "errors" for a in job.artifacts)
+
     @staticmethod
     def has_shape(payload: Any) -> bool:
         return isinstance(payload, dict) and Adapter.has_shape(payload.get("content"))

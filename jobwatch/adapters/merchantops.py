@@ -6,6 +6,7 @@ from typing import Any
 
 from jobwatch.adapters.base import Adapter, number_or_none, text_or_none
 from jobwatch.models import Job, map_free_word, percent_fraction
+from jobwatch.text import has_control
 
 
 class MerchantOpsAdapter(Adapter):
@@ -15,10 +16,11 @@ class MerchantOpsAdapter(Adapter):
     default_base_url = "https://api.merchantops.ai"
     status_path = "/api/jobs/{job_id}/status"
     detail_path = "/api/jobs/{job_id}"
+    has_detail = True
 
     @classmethod
     def _canonical_id(cls, job_id: str) -> str | None:
-        if not job_id or any(ord(c) < 32 or ord(c) == 127 for c in job_id):
+        if not job_id or has_control(job_id):
             return None
         return job_id
 
@@ -38,12 +40,15 @@ class MerchantOpsAdapter(Adapter):
         org = self.profile.get("organization_id")
         return f" in organization {org}" if org else ""
 
-    @staticmethod
-    def wants_detail(job: Job) -> bool:
-        """Errors or warnings worth fetching: failed items, a failed state, or warnings."""
+    def wants_detail(self, job: Job) -> bool:
+        """Errors or warnings worth writing down: failed items, a failed state, or warnings."""
         raw = job.raw if isinstance(job.raw, dict) else {}
         return bool(job.failed_items) or job.state.value in ("failed", "canceled") or bool(
-            raw.get("warned_items") or raw.get("warnings"))
+            raw.get("warned_items") or raw.get("warnings") or raw.get("errors"))
+
+    def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
+        errors = detail.get("errors") if isinstance(detail, dict) else None
+        return bool(job.failed_items) or bool(errors)
 
     @staticmethod
     def parse(payload: dict[str, Any]) -> Job:

@@ -18,11 +18,14 @@ class RetailgridAdapter(Adapter):
     def _canonical_id(cls, job_id: str) -> str | None:
         return canonical_uuid(job_id)
 
-    @staticmethod
-    def related_job_id(job: Job) -> str | None:
+    def related_job_ids(self, job: Job) -> list[str]:
         raw = job.raw if isinstance(job.raw, dict) else {}
         related = raw.get("related_grid_fill_job_id")
-        return canonical_uuid(related) if isinstance(related, str) else None
+        checked = canonical_uuid(related) if isinstance(related, str) else None
+        return [checked] if checked else []
+
+    def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
+        return job.message is not None
 
     @staticmethod
     def parse(payload: dict[str, Any]) -> Job:

@@ -73,7 +73,6 @@ def serve(runtime: Runtime, port: int, stop: threading.Event | None = None) -> i
     """Keep the simulator up until Ctrl-C and say how to point jobwatch at it."""
     from jobwatch.demo.simulator import Simulator
     from jobwatch.ui import write_out
-    from jobwatch.wait import sigterm_as_interrupt
 
     try:
         sim = Simulator(token=f"demo-{secrets.token_hex(8)}", port=port).start()
@@ -91,10 +90,9 @@ def serve(runtime: Runtime, port: int, stop: threading.Event | None = None) -> i
         "#   jobwatch wait claret 1001 1002 && jobwatch download claret 1001\n"
         f"# Jobs it knows (each starts when first asked about):\n{jobs}\n")
     try:
-        # The handlers are in place before the banner: a signal right after it stops cleanly.
-        with sigterm_as_interrupt():
-            write_out(banner)
-            (stop or threading.Event()).wait()
+        # main() turned SIGTERM into KeyboardInterrupt before this ran: either stops it cleanly.
+        write_out(banner)
+        (stop or threading.Event()).wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,0 +1,26 @@
+"""Text that crosses a trust boundary: control characters in and out.
+
+Providers' words reach the terminal (a status message, an error list); a value from the config
+reaches an HTTP header. Neither may carry escape sequences, carriage returns or bidi overrides.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls, DEL, and the bidi overrides that can make text display as something else.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def has_control(text: str) -> bool:
+    return _UNPRINTABLE.search(text) is not None
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on a terminal or in a CI log: each control becomes a space."""
+    return _UNPRINTABLE.sub(" ", text)
+
+
+def header_safe(text: str) -> bool:
+    """Printable ASCII with no surrounding whitespace: what an HTTP header value may be."""
+    return text.isascii() and not has_control(text) and text == text.strip()
