@@ -89,7 +89,8 @@ def run_typer(args: list[str]) -> int:
         if exc.ctx is not None:
             sys.stderr.write(exc.ctx.get_usage() + "\n")
         command_path = exc.ctx.command_path if exc.ctx is not None else "jobwatch"
-        _error(exc.format_message(), f"run '{command_path} --help' for usage and examples")
+        _error(" ".join(exc.format_message().split()),
+               f"run '{command_path} --help' for usage and examples")
         return int(ExitCode.USAGE)
     except ClickException as exc:
         _error(exc.format_message())

@@ -51,8 +51,9 @@ class ConfigFile:
     def line_of(self, section: str, key: str | None = None) -> str:
         """'path:line' of a section header or of a key inside it, for messages and sources."""
         lines = self.text.splitlines()
+        # "[claret.default]" for a section; "[claret" followed by "." or "]" for a provider.
         header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, section.split(".")))
-                            + r"\s*\]")
+                            + (r"\s*\]" if "." in section else r"\s*[.\]]"))
         for number, line in enumerate(lines, 1):
             if header.match(line):
                 if key is None:

@@ -87,8 +87,9 @@ def render_config(runtime: Runtime) -> str:
         for key, found in profile.values.items():
             lines.append(f"{key} = {_shown(key, found.value, runtime)}  # {found.source}")
     if not profiles:
-        lines.append("\n# no profiles yet: run 'jobwatch config init', or set "
-                     "JOBWATCH_<PROVIDER>_TOKEN and friends")
+        hint = (f"add a [<provider>.default] section to {config.path}" if config.exists
+                else "run 'jobwatch config init'")
+        lines.append(f"\n# no profiles yet: {hint}, or set JOBWATCH_<PROVIDER>_TOKEN and friends")
     return runtime.redact("\n".join(lines)) + "\n"
 
 
@@ -99,11 +100,11 @@ def write_starter(runtime: Runtime, *, force: bool) -> str:
     target = os.path.expanduser(config_path) if config_path else str(default_config_path())
     if os.path.lexists(target) and not force:
         raise ConfigError(f"{target} already exists", hint="add --force to overwrite it")
-    os.makedirs(os.path.dirname(target) or ".", mode=0o700, exist_ok=True)
     part = f"{target}.part"
-    if os.path.lexists(part):
-        os.unlink(part)
     try:
+        os.makedirs(os.path.dirname(target) or ".", mode=0o700, exist_ok=True)
+        if os.path.lexists(part):
+            os.unlink(part)
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(STARTER)
@@ -128,8 +129,10 @@ def check_profiles(runtime: Runtime) -> int:
     config = runtime.config()  # a broken file fails here, with its line and column
     profiles = _profiles(runtime)
     if not profiles:
+        hint = (f"add a [<provider>.default] section to {config.path}" if config.exists
+                else "run 'jobwatch config init'")
         raise ConfigError(f"no profiles to check in {config.path} or the environment",
-                          hint="run 'jobwatch config init', or set JOBWATCH_<PROVIDER>_TOKEN")
+                          hint=f"{hint}, or set JOBWATCH_<PROVIDER>_TOKEN")
     worst = ExitCode.OK
     for provider, name in profiles:
         runtime.profile = name

@@ -593,3 +593,26 @@ def test_providers_lists_all_four(run_cli) -> None:
     assert "/{tenant}/api/v1/imports/status/{job_id}" in result.stdout
     assert "/api/jobs/{job_id}/status" in result.stdout
     assert "https://api.julep.ai/api" in result.stdout
+
+
+def test_provider_text_cannot_inject_escape_codes_into_the_summary(run_cli, fake) -> None:
+    payload = load("claret/in_progress.json")
+    payload["content"]["progress"]["current_step"] = "Step \x1b[31mred\x1b[0m\rX\u202e"
+    fake.route("/acme/api/v1/imports/status/12345", json_reply(payload))
+    result = status(run_cli, fake, "claret", "12345")
+    assert result.returncode == 3, result.stderr
+    assert "\x1b" not in result.stdout and "\r" not in result.stdout
+    assert "\u202e" not in result.stdout
+    assert "Step  [31mred [0m X" in result.stdout
+    # --json keeps the provider's words unchanged (JSON escapes them)
+    data = json.loads(status(run_cli, fake, "claret", "12345", "--json").stdout)
+    assert data["message"] == "Step \x1b[31mred\x1b[0m\rX\u202e"
+
+
+@pytest.mark.parametrize("token", [" tok_padded", "tok_padded ", "tök_non_ascii"])
+def test_tokens_that_cannot_be_a_header_are_config_errors(run_cli, fake, token) -> None:
+    result = run_cli("status", "claret", "1",
+                     env=provider_env(fake, "claret", token=token))
+    assert_clean_error(result, 6)
+    assert "JOBWATCH_CLARET_TOKEN" in result.stderr
+    assert fake.requests == []

@@ -248,3 +248,18 @@ def test_ctrl_c_marks_running_jobs_interrupted_and_exits_130() -> None:
     assert engine.run([Watch("claret", "1")]) == 130
     assert engine.watches[0].outcome == "interrupted"
     assert recorder.finished is not None and recorder.finished[1] == 130
+
+
+def test_fail_fast_keeps_every_answer_of_the_round() -> None:
+    answers = {"1": [job("1", "failed")], "2": [job("2", "succeeded")]}
+    code, _, _, _, engine = run(answers, fail_fast=True)
+    assert code == 1
+    assert [w.outcome for w in engine.watches] == ["failed", "succeeded"]
+
+
+def test_strict_asks_the_has_errors_hook() -> None:
+    clock = Clock()
+    engine = Engine(Script(clock, {"1": [job("1", "succeeded")]}), Recorder(),
+                    Settings(interval=1, workers=0, strict=True), clock=clock,
+                    sleep=clock.sleep, has_errors=lambda watch: True)
+    assert engine.run([Watch("claret", "1")]) == 1

@@ -386,3 +386,119 @@ def test_no_color_removes_colour_from_the_live_display(fake, tmp_path) -> None:
     text = output.decode("utf-8", "replace")
     assert proc.returncode == 0, text
     assert "\x1b[32m" not in text and "\x1b[1;32m" not in text  # no green "succeeded"
+
+
+# -- hardening found in review --------------------------------------------------------------
+
+
+def test_provider_text_cannot_inject_escape_codes_into_ci_logs(fake, run_cli) -> None:
+    route_claret(fake, 80, claret(80, "in_progress", 2, step="Step \x1b[31mred\x1b[0m\rX"),
+                 claret(80, "completed", 8, 8))
+    result = run_cli("wait", "claret", "80", *FAST, env=env(fake))
+    assert result.returncode == 0
+    assert "\x1b" not in result.stderr and "\r" not in result.stderr
+    assert "Step  [31mred [0m X" in result.stderr
+
+
+def test_a_failed_job_says_why(fake, run_cli) -> None:
+    job = "e4b29c7d-1a6f-4d3e-8b05-6f2a9c1d7e84"
+    fake.route(f"/v1/jobs/{job}", json_reply({
+        "job_id": job, "job_type": "csv_import", "status": "failed", "progress": 35,
+        "created_at": "2024-01-01T10:00:00Z", "started_at": None,
+        "completed_at": "2024-01-01T10:01:00Z", "error_message": "Row 412: bad price",
+        "grid_id": None, "related_grid_fill_job_id": None, "grid_items_count": None}))
+    result = run_cli("wait", "retailgrid", job, *FAST, env=env(fake, "retailgrid"))
+    assert result.returncode == 1
+    assert "Row 412: bad price" in result.stderr
+
+
+def test_strict_counts_a_claret_errors_file_as_a_failure(fake, run_cli) -> None:
+    files = {"errors": ["/acme/download/e.csv"]}
+    route_claret(fake, 81, claret(81, "completed", 8, 8, files=files))
+    fake.route("/acme/download/e.csv", Reply(200, b"row,error\n"))
+    assert run_cli("wait", "claret", "81", *FAST, "--no-download",
+                   env=env(fake)).returncode == 0
+    result = run_cli("wait", "claret", "81", *FAST, "--no-download", "--strict", env=env(fake))
+    assert result.returncode == 1, result.stderr
+
+
+def test_no_download_turns_a_failing_detail_into_a_note_not_exit_8(fake, run_cli) -> None:
+    fake.route("/api/jobs/job_3/status", merchantops_status("completed", 100, 0))
+    fake.route("/api/jobs/job_3", Reply(500, b"oops"))
+    result = run_cli("wait", "merchantops", "job_3", *FAST, "--no-download",
+                     env=env(fake, "merchantops"))
+    assert result.returncode == 0, result.stderr
+    assert "no job details" in result.stderr
+
+
+def test_artifacts_selects_which_merchantops_reports_are_written(fake, run_cli) -> None:
+    fake.route("/api/jobs/job_4/status", merchantops_status("completed", 100, 1))
+    fake.route("/api/jobs/job_4", json_reply({
+        "job_id": "job_4", "status": "completed", "failed_items": 1, "warnings": [],
+        "errors": [{"entity_type": "product", "entity_key": "K", "error_type": "x",
+                    "message": "m", "timestamp": "2024-01-01T10:00:00Z"}]}))
+    result = run_cli("wait", "merchantops", "job_4", *FAST, "--artifacts", "errors",
+                     env=env(fake, "merchantops"))
+    assert result.returncode == 0, result.stderr
+    folder = run_cli.cwd / "merchantops-job_4"
+    assert sorted(p.name for p in folder.iterdir()) == ["errors.csv"]
+
+
+def test_the_timeout_bounds_a_download_that_is_told_to_retry_much_later(fake, run_cli) -> None:
+    route_claret(fake, 82, claret(82, "completed", 8, 8,
+                                  files={"output": ["/acme/download/slow.csv"]}))
+    fake.route("/acme/download/slow.csv",
+               Reply(429, b"later", {"Retry-After": "200"}))
+    started = time.monotonic()
+    result = run_cli("wait", "claret", "82", *FAST, "--timeout", "2", env=env(fake))
+    assert time.monotonic() - started < 10
+    assert result.returncode == 8, result.stderr
+    assert not list(run_cli.cwd.rglob("*.part"))
+
+
+def _big_download(fake: FakeServer, job_id: int, size: int = 64 << 20) -> None:
+    route_claret(fake, job_id, claret(job_id, "completed", 8, 8,
+                                      files={"output": ["/acme/download/big.bin"]}))
+
+    def slow_chunks():
+        block = b"x" * (1 << 20)
+        for _ in range(size >> 20):
+            time.sleep(0.05)
+            yield block
+
+    fake.route("/acme/download/big.bin",
+               lambda _r: Reply(200, slow_chunks(), content_length=size))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_a_download_leaves_no_part_and_says_how_to_resume(fake, tmp_path,
+                                                                         signum) -> None:
+    _big_download(fake, 83)
+    proc = _popen_wait(fake, tmp_path, "claret", "83", *FAST)
+    deadline = time.monotonic() + 20
+    while not list((tmp_path / "work").rglob("*.part")):
+        assert time.monotonic() < deadline, "the download never started"
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 130, stderr
+    assert not list((tmp_path / "work").rglob("*.part"))
+    assert not list((tmp_path / "work").rglob("big.bin"))
+    assert "resume with: jobwatch download claret 83" in stderr
+
+
+def test_sigterm_during_the_download_command_leaves_no_part(fake, tmp_path) -> None:
+    _big_download(fake, 84)
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "jobwatch", "download", "claret", "84"],
+                            cwd=work, env=clean_env(tmp_path, **env(fake)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not list(work.rglob("*.part")):
+        assert time.monotonic() < deadline, "the download never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 130, stderr
+    assert not list(work.rglob("*.part")) and "Traceback" not in stderr

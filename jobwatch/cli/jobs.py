@@ -50,6 +50,8 @@ def providers() -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.append("")
+    lines.append("merchantops also calls GET {base_url}/api/jobs/{job_id} once, when a job ends "
+                 "(errors and warnings).")
     lines.append("Optional fields: organization_id (merchantops), interval, timeout, verify, "
                  "headers. Env: JOBWATCH_<PROVIDER>_<FIELD>.")
     write_out("\n".join(lines) + "\n")
