@@ -189,14 +189,8 @@ def download_file(client: httpx.Client, url: str, directory: Path, name: str, *,
         raise DownloadError(f"cannot write {directory / name}: {exc.strerror or exc}") from None
 
     def attempt() -> int:
-        import httpx
-
-        try:
-            response = open_response(client, url, credentials=credentials, trusted=trusted,
-                                     redact=redact, log=log, stream=True)
-        except (ValueError, httpx.InvalidURL):
-            # A malformed artifact URL or Location header (bad port, bad IPv6 literal, ...).
-            raise DownloadError(f"cannot download {redact(url)}: invalid URL") from None
+        response = open_response(client, url, credentials=credentials, trusted=trusted,
+                                 redact=redact, log=log, stream=True)
         try:
             status = response.status_code
             if status in TRANSIENT_STATUS:

@@ -58,7 +58,3 @@ class UnreachableError(JobwatchError):
 
 class DownloadError(JobwatchError):
     exit_code = ExitCode.DOWNLOAD
-
-
-class Interrupted(JobwatchError):
-    exit_code = ExitCode.INTERRUPTED

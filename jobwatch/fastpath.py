@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-PROVIDERS = ("retailgrid", "merchantops", "julep", "claret")
+from jobwatch.config import PROVIDERS
 
 # command: (flags without a value, flags with a value, several job ids?)
 COMMANDS: dict[str, tuple[dict[str, str], dict[str, str], bool]] = {

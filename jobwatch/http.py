@@ -107,12 +107,26 @@ class Redactor:
 class _RedactingFilter(logging.Filter):
     def __init__(self, redact: Redactor) -> None:
         super().__init__()
-        self._redact = redact
+        self.redact = redact
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._redact(record.getMessage())
+        record.msg = self.redact(record.getMessage())
         record.args = ()
         return True
+
+
+_LOGGERS = ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2",
+            "httpcore.proxy")
+
+
+def _install_log_redaction(redact: Redactor) -> None:
+    """Filters apply to records logged on that very logger, so each of httpcore's gets one;
+    installed once per redactor, however many clients a run makes."""
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactingFilter) and f.redact is redact
+                   for f in logger.filters):
+            logger.addFilter(_RedactingFilter(redact))
 
 
 def make_client(*, verify: bool | str = True, pool_size: int = 10,
@@ -122,8 +136,7 @@ def make_client(*, verify: bool | str = True, pool_size: int = 10,
     import httpx
 
     if redact is not None:
-        for name in ("httpx", "httpcore"):
-            logging.getLogger(name).addFilter(_RedactingFilter(redact))
+        _install_log_redaction(redact)
     return httpx.Client(
         headers={"User-Agent": USER_AGENT},
         # None of the four APIs uses cookies; a jar that keeps nothing means a cookie set by

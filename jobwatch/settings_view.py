@@ -116,10 +116,6 @@ def write_starter(runtime: Runtime, *, force: bool) -> str:
     return target
 
 
-# Ids that exist nowhere: an answer of "not found" proves the token was accepted.
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
-PROBE_IDS = {"retailgrid": NIL_UUID, "merchantops": "jobwatch-config-check", "julep": NIL_UUID,
-             "claret": "0"}
 
 
 def check_profiles(runtime: Runtime) -> int:
@@ -142,7 +138,8 @@ def check_profiles(runtime: Runtime) -> int:
             source = f"token from {adapter.token_source}"
             with runtime.client(adapter, pool_size=1) as client:
                 try:
-                    adapter.fetch(client, PROBE_IDS[provider], runtime.request_log)
+                    # An id that exists nowhere: "not found" proves the token was accepted.
+                    adapter.fetch(client, adapter.probe_id, runtime.request_log)
                 except NotFoundError:
                     pass
             verdict, code = "ok", ExitCode.OK

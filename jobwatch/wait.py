@@ -61,11 +61,13 @@ def download_root(runtime: Runtime, flag: str | None) -> Path:
     return Path(os.path.expanduser(str(chosen))) if chosen else Path.cwd()
 
 
-def parse_categories(value: str | None) -> set[str] | None:
+def parse_categories(value: str | None, providers: list[str]) -> set[str] | None:
+    from jobwatch.adapters import ADAPTERS
+
     if not value:
         return None
     categories = {part.strip().lower() for part in value.split(",") if part.strip()}
-    known = {"input", "staging", "output", "errors", "warnings", "job"}
+    known = {c for p in providers for c in ADAPTERS[p].artifact_categories}
     unknown = categories - known
     if unknown:
         raise UsageError(f"unknown artifact categories: {', '.join(sorted(unknown))}",
@@ -224,7 +226,7 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
 
     checked = list(dict.fromkeys((p, ADAPTERS[p].validate_id(j)) for p, j in targets))
     providers = list(dict.fromkeys(p for p, _ in checked))
-    categories = parse_categories(opts.artifacts)
+    categories = parse_categories(opts.artifacts, providers)
     adapters = {p: runtime.adapter(p) for p in providers}
     intervals = {p: _setting(runtime, a, opts.interval, "interval") or a.default_interval
                  for p, a in adapters.items()}
@@ -281,7 +283,7 @@ def run_download(runtime: Runtime, provider: str, job_id: str, *,
     from jobwatch.ui import error_lines, json_lines, write_out
 
     job_id = ADAPTERS[provider].validate_id(job_id)
-    categories = parse_categories(artifacts)
+    categories = parse_categories(artifacts, [provider])
     adapter = runtime.adapter(provider)
     root = download_root(runtime, download_dir)
     renderer = choose_renderer(runtime, WaitOptions(quiet=quiet), time.monotonic, lambda w: [])

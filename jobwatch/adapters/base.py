@@ -43,6 +43,8 @@ class Adapter(ABC):
     default_interval: ClassVar[float] = 2.0
     status_path: ClassVar[str]
     not_found_hint: ClassVar[str] = "check the job id and the profile's base_url"
+    probe_id: ClassVar[str] = "00000000-0000-0000-0000-000000000000"  # for `config check`
+    artifact_categories: ClassVar[tuple[str, ...]] = ()  # what --artifacts may pick
 
     def __init__(self, profile: Profile, token: str, token_source: str,
                  redact: Callable[[str], str] = str) -> None:

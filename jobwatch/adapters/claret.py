@@ -20,6 +20,8 @@ class ClaretAdapter(Adapter):
     default_base_url = "https://plan.claret.app"
     required = ("tenant",)
     default_interval = 5.0  # Claret's docs ask for polls every 5-10 s
+    probe_id = "0"
+    artifact_categories = CATEGORIES
     status_path = "/{tenant}/api/v1/imports/status/{job_id}"
     not_found_hint = ("check the job id and the tenant; Claret also says this for jobs "
                       "you cannot see")

@@ -17,6 +17,8 @@ class MerchantOpsAdapter(Adapter):
     status_path = "/api/jobs/{job_id}/status"
     detail_path = "/api/jobs/{job_id}"
     has_detail = True
+    probe_id = "jobwatch-config-check"
+    artifact_categories = ("errors", "warnings", "job")
 
     @classmethod
     def _canonical_id(cls, job_id: str) -> str | None:

@@ -8,14 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from jobwatch import __version__
+from jobwatch.config import PROVIDERS
 from jobwatch.runtime import Runtime
 
-
-class Provider(str, Enum):
-    retailgrid = "retailgrid"
-    merchantops = "merchantops"
-    julep = "julep"
-    claret = "claret"
+# An Enum, so Typer validates the name and shell completion offers the four providers.
+Provider = Enum("Provider", {name: name for name in PROVIDERS}, type=str)  # type: ignore[misc]
 
 
 app = typer.Typer(
