@@ -16,11 +16,34 @@ TOKEN = "tok_SECRET_abc123"
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
+# One server per test module, reset for each test: starting and stopping one per test adds up.
+@pytest.fixture(scope="module")
+def _module_server() -> Iterator[FakeServer]:
     server = FakeServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def _module_other_server() -> Iterator[FakeServer]:
+    try:
+        server = FakeServer("127.0.0.2").start()
+    except OSError:  # macOS has only 127.0.0.1 unless an alias is added
+        pytest.skip("127.0.0.2 is not a loopback address here")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake(_module_server: FakeServer) -> FakeServer:
+    """The fake provider on 127.0.0.1, with no routes and no recorded requests."""
+    return _module_server.reset()
+
+
+@pytest.fixture
+def other_fake(_module_other_server: FakeServer) -> FakeServer:
+    """A second fake host (127.0.0.2): another origin, for credential-leak tests."""
+    return _module_other_server.reset()
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -65,6 +65,15 @@ class FakeServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    def reset(self) -> FakeServer:
+        """Forget every route, request and connection count (the server keeps running)."""
+        with self._lock:
+            self.routes.clear()
+            self._served.clear()
+            self.requests.clear()
+            self.connections = 0
+        return self
+
     def route(self, path: str, *replies: Responder) -> None:
         with self._lock:
             self.routes[path] = list(replies)

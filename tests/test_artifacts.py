@@ -19,46 +19,12 @@ from jobwatch.artifacts import (
 from jobwatch.errors import DownloadError
 from jobwatch.http import Redactor, make_client, origin_of
 from jobwatch.models import Artifact
-from tests.fakeserver import FakeServer, Reply
+from tests.fakeserver import Reply
 
 TOKEN = "tok_SECRET_abcdef"
 ORG = "org_secret_42"
 CREDENTIALS = {"Authorization": f"Bearer {TOKEN}", "X-Organization-ID": ORG}
 JOB_DIR = "claret-12345"
-
-
-def fresh(srv: FakeServer) -> FakeServer:
-    srv.routes.clear()
-    srv.requests.clear()
-    return srv
-
-
-# One server per module (stopping one costs its 0.5 s poll interval); routes reset per test.
-@pytest.fixture(scope="module")
-def _server():
-    srv = FakeServer().start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def _other_server():
-    try:
-        srv = FakeServer("127.0.0.2").start()
-    except OSError:  # macOS has only 127.0.0.1 unless an alias is added
-        pytest.skip("127.0.0.2 is not a loopback address here")
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def server(_server):
-    return fresh(_server)
-
-
-@pytest.fixture
-def other_server(_other_server):
-    return fresh(_other_server)
 
 
 @pytest.fixture
@@ -67,9 +33,9 @@ def client():
         yield c
 
 
-def run(client, server, root: Path, artifacts: list[Artifact], categories=None):
+def run(client, fake, root: Path, artifacts: list[Artifact], categories=None):
     return download_artifacts(client, root, JOB_DIR, artifacts, categories=categories,
-                              credentials=CREDENTIALS, trusted=origin_of(server.url),
+                              credentials=CREDENTIALS, trusted=origin_of(fake.url),
                               redact=Redactor([TOKEN, ORG]), sleep=lambda s: None)
 
 
@@ -85,17 +51,17 @@ CLARET_FILES = {
 }
 
 
-def route_claret(server) -> list[Artifact]:
+def route_claret(fake) -> list[Artifact]:
     for category, path in CLARET_FILES.items():
-        server.route(path, Reply(200, f"{category} data\n".encode()))
-    return [Artifact(category=c, url=server.url + p) for c, p in CLARET_FILES.items()]
+        fake.route(path, Reply(200, f"{category} data\n".encode()))
+    return [Artifact(category=c, url=fake.url + p) for c, p in CLARET_FILES.items()]
 
 
 # --- Claret files -------------------------------------------------------------------------------
 
-def test_every_category_lands_in_its_directory(server, client, tmp_path: Path) -> None:
+def test_every_category_lands_in_its_directory(fake, client, tmp_path: Path) -> None:
     root = tmp_path / "downloads"
-    report = run(client, server, root, route_claret(server))
+    report = run(client, fake, root, route_claret(fake))
     assert report.failures == []
     assert [(s.category, s.path, s.bytes) for s in report.saved] == [
         ("input", root / JOB_DIR / "input" / "products.csv", 11),
@@ -110,41 +76,41 @@ def test_every_category_lands_in_its_directory(server, client, tmp_path: Path) -
         "category": "input", "path": str(root / JOB_DIR / "input" / "products.csv"), "bytes": 11}
 
 
-def test_category_selection(server, client, tmp_path: Path) -> None:
-    report = run(client, server, tmp_path, route_claret(server), categories={"errors", "output"})
+def test_category_selection(fake, client, tmp_path: Path) -> None:
+    report = run(client, fake, tmp_path, route_claret(fake), categories={"errors", "output"})
     assert sorted(s.category for s in report.saved) == ["errors", "output"]
     assert files_under(tmp_path) == [f"{JOB_DIR}/errors/errors.csv",
                                      f"{JOB_DIR}/output/result.xlsx"]
-    assert server.hits(CLARET_FILES["input"]) == 0
+    assert fake.hits(CLARET_FILES["input"]) == 0
 
 
-def test_traversal_names_are_refused_or_kept_inside_root(server, client, tmp_path: Path) -> None:
-    server.route("/etc/x", Reply(200, b"normalized away"))
-    server.route("/c", Reply(200, b"c"))
+def test_traversal_names_are_refused_or_kept_inside_root(fake, client, tmp_path: Path) -> None:
+    fake.route("/etc/x", Reply(200, b"normalized away"))
+    fake.route("/c", Reply(200, b"c"))
     root = tmp_path / "deep" / "root"
     artifacts = [
-        Artifact(category="errors", url=f"{server.url}/../../etc/x"),      # name "x", inside
-        Artifact(category="errors", url=f"{server.url}/a/b/../../c"),      # name "c", inside
-        Artifact(category="errors", url=f"{server.url}/dl/%2e%2e%2fx"),    # "../x": refused
-        Artifact(category="errors", url=f"{server.url}/dl/.."),            # refused
-        Artifact(category="errors", url=f"{server.url}/dl/..%5c..%5cx"),   # backslashes: refused
-        Artifact(category="errors", url=f"{server.url}/dl/bad%0aname.csv"),  # control: refused
-        Artifact(category="../../escape", url=f"{server.url}/c"),          # bad category
+        Artifact(category="errors", url=f"{fake.url}/../../etc/x"),      # name "x", inside
+        Artifact(category="errors", url=f"{fake.url}/a/b/../../c"),      # name "c", inside
+        Artifact(category="errors", url=f"{fake.url}/dl/%2e%2e%2fx"),    # "../x": refused
+        Artifact(category="errors", url=f"{fake.url}/dl/.."),            # refused
+        Artifact(category="errors", url=f"{fake.url}/dl/..%5c..%5cx"),   # backslashes: refused
+        Artifact(category="errors", url=f"{fake.url}/dl/bad%0aname.csv"),  # control: refused
+        Artifact(category="../../escape", url=f"{fake.url}/c"),          # bad category
     ]
-    report = run(client, server, root, artifacts)
+    report = run(client, fake, root, artifacts)
     assert [s.path for s in report.saved] == [root / JOB_DIR / "errors" / "x",
                                               root / JOB_DIR / "errors" / "c"]
     assert len(report.failures) == 5
     assert files_under(tmp_path) == [f"deep/root/{JOB_DIR}/errors/c",
                                      f"deep/root/{JOB_DIR}/errors/x"]
-    assert server.hits("/dl/..") + server.hits("/") == 0
+    assert fake.hits("/dl/..") + fake.hits("/") == 0
 
 
-def test_one_failure_does_not_stop_the_others(server, client, tmp_path: Path) -> None:
-    artifacts = route_claret(server)
-    server.route(CLARET_FILES["staging"], Reply(500, b"boom"))
-    bad = Artifact(category="errors", url=f"{server.url}/x/..%2Fx?token={TOKEN}")
-    report = run(client, server, tmp_path, [bad, *artifacts])
+def test_one_failure_does_not_stop_the_others(fake, client, tmp_path: Path) -> None:
+    artifacts = route_claret(fake)
+    fake.route(CLARET_FILES["staging"], Reply(500, b"boom"))
+    bad = Artifact(category="errors", url=f"{fake.url}/x/..%2Fx?token={TOKEN}")
+    report = run(client, fake, tmp_path, [bad, *artifacts])
     assert [s.category for s in report.saved] == ["input", "output", "errors"]
     assert len(report.failures) == 2
     assert report.failures[1].startswith("staging/products-staged.csv: ")
@@ -153,58 +119,58 @@ def test_one_failure_does_not_stop_the_others(server, client, tmp_path: Path) ->
     assert not any(name.endswith(".part") for name in files_under(tmp_path))
 
 
-def test_credentials_go_to_the_base_url_origin_only(server, other_server, client,
+def test_credentials_go_to_the_base_url_origin_only(fake, other_fake, client,
                                                     tmp_path: Path) -> None:
-    server.route("/t/download/a.csv", Reply(200, b"a"))
-    server.route("/t/download/b.csv",
-                 Reply(302, b"", {"Location": f"{other_server.url}/bucket/b-signed.csv"}))
-    other_server.route("/bucket/b-signed.csv", Reply(200, b"b"))
-    other_server.route("/bucket/c.csv", Reply(200, b"c"))
-    artifacts = [Artifact(category="output", url=f"{server.url}/t/download/a.csv"),
-                 Artifact(category="output", url=f"{server.url}/t/download/b.csv"),
-                 Artifact(category="output", url=f"{other_server.url}/bucket/c.csv")]
-    report = run(client, server, tmp_path, artifacts)
+    fake.route("/t/download/a.csv", Reply(200, b"a"))
+    fake.route("/t/download/b.csv",
+                 Reply(302, b"", {"Location": f"{other_fake.url}/bucket/b-signed.csv"}))
+    other_fake.route("/bucket/b-signed.csv", Reply(200, b"b"))
+    other_fake.route("/bucket/c.csv", Reply(200, b"c"))
+    artifacts = [Artifact(category="output", url=f"{fake.url}/t/download/a.csv"),
+                 Artifact(category="output", url=f"{fake.url}/t/download/b.csv"),
+                 Artifact(category="output", url=f"{other_fake.url}/bucket/c.csv")]
+    report = run(client, fake, tmp_path, artifacts)
     assert [s.path.name for s in report.saved] == ["a.csv", "b.csv", "c.csv"]
     for path in ("/t/download/a.csv", "/t/download/b.csv"):
-        (request,) = server.requests_to(path)
+        (request,) = fake.requests_to(path)
         assert request.headers["authorization"] == f"Bearer {TOKEN}"
         assert request.headers["x-organization-id"] == ORG
-    for request in other_server.requests:
+    for request in other_fake.requests:
         assert "authorization" not in request.headers
         assert "x-organization-id" not in request.headers
-    assert len(other_server.requests) == 2
+    assert len(other_fake.requests) == 2
 
 
-def test_same_name_twice_is_kept_apart(server, client, tmp_path: Path) -> None:
-    server.route("/run1/errors.csv", Reply(200, b"first"))
-    server.route("/run2/errors.csv", Reply(200, b"second"))
-    artifacts = [Artifact(category="errors", url=f"{server.url}/run1/errors.csv"),
-                 Artifact(category="errors", url=f"{server.url}/run2/errors.csv")]
-    report = run(client, server, tmp_path, artifacts)
+def test_same_name_twice_is_kept_apart(fake, client, tmp_path: Path) -> None:
+    fake.route("/run1/errors.csv", Reply(200, b"first"))
+    fake.route("/run2/errors.csv", Reply(200, b"second"))
+    artifacts = [Artifact(category="errors", url=f"{fake.url}/run1/errors.csv"),
+                 Artifact(category="errors", url=f"{fake.url}/run2/errors.csv")]
+    report = run(client, fake, tmp_path, artifacts)
     assert [s.path.name for s in report.saved] == ["errors.csv", "errors-2.csv"]
     assert (tmp_path / JOB_DIR / "errors" / "errors-2.csv").read_bytes() == b"second"
 
 
-def test_artifact_named_like_a_part_file_survives(server, client, tmp_path: Path) -> None:
-    server.route("/a.csv.part", Reply(200, b"literal part"))
-    server.route("/a.csv", Reply(200, b"the csv"))
-    artifacts = [Artifact(category="output", url=f"{server.url}/a.csv.part"),
-                 Artifact(category="output", url=f"{server.url}/a.csv")]
-    report = run(client, server, tmp_path, artifacts)
+def test_artifact_named_like_a_part_file_survives(fake, client, tmp_path: Path) -> None:
+    fake.route("/a.csv.part", Reply(200, b"literal part"))
+    fake.route("/a.csv", Reply(200, b"the csv"))
+    artifacts = [Artifact(category="output", url=f"{fake.url}/a.csv.part"),
+                 Artifact(category="output", url=f"{fake.url}/a.csv")]
+    report = run(client, fake, tmp_path, artifacts)
     assert [s.path.name for s in report.saved] == ["a.csv.part", "a-2.csv"]
     assert (tmp_path / JOB_DIR / "output" / "a.csv.part").read_bytes() == b"literal part"
 
 
-def test_symlinked_job_directory_is_refused(server, client, tmp_path: Path) -> None:
+def test_symlinked_job_directory_is_refused(fake, client, tmp_path: Path) -> None:
     root, outside = tmp_path / "root", tmp_path / "outside"
     root.mkdir()
     outside.mkdir()
     (root / JOB_DIR).symlink_to(outside)
-    report = run(client, server, root, route_claret(server))
+    report = run(client, fake, root, route_claret(fake))
     assert report.saved == []
     assert len(report.failures) == 4
     assert list(outside.iterdir()) == []
-    assert len(server.requests) == 0
+    assert len(fake.requests) == 0
 
 
 # --- MerchantOps reports ------------------------------------------------------------------------
@@ -317,12 +283,12 @@ def test_job_dir_name_refuses_dot_names(job_id: str) -> None:
         job_dir_name("merchantops", job_id)
 
 
-def test_job_dir_name_stays_inside_root(server, client, tmp_path: Path) -> None:
-    server.route("/f.csv", Reply(200, b"f"))
+def test_job_dir_name_stays_inside_root(fake, client, tmp_path: Path) -> None:
+    fake.route("/f.csv", Reply(200, b"f"))
     root = tmp_path / "root"
     report = download_artifacts(client, root, job_dir_name("claret", "../../x"),
-                                [Artifact(category="output", url=f"{server.url}/f.csv")],
-                                categories=None, credentials={}, trusted=origin_of(server.url),
+                                [Artifact(category="output", url=f"{fake.url}/f.csv")],
+                                categories=None, credentials={}, trusted=origin_of(fake.url),
                                 redact=Redactor())
     assert [s.path for s in report.saved] == [root / "claret-..%2F..%2Fx" / "output" / "f.csv"]
     assert files_under(tmp_path) == ["root/claret-..%2F..%2Fx/output/f.csv"]

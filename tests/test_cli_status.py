@@ -32,21 +32,6 @@ PATHS = {
 GOOD_IDS = {"claret": "12345", "julep": UUID, "retailgrid": UUID, "merchantops": "job_8f3a2c41"}
 
 
-# One server for the module (stopping one costs time); routes and requests reset per test.
-@pytest.fixture(scope="module")
-def _server():
-    server = FakeServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake(_server: FakeServer) -> FakeServer:
-    _server.routes.clear()
-    _server.requests.clear()
-    return _server
-
-
 def load(name: str) -> dict[str, Any]:
     return json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
 

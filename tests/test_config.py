@@ -22,20 +22,6 @@ CLARET_OK = json.loads((PAYLOADS / "claret/completed.json").read_text())
 STATUS_PATH = "/{tenant}/api/v1/imports/status/12345"
 
 
-@pytest.fixture(scope="module")
-def _server():
-    server = FakeServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake(_server: FakeServer) -> FakeServer:
-    _server.routes.clear()
-    _server.requests.clear()
-    return _server
-
-
 def toml_str(value: str) -> str:
     """A TOML basic string (JSON's escapes are valid TOML for these values)."""
     return json.dumps(value)

@@ -14,7 +14,7 @@ import pytest
 from jobwatch.downloads import CHUNK_SIZE, download_file, safe_dir, safe_file_name
 from jobwatch.errors import DownloadError, ExitCode
 from jobwatch.http import Redactor, make_client, origin_of
-from tests.fakeserver import FakeServer, Reply
+from tests.fakeserver import Reply
 
 TOKEN = "tok_SECRET_123456"
 ORG = "org_secret_987"
@@ -41,40 +41,6 @@ class Recorder:
         return [e[1] for e in self.events if e[0] == "advance"]
 
 
-def fresh(srv: FakeServer) -> FakeServer:
-    srv.routes.clear()
-    srv.requests.clear()
-    return srv
-
-
-# One server per module (stopping one costs its 0.5 s poll interval); routes reset per test.
-@pytest.fixture(scope="module")
-def _server():
-    srv = FakeServer().start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def _other_server():
-    try:
-        srv = FakeServer("127.0.0.2").start()
-    except OSError:  # macOS has only 127.0.0.1 unless an alias is added
-        pytest.skip("127.0.0.2 is not a loopback address here")
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def server(_server):
-    return fresh(_server)
-
-
-@pytest.fixture
-def other_server(_other_server):
-    return fresh(_other_server)
-
-
 @pytest.fixture
 def client():
     with make_client() as c:
@@ -88,11 +54,11 @@ def out(tmp_path: Path) -> Path:
     return directory
 
 
-def fetch(client, server, url: str, directory: Path, name: str, **kwargs):
+def fetch(client, fake, url: str, directory: Path, name: str, **kwargs):
     sleeps: list[float] = kwargs.pop("sleeps", [])
     kwargs.setdefault("sleep", sleeps.append)
     return download_file(client, url, directory, name, credentials=CREDENTIALS,
-                         trusted=origin_of(server.url), redact=Redactor([TOKEN, ORG]), **kwargs)
+                         trusted=origin_of(fake.url), redact=Redactor([TOKEN, ORG]), **kwargs)
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -158,12 +124,12 @@ def test_safe_dir_refuses_file_component(tmp_path: Path) -> None:
 
 # --- the happy path -----------------------------------------------------------------------------
 
-def test_download_writes_file_with_usual_mode(server, client, out: Path) -> None:
-    server.route("/files/a.csv", Reply(200, b"id,name\n1,x\n"))
+def test_download_writes_file_with_usual_mode(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(200, b"id,name\n1,x\n"))
     progress = Recorder()
     old = os.umask(0o027)
     try:
-        written = fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv",
+        written = fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv",
                         progress=progress)
     finally:
         os.umask(old)
@@ -174,22 +140,22 @@ def test_download_writes_file_with_usual_mode(server, client, out: Path) -> None
     assert progress.events == [("start", "a.csv", 12), ("advance", 12), ("finish", "a.csv", True)]
 
 
-def test_download_streams_in_bounded_chunks(server, client, out: Path) -> None:
+def test_download_streams_in_bounded_chunks(fake, client, out: Path) -> None:
     piece = b"z" * 1_000_000
-    server.route("/big", Reply(200, (piece,) * 6))  # no Content-Length, chunked by the server
+    fake.route("/big", Reply(200, (piece,) * 6))  # no Content-Length, chunked by the fake
     progress = Recorder()
-    written = fetch(client, server, f"{server.url}/big", out, "big.bin", progress=progress)
+    written = fetch(client, fake, f"{fake.url}/big", out, "big.bin", progress=progress)
     assert written == 6_000_000 == (out / "big.bin").stat().st_size
     assert sum(progress.advanced()) == written
     assert max(progress.advanced()) <= CHUNK_SIZE
     assert len(progress.advanced()) >= 4
 
 
-def test_gzip_encoded_body_is_decoded(server, client, out: Path) -> None:
+def test_gzip_encoded_body_is_decoded(fake, client, out: Path) -> None:
     data = b"row,value\n" * 5000
-    server.route("/z.csv", Reply(200, gzip.compress(data), {"Content-Encoding": "gzip"}))
+    fake.route("/z.csv", Reply(200, gzip.compress(data), {"Content-Encoding": "gzip"}))
     progress = Recorder()
-    assert fetch(client, server, f"{server.url}/z.csv", out, "z.csv", progress=progress) == len(
+    assert fetch(client, fake, f"{fake.url}/z.csv", out, "z.csv", progress=progress) == len(
         data)
     assert (out / "z.csv").read_bytes() == data
     assert progress.events[0] == ("start", "z.csv", None)  # encoded length is not the file's
@@ -197,157 +163,157 @@ def test_gzip_encoded_body_is_decoded(server, client, out: Path) -> None:
 
 # --- credentials and redirects ------------------------------------------------------------------
 
-def test_credentials_only_reach_the_trusted_origin(server, other_server, client,
+def test_credentials_only_reach_the_trusted_origin(fake, other_fake, client,
                                                    out: Path) -> None:
-    server.route("/files/same.csv", Reply(200, b"same"))
-    other_server.route("/store/abs.csv", Reply(200, b"abs"))
-    other_server.route("/store/moved.csv", Reply(200, b"moved"))
-    server.route("/files/moved.csv",
-                 Reply(302, b"", {"Location": f"{other_server.url}/store/moved.csv"}))
+    fake.route("/files/same.csv", Reply(200, b"same"))
+    other_fake.route("/store/abs.csv", Reply(200, b"abs"))
+    other_fake.route("/store/moved.csv", Reply(200, b"moved"))
+    fake.route("/files/moved.csv",
+                 Reply(302, b"", {"Location": f"{other_fake.url}/store/moved.csv"}))
 
-    fetch(client, server, f"{server.url}/files/same.csv", out, "same.csv")
-    fetch(client, server, f"{other_server.url}/store/abs.csv", out, "abs.csv")
-    fetch(client, server, f"{server.url}/files/moved.csv", out, "moved.csv")
+    fetch(client, fake, f"{fake.url}/files/same.csv", out, "same.csv")
+    fetch(client, fake, f"{other_fake.url}/store/abs.csv", out, "abs.csv")
+    fetch(client, fake, f"{fake.url}/files/moved.csv", out, "moved.csv")
 
     for path in ("/files/same.csv", "/files/moved.csv"):
-        (request,) = server.requests_to(path)
+        (request,) = fake.requests_to(path)
         assert request.headers["authorization"] == f"Bearer {TOKEN}"
         assert request.headers["x-organization-id"] == ORG
     for path in ("/store/abs.csv", "/store/moved.csv"):
-        (request,) = other_server.requests_to(path)
+        (request,) = other_fake.requests_to(path)
         assert "authorization" not in request.headers
         assert "x-organization-id" not in request.headers
     assert (out / "moved.csv").read_bytes() == b"moved"
 
 
-def test_https_to_http_redirect_is_refused(server, out: Path) -> None:
-    server.route("/files/a.csv", Reply(200, b"plain"))
+def test_https_to_http_redirect_is_refused(fake, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(200, b"plain"))
 
     def https_side(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(302, headers={"Location": f"{server.url}/files/a.csv"})
+        return httpx.Response(302, headers={"Location": f"{fake.url}/files/a.csv"})
 
-    # The https leg is a MockTransport (no TLS server here); the http leg is the real loopback.
+    # The https leg is a MockTransport (no TLS fake here); the http leg is the real loopback.
     client = httpx.Client(mounts={"https://": httpx.MockTransport(https_side)}, trust_env=False)
     with client, pytest.raises(DownloadError, match="https") as info:
         download_file(client, "https://files.example/a.csv", out, "a.csv",
                       credentials=CREDENTIALS, trusted=("https", "files.example", 443),
                       redact=Redactor([TOKEN, ORG]), sleep=lambda s: None)
     assert info.value.exit_code == ExitCode.DOWNLOAD
-    assert server.hits("/files/a.csv") == 0
+    assert fake.hits("/files/a.csv") == 0
     assert leftovers(out) == []
 
 
-def test_no_credentials_over_http_when_trusted_origin_is_https(server, client,
+def test_no_credentials_over_http_when_trusted_origin_is_https(fake, client,
                                                                out: Path) -> None:
-    server.route("/files/a.csv", Reply(200, b"x"))
-    download_file(client, f"{server.url}/files/a.csv", out, "a.csv", credentials=CREDENTIALS,
-                  trusted=("https", "127.0.0.1", server.port), redact=Redactor([TOKEN]))
-    (request,) = server.requests_to("/files/a.csv")
+    fake.route("/files/a.csv", Reply(200, b"x"))
+    download_file(client, f"{fake.url}/files/a.csv", out, "a.csv", credentials=CREDENTIALS,
+                  trusted=("https", "127.0.0.1", fake.port), redact=Redactor([TOKEN]))
+    (request,) = fake.requests_to("/files/a.csv")
     assert "authorization" not in request.headers
     assert "x-organization-id" not in request.headers
 
 
 # --- HTTP failures and retries ------------------------------------------------------------------
 
-def test_server_error_is_retried_then_fails_cleanly(server, client, out: Path) -> None:
-    server.route("/files/a.csv", Reply(500, b"boom"))
+def test_server_error_is_retried_then_fails_cleanly(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(500, b"boom"))
     sleeps: list[float] = []
     with pytest.raises(DownloadError, match="HTTP 500") as info:
-        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv", sleeps=sleeps)
+        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv", sleeps=sleeps)
     assert info.value.exit_code == ExitCode.DOWNLOAD
-    assert server.hits("/files/a.csv") == 3
+    assert fake.hits("/files/a.csv") == 3
     assert len(sleeps) == 2
     assert leftovers(out) == []
 
 
-def test_503_then_200_succeeds_honouring_retry_after(server, client, out: Path) -> None:
-    server.route("/files/a.csv", Reply(503, b"busy", {"Retry-After": "7"}), Reply(200, b"ok"))
+def test_503_then_200_succeeds_honouring_retry_after(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(503, b"busy", {"Retry-After": "7"}), Reply(200, b"ok"))
     sleeps: list[float] = []
-    assert fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv", sleeps=sleeps) == 2
+    assert fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv", sleeps=sleeps) == 2
     assert sleeps == [7.0]
     assert (out / "a.csv").read_bytes() == b"ok"
     assert leftovers(out) == ["a.csv"]
 
 
-def test_client_error_fails_at_once_and_redacts_the_url(server, client, out: Path) -> None:
-    server.route("/files/a.csv", Reply(404, b"nope"))
+def test_client_error_fails_at_once_and_redacts_the_url(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(404, b"nope"))
     with pytest.raises(DownloadError) as info:
-        fetch(client, server, f"{server.url}/files/a.csv?token={TOKEN}", out, "a.csv")
-    assert server.hits("/files/a.csv") == 1
+        fetch(client, fake, f"{fake.url}/files/a.csv?token={TOKEN}", out, "a.csv")
+    assert fake.hits("/files/a.csv") == 1
     assert "HTTP 404" in info.value.message
-    assert f"{server.url}/files/a.csv" in info.value.message
+    assert f"{fake.url}/files/a.csv" in info.value.message
     assert TOKEN not in info.value.message
     assert leftovers(out) == []
 
 
-def test_truncated_body_keeps_nothing(server, client, out: Path) -> None:
-    server.route("/files/a.csv", Reply(200, b"only part", content_length=1000))
+def test_truncated_body_keeps_nothing(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(200, b"only part", content_length=1000))
     with pytest.raises(DownloadError) as info:
-        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     assert info.value.exit_code == ExitCode.DOWNLOAD
-    assert server.hits("/files/a.csv") == 3  # a cut body is retried as transient
+    assert fake.hits("/files/a.csv") == 3  # a cut body is retried as transient
     assert leftovers(out) == []
 
 
-def test_invalid_url_is_a_download_error(server, client, out: Path) -> None:
-    server.route("/files/a.csv", Reply(302, b"", {"Location": "http://127.0.0.1:99999/x"}))
+def test_invalid_url_is_a_download_error(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(302, b"", {"Location": "http://127.0.0.1:99999/x"}))
     with pytest.raises(DownloadError, match="invalid URL"):
-        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     assert leftovers(out) == []
 
 
 # --- what is already on disk --------------------------------------------------------------------
 
 @pytest.mark.parametrize("planted", ["a.csv", "a.csv.part"])
-def test_planted_symlink_is_refused_and_untouched(server, client, tmp_path: Path, out: Path,
+def test_planted_symlink_is_refused_and_untouched(fake, client, tmp_path: Path, out: Path,
                                                   planted: str) -> None:
-    server.route("/files/a.csv", Reply(200, b"evil"))
+    fake.route("/files/a.csv", Reply(200, b"evil"))
     target = tmp_path / "secret.txt"
     target.write_text("precious")
     (out / planted).symlink_to(target)
     with pytest.raises(DownloadError, match="symlink"):
-        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     assert (out / planted).is_symlink()
     assert os.readlink(out / planted) == str(target)
     assert target.read_text() == "precious"
     assert leftovers(out) == [planted]
-    assert server.hits("/files/a.csv") == 0
+    assert fake.hits("/files/a.csv") == 0
 
 
-def test_directory_at_target_name_is_refused(server, client, out: Path) -> None:
-    server.route("/files/a.csv", Reply(200, b"x"))
+def test_directory_at_target_name_is_refused(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(200, b"x"))
     (out / "a.csv").mkdir()
     with pytest.raises(DownloadError, match="directory"):
-        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     assert (out / "a.csv").is_dir()
     assert leftovers(out) == ["a.csv"]
 
 
-def test_stale_part_is_replaced(server, client, out: Path) -> None:
-    server.route("/files/a.csv", Reply(200, b"fresh"))
+def test_stale_part_is_replaced(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(200, b"fresh"))
     (out / "a.csv.part").write_bytes(b"stale half download")
-    fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+    fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     assert (out / "a.csv").read_bytes() == b"fresh"
     assert leftovers(out) == ["a.csv"]
 
 
-def test_existing_file_replaced_only_when_complete(server, client, out: Path) -> None:
-    server.route("/files/a.csv", Reply(200, (b"new-1;", b"new-2")))
+def test_existing_file_replaced_only_when_complete(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(200, (b"new-1;", b"new-2")))
     (out / "a.csv").write_bytes(b"old")
     seen: list[bytes] = []
     progress = Recorder(on_advance=lambda n: seen.append((out / "a.csv").read_bytes()))
-    fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv", progress=progress)
+    fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv", progress=progress)
     assert seen and all(content == b"old" for content in seen)
     assert (out / "a.csv").read_bytes() == b"new-1;new-2"
 
 
 @pytest.mark.parametrize("reply", [Reply(500, b"boom"), Reply(200, b"cut", content_length=99)])
-def test_existing_file_kept_when_new_download_fails(server, client, out: Path,
+def test_existing_file_kept_when_new_download_fails(fake, client, out: Path,
                                                     reply: Reply) -> None:
-    server.route("/files/a.csv", reply)
+    fake.route("/files/a.csv", reply)
     (out / "a.csv").write_bytes(b"old")
     with pytest.raises(DownloadError):
-        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     assert (out / "a.csv").read_bytes() == b"old"
     assert leftovers(out) == ["a.csv"]
 
@@ -355,30 +321,30 @@ def test_existing_file_kept_when_new_download_fails(server, client, out: Path,
 # --- the OS says no -----------------------------------------------------------------------------
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory modes")
-def test_unwritable_directory(server, client, out: Path) -> None:
-    server.route("/files/a.csv", Reply(200, b"x"))
+def test_unwritable_directory(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(200, b"x"))
     out.chmod(0o500)
     try:
         with pytest.raises(DownloadError, match="Permission denied") as info:
-            fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+            fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     finally:
         out.chmod(0o700)
     assert str(out / "a.csv") in info.value.message
     assert leftovers(out) == []
 
 
-def test_directory_under_a_regular_file(server, client, tmp_path: Path) -> None:
-    server.route("/files/a.csv", Reply(200, b"x"))
+def test_directory_under_a_regular_file(fake, client, tmp_path: Path) -> None:
+    fake.route("/files/a.csv", Reply(200, b"x"))
     (tmp_path / "file").write_text("i am a file")
     directory = tmp_path / "file" / "sub"
     with pytest.raises(DownloadError, match="Not a directory") as info:
-        fetch(client, server, f"{server.url}/files/a.csv", directory, "a.csv")
+        fetch(client, fake, f"{fake.url}/files/a.csv", directory, "a.csv")
     assert info.value.exit_code == ExitCode.DOWNLOAD
     assert (tmp_path / "file").read_text() == "i am a file"
 
 
-def test_disk_full_mid_stream(server, client, out: Path, monkeypatch) -> None:
-    server.route("/files/a.csv", Reply(200, b"x" * 1000))
+def test_disk_full_mid_stream(fake, client, out: Path, monkeypatch) -> None:
+    fake.route("/files/a.csv", Reply(200, b"x" * 1000))
     real_write = os.write
 
     def full_disk(fd: int, data) -> int:
@@ -390,15 +356,15 @@ def test_disk_full_mid_stream(server, client, out: Path, monkeypatch) -> None:
         pytest.skip("needs /proc")
     monkeypatch.setattr(os, "write", full_disk)
     with pytest.raises(DownloadError) as info:
-        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     monkeypatch.undo()
     assert info.value.message == f"cannot write {out / 'a.csv'}: No space left on device"
     assert info.value.exit_code == ExitCode.DOWNLOAD
     assert leftovers(out) == []
 
 
-def test_permission_denied_creating_part(server, client, out: Path, monkeypatch) -> None:
-    server.route("/files/a.csv", Reply(200, b"x"))
+def test_permission_denied_creating_part(fake, client, out: Path, monkeypatch) -> None:
+    fake.route("/files/a.csv", Reply(200, b"x"))
     real_open = os.open
 
     def denied(path, flags, *args, **kwargs):
@@ -408,16 +374,16 @@ def test_permission_denied_creating_part(server, client, out: Path, monkeypatch)
 
     monkeypatch.setattr(os, "open", denied)
     with pytest.raises(DownloadError) as info:
-        fetch(client, server, f"{server.url}/files/a.csv", out, "a.csv")
+        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     monkeypatch.undo()
     assert info.value.message == f"cannot write {out / 'a.csv'}: Permission denied"
     assert leftovers(out) == []
 
 
 @pytest.mark.parametrize("interruption", [KeyboardInterrupt, SystemExit])
-def test_interruption_mid_stream_leaves_no_part(server, client, out: Path,
+def test_interruption_mid_stream_leaves_no_part(fake, client, out: Path,
                                                 interruption: type[BaseException]) -> None:
-    server.route("/files/big", Reply(200, (b"y" * 200_000,) * 4))
+    fake.route("/files/big", Reply(200, (b"y" * 200_000,) * 4))
 
     def interrupt(n: int) -> None:
         assert (out / "big.bin.part").exists()  # really mid-stream, .part on disk
@@ -425,6 +391,6 @@ def test_interruption_mid_stream_leaves_no_part(server, client, out: Path,
 
     progress = Recorder(on_advance=interrupt)
     with pytest.raises(interruption):
-        fetch(client, server, f"{server.url}/files/big", out, "big.bin", progress=progress)
+        fetch(client, fake, f"{fake.url}/files/big", out, "big.bin", progress=progress)
     assert leftovers(out) == []
     assert progress.events[-1] == ("finish", "big.bin", False)

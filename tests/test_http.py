@@ -251,73 +251,40 @@ def test_retrying_past_the_deadline_gives_up_without_sleeping() -> None:
 # -- open_response over loopback ---------------------------------------------------------------
 
 
-def fresh(server: FakeServer) -> FakeServer:
-    server.routes.clear()
-    server.requests.clear()
-    return server
-
-
-@pytest.fixture(scope="module")
-def _server():
-    server = FakeServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def _other_server():
-    try:
-        server = FakeServer("127.0.0.2").start()
-    except OSError:  # macOS has only 127.0.0.1 unless an alias is added
-        pytest.skip("127.0.0.2 is not a loopback address here")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def server(_server: FakeServer) -> FakeServer:
-    return fresh(_server)
-
-
-@pytest.fixture
-def other(_other_server: FakeServer) -> FakeServer:
-    return fresh(_other_server)
-
-
 @pytest.fixture
 def client():
     with make_client(redact=Redactor([TOKEN])) as c:
         yield c
 
 
-def get(client, server: FakeServer, path: str, **kwargs):
+def get(client, fake: FakeServer, path: str, **kwargs):
     kwargs.setdefault("credentials", CREDENTIALS)
-    kwargs.setdefault("trusted", origin_of(server.url))
+    kwargs.setdefault("trusted", origin_of(fake.url))
     kwargs.setdefault("redact", Redactor([TOKEN]))
-    return open_response(client, server.url + path, **kwargs)
+    return open_response(client, fake.url + path, **kwargs)
 
 
-def test_user_agent(client, server) -> None:
-    server.route("/x", json_reply({"ok": True}))
-    response = get(client, server, "/x")
+def test_user_agent(client, fake) -> None:
+    fake.route("/x", json_reply({"ok": True}))
+    response = get(client, fake, "/x")
     assert response.status_code == 200
     assert response.json() == {"ok": True}
     assert USER_AGENT == f"jobwatch/{__version__}"
-    assert server.requests[0].headers["user-agent"] == f"jobwatch/{__version__}"
+    assert fake.requests[0].headers["user-agent"] == f"jobwatch/{__version__}"
 
 
-def test_credentials_go_to_the_trusted_origin(client, server) -> None:
-    server.route("/x", json_reply({}))
-    get(client, server, "/x")
-    headers = server.requests[0].headers
+def test_credentials_go_to_the_trusted_origin(client, fake) -> None:
+    fake.route("/x", json_reply({}))
+    get(client, fake, "/x")
+    headers = fake.requests[0].headers
     assert headers["authorization"] == f"Bearer {TOKEN}"
     assert headers["x-organization-id"] == "org_7"
 
 
-def test_credentials_not_sent_to_another_origin(client, server) -> None:
-    server.route("/x", json_reply({}))
-    get(client, server, "/x", trusted=("http", "127.0.0.1", server.port + 1))
-    headers = server.requests[0].headers
+def test_credentials_not_sent_to_another_origin(client, fake) -> None:
+    fake.route("/x", json_reply({}))
+    get(client, fake, "/x", trusted=("http", "127.0.0.1", fake.port + 1))
+    headers = fake.requests[0].headers
     assert "authorization" not in headers
     assert "x-organization-id" not in headers
     assert headers["user-agent"] == USER_AGENT
@@ -328,76 +295,76 @@ def test_client_itself_carries_no_credentials(client) -> None:
     assert not client.follow_redirects
 
 
-def test_redirect_to_another_host_drops_credentials(client, server, other) -> None:
-    server.route("/start", Reply(302, b"", headers={"Location": other.url + "/landing"}))
-    other.route("/landing", json_reply({"landed": True}))
-    response = get(client, server, "/start")
+def test_redirect_to_another_host_drops_credentials(client, fake, other_fake) -> None:
+    fake.route("/start", Reply(302, b"", headers={"Location": other_fake.url + "/landing"}))
+    other_fake.route("/landing", json_reply({"landed": True}))
+    response = get(client, fake, "/start")
     assert response.status_code == 200
     assert response.json() == {"landed": True}
-    assert server.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
-    [landed] = other.requests
+    assert fake.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+    [landed] = other_fake.requests
     assert landed.path == "/landing"
     assert "authorization" not in landed.headers
     assert "x-organization-id" not in landed.headers
 
 
-def test_redirect_to_another_port_drops_credentials(client, server) -> None:
+def test_redirect_to_another_port_drops_credentials(client, fake) -> None:
     second = FakeServer().start()
     try:
-        server.route("/start", Reply(307, b"", headers={"Location": second.url + "/landing"}))
+        fake.route("/start", Reply(307, b"", headers={"Location": second.url + "/landing"}))
         second.route("/landing", json_reply({}))
-        get(client, server, "/start")
+        get(client, fake, "/start")
         assert "authorization" not in second.requests[0].headers
     finally:
         second.stop()
 
 
-def test_same_origin_relative_redirect_keeps_credentials(client, server) -> None:
-    server.route("/a/start", Reply(301, b"", headers={"Location": "../b/end"}))
-    server.route("/b/end", json_reply({"end": 1}))
-    response = get(client, server, "/a/start")
+def test_same_origin_relative_redirect_keeps_credentials(client, fake) -> None:
+    fake.route("/a/start", Reply(301, b"", headers={"Location": "../b/end"}))
+    fake.route("/b/end", json_reply({"end": 1}))
+    response = get(client, fake, "/a/start")
     assert response.json() == {"end": 1}
-    assert [r.path for r in server.requests] == ["/a/start", "/b/end"]
-    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in server.requests)
+    assert [r.path for r in fake.requests] == ["/a/start", "/b/end"]
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in fake.requests)
 
 
-def test_redirect_back_to_the_trusted_origin_gets_credentials_again(client, server,
-                                                                    other) -> None:
-    server.route("/start", Reply(302, b"", headers={"Location": other.url + "/hop"}))
-    other.route("/hop", Reply(302, b"", headers={"Location": server.url + "/end"}))
-    server.route("/end", json_reply({}))
-    get(client, server, "/start")
-    assert "authorization" not in other.requests[0].headers
-    assert server.requests[-1].path == "/end"
-    assert server.requests[-1].headers["authorization"] == f"Bearer {TOKEN}"
+def test_redirect_back_to_the_trusted_origin_gets_credentials_again(client, fake,
+                                                                    other_fake) -> None:
+    fake.route("/start", Reply(302, b"", headers={"Location": other_fake.url + "/hop"}))
+    other_fake.route("/hop", Reply(302, b"", headers={"Location": fake.url + "/end"}))
+    fake.route("/end", json_reply({}))
+    get(client, fake, "/start")
+    assert "authorization" not in other_fake.requests[0].headers
+    assert fake.requests[-1].path == "/end"
+    assert fake.requests[-1].headers["authorization"] == f"Bearer {TOKEN}"
 
 
-def test_redirect_loop_gives_up(client, server) -> None:
-    server.route("/loop", Reply(302, b"", headers={"Location": "/loop"}))
+def test_redirect_loop_gives_up(client, fake) -> None:
+    fake.route("/loop", Reply(302, b"", headers={"Location": "/loop"}))
     with pytest.raises(UnreachableError) as caught:
-        get(client, server, "/loop")
+        get(client, fake, "/loop")
     assert not isinstance(caught.value, TransientError)
     assert "redirects" in caught.value.message
-    assert len(server.requests) == MAX_REDIRECTS + 1
+    assert len(fake.requests) == MAX_REDIRECTS + 1
 
 
-def test_cookies_are_never_sent_back(client, server) -> None:
-    server.route("/set", Reply(200, b"{}", headers={"Set-Cookie": "sid=abc; Path=/",
+def test_cookies_are_never_sent_back(client, fake) -> None:
+    fake.route("/set", Reply(200, b"{}", headers={"Set-Cookie": "sid=abc; Path=/",
                                                     "Content-Type": "application/json"}))
-    server.route("/next", json_reply({}))
-    get(client, server, "/set")
-    get(client, server, "/next")
-    assert "cookie" not in server.requests[1].headers
+    fake.route("/next", json_reply({}))
+    get(client, fake, "/set")
+    get(client, fake, "/next")
+    assert "cookie" not in fake.requests[1].headers
 
 
-def test_request_log_line(client, server) -> None:
-    server.route("/x", json_reply({}, 503))
+def test_request_log_line(client, fake) -> None:
+    fake.route("/x", json_reply({}, 503))
     lines: list[str] = []
-    response = get(client, server, "/x?q=1", log=lines.append)
+    response = get(client, fake, "/x?q=1", log=lines.append)
     assert response.status_code == 503  # open_response does not judge status codes
     assert len(lines) == 1
     method, url, status, ms = lines[0].split(" ")
-    assert (method, url, status) == ("GET", server.url + "/x?q=1", "503")
+    assert (method, url, status) == ("GET", fake.url + "/x?q=1", "503")
     assert ms.endswith("ms") and ms[:-2].isdigit()
 
 
@@ -421,9 +388,9 @@ def test_non_http_urls_are_refused(client) -> None:
                       trusted=("http", "127.0.0.1", 80), redact=Redactor())
 
 
-def test_streamed_response_can_be_read_by_the_caller(client, server) -> None:
-    server.route("/big", Reply(200, b"x" * 100_000))
-    response = get(client, server, "/big", stream=True)
+def test_streamed_response_can_be_read_by_the_caller(client, fake) -> None:
+    fake.route("/big", Reply(200, b"x" * 100_000))
+    response = get(client, fake, "/big", stream=True)
     try:
         assert b"".join(response.iter_bytes()) == b"x" * 100_000
     finally:
