@@ -470,15 +470,19 @@ def _big_download(fake: FakeServer, job_id: int, size: int = 64 << 20) -> None:
                lambda _r: Reply(200, slow_chunks(), content_length=size))
 
 
+def _wait_for_a_part_file(folder: Path, limit: float = 20) -> None:
+    deadline = time.monotonic() + limit
+    while not list(folder.rglob("*.part")):
+        assert time.monotonic() < deadline, "the download never started"
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_a_download_leaves_no_part_and_says_how_to_resume(fake, tmp_path,
                                                                          signum) -> None:
     _big_download(fake, 83)
     proc = _popen_wait(fake, tmp_path, "claret", "83", *FAST)
-    deadline = time.monotonic() + 20
-    while not list((tmp_path / "work").rglob("*.part")):
-        assert time.monotonic() < deadline, "the download never started"
-        time.sleep(0.05)
+    _wait_for_a_part_file(tmp_path / "work")
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 130, stderr
@@ -494,10 +498,7 @@ def test_sigterm_during_the_download_command_leaves_no_part(fake, tmp_path) -> N
     proc = subprocess.Popen([sys.executable, "-m", "jobwatch", "download", "claret", "84"],
                             cwd=work, env=clean_env(tmp_path, **env(fake)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
-    while not list(work.rglob("*.part")):
-        assert time.monotonic() < deadline, "the download never started"
-        time.sleep(0.05)
+    _wait_for_a_part_file(work)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 130, stderr

@@ -191,6 +191,17 @@ class Adapter(ABC):
         """The normalized job from the provider's answer. Pure: no I/O."""
 
 
+class UuidIdAdapter(Adapter):
+    """Providers whose job ids are UUIDs (Retailgrid, Julep)."""
+
+    id_form = "UUIDs"
+    id_example = "3f1c2a9e-5b7d-4c1e-9a2b-8d6e4f0a1b2c"
+
+    @classmethod
+    def _canonical_id(cls, job_id: str) -> str | None:
+        return canonical_uuid(job_id)
+
+
 def canonical_uuid(job_id: str) -> str | None:
     if not re.fullmatch(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", job_id):
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobwatch.adapters.base import Adapter, canonical_uuid, number_or_none, text_or_none
+from jobwatch.adapters.base import UuidIdAdapter, number_or_none, text_or_none
 from jobwatch.models import Job, JobState, percent_fraction
 
 STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
@@ -12,16 +12,10 @@ STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
           "aborted": JobState.CANCELED, "failed": JobState.FAILED, "unknown": JobState.UNKNOWN}
 
 
-class JulepAdapter(Adapter):
+class JulepAdapter(UuidIdAdapter):
     name = "julep"
-    id_form = "UUIDs"
-    id_example = "0b6a5a8e-7c1f-4e0b-9d7e-2f3a4b5c6d7e"
     default_base_url = "https://api.julep.ai/api"
     status_path = "/jobs/{job_id}"
-
-    @classmethod
-    def _canonical_id(cls, job_id: str) -> str | None:
-        return canonical_uuid(job_id)
 
     @staticmethod
     def has_shape(payload: Any) -> bool:

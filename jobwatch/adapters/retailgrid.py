@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobwatch.adapters.base import Adapter, canonical_uuid, number_or_none, text_or_none
+from jobwatch.adapters.base import UuidIdAdapter, canonical_uuid, number_or_none, text_or_none
 from jobwatch.models import Job, JobState, map_free_word, percent_fraction
 
 
-class RetailgridAdapter(Adapter):
+class RetailgridAdapter(UuidIdAdapter):
     name = "retailgrid"
-    id_form = "UUIDs"
-    id_example = "3f1c2a9e-5b7d-4c1e-9a2b-8d6e4f0a1b2c"
     status_path = "/v1/jobs/{job_id}"
-
-    @classmethod
-    def _canonical_id(cls, job_id: str) -> str | None:
-        return canonical_uuid(job_id)
 
     def related_job_ids(self, job: Job) -> list[str]:
         raw = job.raw if isinstance(job.raw, dict) else {}
