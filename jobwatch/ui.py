@@ -481,8 +481,9 @@ class LiveRenderer:
             self.live.stop()  # also shows the cursor again
             self.live = None
         table = Table(show_edge=False, pad_edge=False, box=None)
-        for column in ("job", "outcome", "progress"):
-            table.add_column(column)
+        table.add_column("job", no_wrap=True)
+        table.add_column("outcome", ratio=1)
+        table.add_column("progress", no_wrap=True)
         for watch in watches:
             style = RICH_STATE_STYLES.get(watch.outcome or "", "red")
             table.add_row(Text(watch.label), Text(outcome_text(watch), style=style),
