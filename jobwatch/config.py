@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import stat
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from jobwatch.errors import ConfigError
+from jobwatch.providers import PROVIDERS
 from jobwatch.text import header_safe
 
-PROVIDERS = ("retailgrid", "merchantops", "julep", "claret")
 PROFILE_FIELDS = ("base_url", "token", "token_env", "token_command", "tenant", "organization_id",
                   "interval", "timeout", "verify", "headers")
 DEFAULTS_FIELDS = ("timeout", "interval", "download_dir")
@@ -289,6 +287,9 @@ def check_header_values(profile: Profile) -> None:
 
 def _run_token_command(found: Value) -> str:
     # Run without a shell: the command is split like a shell would, but no expansion happens.
+    import shlex
+    import subprocess
+
     try:
         argv = shlex.split(found.value)
     except ValueError as exc:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from jobwatch.config import PROVIDERS
+from jobwatch.providers import PROVIDERS
 
 # command: (flags without a value, flags with a value, several job ids?)
 COMMANDS: dict[str, tuple[dict[str, str], dict[str, str], bool]] = {

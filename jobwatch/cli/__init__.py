@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from jobwatch import __version__
-from jobwatch.config import PROVIDERS
+from jobwatch.providers import PROVIDERS
 from jobwatch.runtime import Runtime
 
 # An Enum, so Typer validates the name and shell completion offers the four providers.
