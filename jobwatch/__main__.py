@@ -111,12 +111,12 @@ def _sigterm_as_interrupt() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _sigterm_as_interrupt()
     args = sys.argv[1:] if argv is None else list(argv)
-    # Answered before Typer, rich, httpx or pydantic are imported.
+    # Answered before anything else is imported (even `signal`, which brings `enum`).
     if args in (["--version"], ["-V"]):
         print(f"jobwatch {__version__}")
         sys.exit(0)
+    _sigterm_as_interrupt()
     sys.exit(run(args))
 
 
