@@ -325,6 +325,7 @@ class LiveRenderer:
     """
 
     MIN_REDRAW = 0.1
+    MIN_OUTCOME = 16  # columns the closing table keeps for the outcome text
 
     def __init__(self, stream: TextIO, clock: Any, *, resume: Any = "") -> None:
         from rich.console import Console
@@ -480,17 +481,30 @@ class LiveRenderer:
         if self.live is not None:
             self.live.stop()  # also shows the cursor again
             self.live = None
-        table = Table(show_edge=False, pad_edge=False, box=None)
-        table.add_column("job", no_wrap=True)
-        table.add_column("outcome", ratio=1)
-        table.add_column("progress", no_wrap=True)
-        for watch in watches:
-            style = RICH_STATE_STYLES.get(watch.outcome or "", "red")
-            table.add_row(Text(watch.label), Text(outcome_text(watch), style=style),
-                          Text(progress_text(watch.job) if watch.job is not None else ""))
+        rows = [(watch.label, outcome_text(watch),
+                 progress_text(watch.job) if watch.job is not None else "",
+                 RICH_STATE_STYLES.get(watch.outcome or "", "red")) for watch in watches]
         if watches:
             self.console.print()
-            self.console.print(table)
+            label_width = max(len(row[0]) for row in rows)
+            progress_width = max(len(row[2]) for row in rows)
+            # A job id must stay whole (people copy it); when the terminal is too narrow for
+            # id, outcome and progress side by side, each job gets a line of its own.
+            if label_width + progress_width + self.MIN_OUTCOME + 2 <= self.console.width:
+                table = Table(show_edge=False, pad_edge=False, box=None)
+                table.add_column("job", no_wrap=True, min_width=label_width)
+                table.add_column("outcome", ratio=1, min_width=self.MIN_OUTCOME)
+                table.add_column("progress", no_wrap=True, min_width=progress_width)
+                for label, outcome, progress, style in rows:
+                    table.add_row(Text(label), Text(outcome, style=style), Text(progress))
+                self.console.print(table)
+            else:
+                for label, outcome, progress, style in rows:
+                    line = Text(label + "  ")
+                    line.append(outcome, style=style)
+                    if progress:
+                        line.append("  " + progress)
+                    self.console.print(line)
         _finish_notes(lambda line: self.console.print(printable(line), markup=False,
                                                       highlight=False),
                       watches, code, self.resume)
