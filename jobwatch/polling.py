@@ -130,9 +130,12 @@ class Engine:
         return [w for w in self.watches if not w.done]
 
     def exit_code(self) -> int:
-        if self.stopped_by is not None:
-            return self.stopped_by.exit_code
-        for watch in self.watches:  # command-line order; followed jobs sit after their parent
+        # Command-line order (followed jobs sit after their parent). After a stop, the jobs
+        # left unwatched say nothing; of those that ended in the same poll round as the one
+        # that stopped the watch, the first on the command line speaks.
+        for watch in self.watches:
+            if self.stopped_by is not None and watch.outcome == "interrupted":
+                continue
             if watch.exit_code != ExitCode.OK:
                 return watch.exit_code
         return int(ExitCode.OK)

@@ -257,6 +257,22 @@ def test_fail_fast_keeps_every_answer_of_the_round() -> None:
     assert [w.outcome for w in engine.watches] == ["failed", "succeeded"]
 
 
+def test_fail_fast_code_follows_the_command_line_not_the_order_answers_arrive() -> None:
+    import time
+
+    def fetch(watch: Watch) -> Any:
+        if watch.job_id == "1":
+            time.sleep(0.2)  # job 1 answers last
+            return job("1", "failed")
+        raise NotFoundError("job 2 not found")
+
+    clock = Clock()
+    engine = Engine(fetch, Recorder(), Settings(interval=1, workers=2, fail_fast=True),
+                    clock=clock, sleep=clock.sleep)
+    assert engine.run([Watch("claret", "1"), Watch("claret", "2")]) == 1
+    assert [w.outcome for w in engine.watches] == ["failed", "not_found"]
+
+
 def test_strict_asks_the_has_errors_hook() -> None:
     clock = Clock()
     engine = Engine(Script(clock, {"1": [job("1", "succeeded")]}), Recorder(),
