@@ -77,7 +77,7 @@ def run(args: list[str]) -> int:
 def run_typer(args: list[str]) -> int:
     """Typer's own errors become our usage line; everything else propagates to run()."""
     from typer import Abort
-    from typer._click.exceptions import ClickException, UsageError
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
     from typer.main import get_command
 
     from jobwatch.cli import app
@@ -85,6 +85,11 @@ def run_typer(args: list[str]) -> int:
 
     try:
         result = get_command(app).main(args=args, prog_name="jobwatch", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # bare `jobwatch` or `jobwatch config`: help was shown
+        message = exc.format_message()
+        if message.strip():
+            sys.stderr.write(message + "\n")
+        return int(ExitCode.USAGE)
     except UsageError as exc:
         if exc.ctx is not None:
             sys.stderr.write(exc.ctx.get_usage() + "\n")

@@ -74,9 +74,12 @@ def run(args: list[str]) -> int | None:
     command, options, positional = parsed
     from jobwatch.runtime import Runtime
 
-    runtime = Runtime(
-        config_path=options.pop("config_path", None) or os.environ.get("JOBWATCH_CONFIG") or None,
-        profile=options.pop("profile", None) or os.environ.get("JOBWATCH_PROFILE") or "default",
+    config_path = options.pop("config_path", None)
+    profile = options.pop("profile", None)
+    runtime = Runtime(  # as the Typer callback: a given option wins, an empty env var is unset
+        config_path=os.environ.get("JOBWATCH_CONFIG") or None if config_path is None
+        else config_path,
+        profile=os.environ.get("JOBWATCH_PROFILE") or "default" if profile is None else profile,
         verbose=options.pop("verbose", False),
     )
     provider, ids = positional[0].lower(), positional[1:]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from jobwatch.errors import ConfigError
+from jobwatch.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     import httpx
@@ -28,6 +28,14 @@ class Runtime:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     _config: ConfigFile | None = None
     _redact: Redactor | None = None
+
+    def __post_init__(self) -> None:
+        # An empty value given on purpose is a mistake, not "use the default"; an empty
+        # JOBWATCH_CONFIG / JOBWATCH_PROFILE counts as unset, as shells and Click treat it.
+        if self.config_path == "":
+            raise UsageError("--config needs a file path, got an empty one")
+        if self.profile == "":
+            raise UsageError("--profile needs a profile name, got an empty one")
 
     @property
     def redact(self) -> Redactor:

@@ -569,6 +569,36 @@ def test_usage_errors_exit_2_without_traceback(run_cli, fake, args) -> None:
     assert fake.requests == []
 
 
+@pytest.mark.parametrize("args", [
+    ("-p", "", "status", "claret", "1"),           # the hand parser's path
+    ("status", "claret", "1", "--profile="),
+    ("--config", "", "status", "claret", "1"),
+    ("-p", "", "config", "show"),                  # Typer's path
+    ("--config=", "config", "show"),
+])
+def test_an_empty_profile_or_config_is_a_usage_error(run_cli, fake, args) -> None:
+    result = run_cli(*args, env=provider_env(fake, "claret"))
+    assert_clean_error(result, 2)
+    assert "got an empty one" in result.stderr
+    assert fake.requests == []
+
+
+def test_empty_profile_and_config_env_vars_count_as_unset(run_cli, fake) -> None:
+    provider, job_id, _ = _route_payload(fake, "claret/completed.json")
+    env = {**provider_env(fake, provider), "JOBWATCH_PROFILE": "", "JOBWATCH_CONFIG": ""}
+    assert run_cli("status", provider, job_id, env=env).returncode == 0
+    shown = run_cli("config", "show", env=env)  # through Typer
+    assert shown.returncode == 0, shown.stderr
+
+
+def test_bare_jobwatch_shows_help_without_an_empty_error(run_cli) -> None:
+    result = run_cli()
+    assert result.returncode == 2
+    assert "status" in result.stdout + result.stderr
+    assert "error:" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_providers_lists_all_four(run_cli) -> None:
     result = run_cli("providers")
     assert result.returncode == 0, result.stderr
