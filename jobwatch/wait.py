@@ -70,8 +70,9 @@ def parse_categories(value: str | None, providers: list[str]) -> set[str] | None
     known = {c for p in providers for c in ADAPTERS[p].artifact_categories}
     unknown = categories - known
     if unknown:
-        raise UsageError(f"unknown artifact categories: {', '.join(sorted(unknown))}",
-                         hint=f"choose from {', '.join(sorted(known))}")
+        hint = (f"choose from {', '.join(sorted(known))}" if known else
+                f"{' and '.join(sorted(set(providers)))} jobs have no artifacts to download")
+        raise UsageError(f"unknown artifact categories: {', '.join(sorted(unknown))}", hint=hint)
     return categories
 
 

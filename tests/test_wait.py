@@ -503,3 +503,18 @@ def test_sigterm_during_the_download_command_leaves_no_part(fake, tmp_path) -> N
     _, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 130, stderr
     assert not list(work.rglob("*.part")) and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(("providers", "hint"), [
+    (["claret"], "choose from errors, input, output, staging"),
+    (["julep"], "julep jobs have no artifacts to download"),
+    (["retailgrid"], "retailgrid jobs have no artifacts to download"),
+])
+def test_unknown_artifact_category_hint_names_the_choices(providers, hint) -> None:
+    from jobwatch.errors import UsageError
+    from jobwatch.wait import parse_categories
+
+    with pytest.raises(UsageError) as raised:
+        parse_categories("bogus", providers)
+    assert raised.value.hint == hint
+    assert parse_categories("Errors, output", ["claret"]) == {"errors", "output"}
