@@ -27,7 +27,7 @@ from jobwatch.downloads import (
     write_all,
     write_atomically,
 )
-from jobwatch.errors import DownloadError
+from jobwatch.errors import DownloadError, DownloadTimeout
 from jobwatch.http import Origin
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class Saved:
 class ArtifactReport:
     saved: list[Saved] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # one readable, redacted line each
+    timed_out: bool = False  # the --timeout cut the downloads short
 
     @property
     def ok(self) -> bool:
@@ -86,9 +87,12 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
     """
     report = ArtifactReport()
     taken: set[tuple[str, str]] = set()
-    for artifact in artifacts:
-        if categories is not None and artifact.category not in categories:
-            continue
+    chosen = [a for a in artifacts if categories is None or a.category in categories]
+    for index, artifact in enumerate(chosen):
+        if report.timed_out:
+            report.failures.append(f"{len(chosen) - index} more file(s) not downloaded: "
+                                   "the --timeout passed")
+            break
         try:
             name = safe_file_name(artifact.url)
             directory = safe_dir(root, job_dir_name, artifact.category)
@@ -103,6 +107,7 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
                                     deadline=deadline)
         except DownloadError as exc:
             report.failures.append(f"{artifact.category}/{name}: {exc.message}")
+            report.timed_out = isinstance(exc, DownloadTimeout)
             continue
         report.saved.append(Saved(artifact.category, directory / name, written))
     return report

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
-from jobwatch.errors import DownloadError, UnreachableError
+from jobwatch.errors import DownloadError, DownloadTimeout, UnreachableError
 from jobwatch.http import (
     TRANSIENT_STATUS,
     Origin,
@@ -183,6 +183,8 @@ def download_file(client: httpx.Client, url: str, directory: Path, name: str, *,
     ``deadline`` (time.monotonic) bounds the retries' waits and the streaming itself.
     """
     check_component(name)
+    if deadline is not None and time.monotonic() >= deadline:
+        raise DownloadTimeout(f"the --timeout passed before {name} was downloaded")
     try:
         _prepare_targets(directory / name, directory / (name + PART_SUFFIX))
     except OSError as exc:
@@ -215,6 +217,8 @@ def download_file(client: httpx.Client, url: str, directory: Path, name: str, *,
     except DownloadError:
         raise
     except UnreachableError as exc:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DownloadTimeout(exc.message, hint=exc.hint) from None
         raise DownloadError(exc.message, hint=exc.hint) from None
 
 
@@ -261,8 +265,10 @@ def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
                 write_all(fd, chunk)
                 written += len(chunk)
                 progress.advance(len(chunk))
-                if deadline is not None and time.monotonic() > deadline:
-                    raise DownloadError(f"the --timeout passed while downloading {label}")
+                if (deadline is not None and time.monotonic() > deadline
+                        and (announced is None or encoded
+                             or response.num_bytes_downloaded < announced)):
+                    raise DownloadTimeout(f"the --timeout passed while downloading {label}")
         except httpx.HTTPError as exc:
             raise TransientError(
                 f"download of {redact(url)} broke off after {written} bytes "

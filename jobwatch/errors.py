@@ -58,3 +58,7 @@ class UnreachableError(JobwatchError):
 
 class DownloadError(JobwatchError):
     exit_code = ExitCode.DOWNLOAD
+
+
+class DownloadTimeout(DownloadError):
+    """The --timeout passed before a file was complete; `jobwatch download` can fetch it."""

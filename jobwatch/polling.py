@@ -44,6 +44,7 @@ class Watch:
     ended_at: float | None = None
     downloads: list[Any] = field(default_factory=list)
     download_failures: list[str] = field(default_factory=list)
+    downloads_cut: bool = False  # the --timeout stopped its downloads; `download` resumes them
     parent: Watch | None = None
     detail: dict[str, Any] | None = None
     interval: float | None = None  # overrides Settings.interval (providers differ)

@@ -249,7 +249,7 @@ def _finish_notes(write: Any, watches: list[Any], code: int, resume: Any) -> Non
         reason = f" after {first.label} ended {first.outcome}" if first else ""
         write(f"stopped watching{reason}; still running, no longer watched: "
               + ", ".join(w.label for w in left))
-    if code in (124, 130):
+    if code in (124, 130) or any(w.downloads_cut for w in watches):
         for command in commands:
             write(f"resume with: {command}")
 

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobwatch.errors import ConfigError, ExitCode, JobwatchError, StillRunningError, UsageError
+from jobwatch.errors import (
+    ConfigError,
+    DownloadTimeout,
+    ExitCode,
+    JobwatchError,
+    StillRunningError,
+    UsageError,
+)
 from jobwatch.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -109,8 +116,11 @@ class Artifacts:
                     progress=self.renderer.download_progress(watch), deadline=self.deadline)
         except JobwatchError as exc:
             report.failures.append(exc.message)
+            report.timed_out = report.timed_out or isinstance(exc, DownloadTimeout) or (
+                self.deadline is not None and time.monotonic() >= self.deadline)
         watch.downloads += report.saved
         watch.download_failures += report.failures
+        watch.downloads_cut = watch.downloads_cut or report.timed_out
 
     def _detail(self, watch: Watch) -> dict[str, Any] | None:
         """The detail answer, once. Only a failure to fetch one that should be written down
@@ -199,7 +209,8 @@ def resume_commands(runtime: Runtime, provider: str, opts: WaitOptions,
             if on:
                 argv.append(flag)
         commands.append(shlex.join(argv))
-    for watch in stopped:  # ended, but its downloads were cut short
+    cut = [w for w in watches if w.downloads_cut and w.provider == provider and w not in stopped]
+    for watch in stopped + cut:  # ended, but its downloads were cut short
         if watch.job is not None and watch.job.terminal:
             argv = ["jobwatch", "download", provider, watch.job_id, *common]
             for flag, value in (("--download-dir", opts.download_dir),

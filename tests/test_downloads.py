@@ -394,3 +394,37 @@ def test_interruption_mid_stream_leaves_no_part(fake, client, out: Path,
         fetch(client, fake, f"{fake.url}/files/big", out, "big.bin", progress=progress)
     assert leftovers(out) == []
     assert progress.events[-1] == ("finish", "big.bin", False)
+
+
+def test_a_body_complete_when_the_deadline_passes_is_kept(fake, client, out: Path) -> None:
+    import time
+
+    def late_last_chunk():
+        yield b"a" * 10
+        time.sleep(0.6)  # the deadline passes while the last bytes are on their way
+        yield b"b" * 10
+
+    fake.route("/slow", lambda _r: Reply(200, late_last_chunk(), content_length=20))
+    deadline = time.monotonic() + 0.3
+    assert fetch(client, fake, fake.url + "/slow", out, "slow.bin", deadline=deadline) == 20
+    assert (out / "slow.bin").read_bytes() == b"a" * 10 + b"b" * 10
+
+
+def test_a_body_still_arriving_at_the_deadline_is_a_timeout(fake, client, out: Path) -> None:
+    import time
+
+    from jobwatch.errors import DownloadTimeout
+
+    def slow():
+        for _ in range(10):
+            yield b"a" * 10
+            time.sleep(0.2)
+
+    fake.route("/slow", lambda _r: Reply(200, slow(), content_length=100))
+    with pytest.raises(DownloadTimeout):
+        fetch(client, fake, fake.url + "/slow", out, "slow.bin", deadline=time.monotonic() + 0.3)
+    assert leftovers(out) == []
+    hits = fake.hits("/slow")
+    with pytest.raises(DownloadTimeout):  # a deadline already past: no request at all
+        fetch(client, fake, fake.url + "/slow", out, "slow.bin", deadline=time.monotonic())
+    assert fake.hits("/slow") == hits

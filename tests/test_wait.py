@@ -454,6 +454,30 @@ def test_the_timeout_bounds_a_download_that_is_told_to_retry_much_later(fake, ru
     assert time.monotonic() - started < 10
     assert result.returncode == 8, result.stderr
     assert not list(run_cli.cwd.rglob("*.part"))
+    assert "resume with: jobwatch download claret 82\n" in result.stderr
+
+
+def test_a_download_cut_by_the_timeout_names_the_command_that_fetches_it(fake, run_cli) -> None:
+    route_claret(fake, 83, claret(83, "completed", 8, 8, files={
+        "output": ["/acme/download/big.bin"], "errors": ["/acme/download/e.csv"]}))
+
+    def slow_chunks():
+        for _ in range(100):
+            time.sleep(0.1)
+            yield b"x" * 1024
+
+    fake.route("/acme/download/big.bin",
+               lambda _r: Reply(200, slow_chunks(), content_length=100 * 1024))
+    fake.route("/acme/download/e.csv", Reply(200, b"a,b\n"))
+    result = run_cli("wait", "claret", "83", *FAST, "--timeout", "2", "--artifacts",
+                     "output,errors", "--download-dir", "out", env=env(fake))
+    assert result.returncode == 8, result.stderr
+    assert "the --timeout passed while downloading big.bin" in result.stderr
+    assert "1 more file(s) not downloaded" in result.stderr
+    assert ("resume with: jobwatch download claret 83 --download-dir out "
+            "--artifacts output,errors") in result.stderr
+    assert not list(run_cli.cwd.rglob("*.part"))
+    assert not list(run_cli.cwd.rglob("big.bin"))
 
 
 def _big_download(fake: FakeServer, job_id: int, size: int = 64 << 20) -> None:
