@@ -96,7 +96,9 @@ def wait(
     fail_fast: Annotated[bool, typer.Option(
         "--fail-fast", help="Stop at the first job that fails.")] = False,
     strict: Annotated[bool, typer.Option(
-        "--strict", help="A job that ended with failed items counts as failed.")] = False,
+        "--strict",
+        help="A job that ended with failed items (Claret: an errors file) counts as failed.",
+    )] = False,
     download_dir: DirOpt = None,
     no_download: Annotated[bool, typer.Option(
         "--no-download", help="Do not download artifacts when jobs end.")] = False,
