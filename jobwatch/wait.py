@@ -242,7 +242,9 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
     adapters = {p: runtime.adapter(p) for p in providers}
     intervals = {p: _setting(runtime, a, opts.interval, "interval") or a.default_interval
                  for p, a in adapters.items()}
-    timeout = _setting(runtime, adapters[providers[0]], opts.timeout, "timeout")
+    # 0 means no limit, as with timeout(1) and curl --max-time; `--timeout 0` lifts a
+    # configured one.
+    timeout = _setting(runtime, adapters[providers[0]], opts.timeout, "timeout") or None
     root = download_root(runtime, opts.download_dir)
     start = clock()
     deadline = start + timeout if timeout is not None else None

@@ -86,6 +86,17 @@ def test_timeout_exits_124_promptly_and_says_how_far_jobs_got(fake, run_cli) -> 
     assert "resume with: jobwatch wait claret 3" in result.stderr
 
 
+def test_timeout_zero_means_no_limit_and_lifts_a_configured_one(fake, run_cli) -> None:
+    path = route_claret(fake, 4, running(4), running(4), claret(4, "completed", 8, 8))
+    configured = env(fake, timeout="0.1")  # JOBWATCH_CLARET_TIMEOUT
+    assert run_cli("wait", "claret", "4", *FAST, env=configured).returncode == 124
+    fake.reset()
+    route_claret(fake, 4, running(4), running(4), claret(4, "completed", 8, 8))
+    result = run_cli("wait", "claret", "4", *FAST, "--timeout", "0", env=configured)
+    assert result.returncode == 0, result.stderr
+    assert fake.hits(path) == 3
+
+
 def test_several_jobs_mixed_outcomes_take_the_first_in_command_line_order(fake,
                                                                           run_cli) -> None:
     route_claret(fake, 10, running(10), claret(10, "completed", 8, 8))

@@ -89,7 +89,7 @@ def wait(
                                                  show_default=False)],
     timeout: Annotated[str | None, typer.Option(
         "--timeout", metavar="DURATION",
-        help="Give up after this long (exit 124): 90, 90s, 5m, 1h30m.")] = None,
+        help="Give up after this long (exit 124): 90, 90s, 5m, 1h30m; 0 for no limit.")] = None,
     interval: Annotated[str | None, typer.Option(
         "--interval", metavar="DURATION",
         help="Time between polls (default 5s for claret, 2s otherwise; at least 0.2s).")] = None,
