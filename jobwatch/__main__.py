@@ -102,6 +102,15 @@ def run_typer(args: list[str]) -> int:
         return int(ExitCode.USAGE)
     except Abort:
         raise KeyboardInterrupt from None
+    except SystemExit as exc:
+        from typer._click.utils import PacifyFlushWrapper
+
+        if exc.code == 1 and (isinstance(exc.__context__, BrokenPipeError)
+                              or isinstance(sys.stdout, PacifyFlushWrapper)):
+            # Rich's and Typer's answer to a closed pipe (`jobwatch --help | head -1`) is
+            # exit 1; end as `status` does instead.
+            raise BrokenPipeError from None
+        raise
     return int(result) if isinstance(result, int) else 0
 
 

@@ -521,8 +521,9 @@ def test_output_piped_into_a_reader_that_closes_early_ends_quietly(tmp_path, fak
     assert len(fake.requests) == 1
 
 
-def test_providers_piped_into_a_closed_reader_ends_quietly(tmp_path) -> None:
-    command = (f"set +o pipefail; {shlex.quote(sys.executable)} -m jobwatch providers | true; "
+@pytest.mark.parametrize("args", ["providers", "--help", "wait --help"])
+def test_other_output_piped_into_a_closed_reader_ends_quietly(tmp_path, args) -> None:
+    command = (f"set +o pipefail; {shlex.quote(sys.executable)} -m jobwatch {args} | true; "
                "echo \"rc=${PIPESTATUS[0]}\" >&2")
     result = subprocess.run(["bash", "-c", command], check=False, capture_output=True, text=True,
                             timeout=60, cwd=tmp_path, env=clean_env(tmp_path))
