@@ -21,11 +21,19 @@ def hoist_global_options(args: list[str]) -> list[str]:
         if arg == "--":
             rest += args[i:]
             break
-        if arg in GLOBAL_FLAGS or any(arg.startswith(o + "=") for o in GLOBAL_WITH_VALUE[:2]):
+        if (arg in GLOBAL_FLAGS or any(arg.startswith(o + "=") for o in GLOBAL_WITH_VALUE[:2])
+                or (arg.startswith("-p") and len(arg) > 2 and arg[2] != "-")):  # -pstaging
             front.append(arg)
         elif arg in GLOBAL_WITH_VALUE and i + 1 < len(args):
             front += args[i:i + 2]
             i += 1
+        elif arg in GLOBAL_WITH_VALUE:
+            from jobwatch.errors import UsageError
+
+            example = "-p staging" if arg == "-p" else f"{arg} " + (
+                "staging" if arg == "--profile" else "./jobwatch.toml")
+            raise UsageError(f"option '{arg}' needs a value",
+                             hint=f"for example: jobwatch status claret 12345 {example}")
         else:
             rest.append(arg)
         i += 1
@@ -48,12 +56,13 @@ def _error(message: str, hint: str | None = None) -> None:
 def run(args: list[str]) -> int:
     from jobwatch.errors import ExitCode, JobwatchError
 
-    args = hoist_global_options(args)
+    secrets: set[str] = set()  # filled as tokens are resolved
     try:
         from jobwatch import fastpath
 
-        code = fastpath.run(args)
-        return code if code is not None else run_typer(args)
+        args = hoist_global_options(args)
+        code = fastpath.run(args, secrets)
+        return code if code is not None else run_typer(args, secrets)
     except JobwatchError as exc:
         _error(exc.message, exc.hint)
         return int(exc.exit_code)
@@ -61,6 +70,8 @@ def run(args: list[str]) -> int:
         _error("interrupted")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
+        # Only stdout can raise it (stderr is guarded): the reader of our data has what it
+        # wanted (`jobwatch --help | head -1`).
         from jobwatch.ui import silence_stdout
 
         silence_stdout()
@@ -68,13 +79,14 @@ def run(args: list[str]) -> int:
     except Exception as exc:  # the last resort: one line, never a traceback
         from jobwatch.http import Redactor
 
-        text = Redactor()(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        text = Redactor(store=secrets)(f"{type(exc).__name__}: {exc}".splitlines()[0])
         _error(f"internal error: {text}",
                "please report this at the project's issue tracker, with --verbose output")
-        return int(ExitCode.FAILED)
+        # Not 1: a script must not read a bug in jobwatch as "the job failed".
+        return int(ExitCode.INTERNAL)
 
 
-def run_typer(args: list[str]) -> int:
+def run_typer(args: list[str], secrets: set[str] | None = None) -> int:
     """Typer's own errors become our usage line; everything else propagates to run()."""
     from typer import Abort
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
@@ -84,7 +96,8 @@ def run_typer(args: list[str]) -> int:
     from jobwatch.errors import ExitCode
 
     try:
-        result = get_command(app).main(args=args, prog_name="jobwatch", standalone_mode=False)
+        result = get_command(app).main(args=args, prog_name="jobwatch", standalone_mode=False,
+                                        obj=set() if secrets is None else secrets)
     except NoArgsIsHelpError as exc:  # bare `jobwatch` or `jobwatch config`: help was shown
         message = exc.format_message()
         if message.strip():
@@ -130,8 +143,16 @@ def main(argv: list[str] | None = None) -> None:
     if args in (["--version"], ["-V"]):
         print(f"jobwatch {__version__}")
         sys.exit(0)
-    _sigterm_as_interrupt()
-    sys.exit(run(args))
+    try:
+        from jobwatch.streams import GuardedStream
+
+        sys.stderr = GuardedStream(sys.stderr)  # type: ignore[assignment]
+        _sigterm_as_interrupt()
+        code = run(args)
+    except KeyboardInterrupt:  # Ctrl-C in the few milliseconds before run() listens
+        _error("interrupted")
+        code = 130
+    sys.exit(code)
 
 
 if __name__ == "__main__":

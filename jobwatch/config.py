@@ -220,7 +220,9 @@ def resolve_profile(config: ConfigFile, provider: str, name: str,
     env_token_given = False
     for key in PROFILE_FIELDS:
         var = f"JOBWATCH_{provider.upper()}_{key.upper()}"
-        if var in env and key != "headers":
+        # An empty variable (a CI template left blank) is unset, as for JOBWATCH_PROFILE; an
+        # empty token is kept, to be refused by name.
+        if var in env and key != "headers" and (env[var] != "" or key == "token"):
             if key in TOKEN_FIELDS and not env_token_given:
                 for other in TOKEN_FIELDS:  # the environment's token wins over the file's
                     values.pop(other, None)
@@ -274,8 +276,24 @@ def resolve_token(profile: Profile, env: Mapping[str, str] = os.environ) -> Valu
     return Value(token, source)
 
 
+# RFC 9110's token: what a header name may be.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Headers that describe the message or the connection, or that jobwatch sets itself.
+_RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection",
+                               "keep-alive", "te", "trailer", "upgrade", "authorization"})
+
+
 def check_header_values(profile: Profile) -> None:
     """Values that travel in headers: printable ASCII only, or exit 6 before any request."""
+    for name in profile.get("headers") or {}:
+        where = profile.source("headers")
+        if not _HEADER_NAME.fullmatch(name):
+            raise ConfigError(f"headers ({where}): {name!r} is not a valid header name",
+                              hint="header names are letters, digits and -")
+        if name.lower() in _RESERVED_HEADERS:
+            hint = ("set the token with token, token_env or token_command"
+                    if name.lower() == "authorization" else "jobwatch sets it itself")
+            raise ConfigError(f"headers ({where}): {name} cannot be set here", hint=hint)
     values = {"organization_id": profile.get("organization_id")}
     values.update({f"headers.{k}": v for k, v in (profile.get("headers") or {}).items()})
     for name, value in values.items():

@@ -24,6 +24,7 @@ from jobwatch.errors import DownloadError, DownloadTimeout, UnreachableError
 from jobwatch.http import (
     TRANSIENT_STATUS,
     Origin,
+    PastDeadline,
     TransientError,
     describe_exception,
     open_response,
@@ -217,7 +218,8 @@ def download_file(client: httpx.Client, url: str, directory: Path, name: str, *,
     except DownloadError:
         raise
     except UnreachableError as exc:
-        if deadline is not None and time.monotonic() >= deadline:
+        if isinstance(exc, PastDeadline) or (
+                deadline is not None and time.monotonic() >= deadline):
             raise DownloadTimeout(exc.message, hint=exc.hint) from None
         raise DownloadError(exc.message, hint=exc.hint) from None
 

@@ -17,6 +17,9 @@ class ExitCode(IntEnum):
     DOWNLOAD = 8
     TIMEOUT = 124
     INTERRUPTED = 130
+    # Outside SPEC's table, and on purpose not 1: neither is something the job did.
+    INTERNAL = 70  # a bug in jobwatch (sysexits' EX_SOFTWARE)
+    OUTPUT = 74  # standard output could not be written (EX_IOERR)
 
 
 class JobwatchError(Exception):
@@ -58,6 +61,12 @@ class UnreachableError(JobwatchError):
 
 class DownloadError(JobwatchError):
     exit_code = ExitCode.DOWNLOAD
+
+
+class OutputError(JobwatchError):
+    """Standard output is closed or full: the answer could not be printed."""
+
+    exit_code = ExitCode.OUTPUT
 
 
 class DownloadTimeout(DownloadError):

@@ -66,8 +66,9 @@ def parse(args: list[str]) -> tuple[str, dict[str, Any], list[str]] | None:
     return command, options, positional
 
 
-def run(args: list[str]) -> int | None:
-    """Run a plain `status`, `wait` or `download`; None if Typer must handle the arguments."""
+def run(args: list[str], secrets: set[str] | None = None) -> int | None:
+    """Run a plain `status`, `wait` or `download`; None if Typer must handle the arguments.
+    ``secrets`` collects what the run must never print, for __main__'s last resort."""
     parsed = parse(args)
     if parsed is None:
         return None
@@ -81,6 +82,7 @@ def run(args: list[str]) -> int | None:
         else config_path,
         profile=os.environ.get("JOBWATCH_PROFILE") or "default" if profile is None else profile,
         verbose=options.pop("verbose", False),
+        secrets=set() if secrets is None else secrets,
     )
     provider, ids = positional[0].lower(), positional[1:]
     return _RUNNERS[command](runtime, provider, ids, options)

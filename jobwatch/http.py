@@ -19,6 +19,8 @@ from jobwatch import __version__
 from jobwatch.errors import UnreachableError
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -37,6 +39,10 @@ class TransientError(UnreachableError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class PastDeadline(UnreachableError):
+    """Retrying would run past the deadline (a --timeout, or a one-shot command's budget)."""
 
 
 def origin_of(url: str) -> Origin:
@@ -77,18 +83,21 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 class Redactor:
-    """Replaces every known secret value in a text; secrets are registered as they are resolved."""
+    """Replaces every known secret value in a text; secrets are registered as they are resolved.
+    Header patterns cover "Name: value", "name=value" and httpcore's (b'Name', b'value')."""
 
     _AUTH_RE = re.compile(
-        r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*['\"]?(?:[a-z][\w-]*\s+)?)"
+        r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*b?['\"]?(?:[a-z][\w-]*\s+)?)"
         r"[^'\"\s,)}\]]+"
     )
-    _COOKIE_RE = re.compile(r"(?i)((?:set-)?cookie['\"]?\s*[:=,]\s*['\"]?)[^'\"\r\n)}\]]+")
-    _ORG_RE = re.compile(r"(?i)(x-organization-id['\"]?\s*[:=,]\s*['\"]?)[^'\"\s,)}\]]+")
+    _COOKIE_RE = re.compile(r"(?i)((?:set-)?cookie['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\r\n)}\]]+")
+    _ORG_RE = re.compile(r"(?i)(x-organization-id['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\s,)}\]]+")
     _BEARER_RE = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: set[str] = set()
+    def __init__(self, secrets: Iterable[str] = (), *, store: set[str] | None = None) -> None:
+        # ``store``: a set shared with whoever must redact after this object is gone (the
+        # last-resort error line in __main__).
+        self._secrets: set[str] = store if store is not None else set()
         for secret in secrets:
             self.add(secret)
 
@@ -129,7 +138,7 @@ def _install_log_redaction(redact: Redactor) -> None:
             logger.addFilter(_RedactingFilter(redact))
 
 
-def make_client(*, verify: bool | str = True, pool_size: int = 10,
+def make_client(*, verify: bool | ssl.SSLContext = True, pool_size: int = 10,
                 connect_timeout: float = 10.0, read_timeout: float = 30.0,
                 redact: Redactor | None = None) -> httpx.Client:
     """The run's one keep-alive client. It carries no credentials of its own."""
@@ -245,8 +254,8 @@ def retrying(call: Callable[[], Any], *, attempts: int, sleep: Callable[[float],
         except TransientError as exc:
             failures += 1
             if deadline is not None and clock() >= deadline:
-                raise UnreachableError(f"{exc.message} (no time left for another attempt)",
-                                       hint=exc.hint) from None
+                raise PastDeadline(f"{exc.message} (no time left for another attempt)",
+                                   hint=exc.hint) from None
             if failures >= attempts:
                 raise UnreachableError(
                     f"{exc.message} (gave up after {failures} attempts)",
@@ -255,7 +264,13 @@ def retrying(call: Callable[[], Any], *, attempts: int, sleep: Callable[[float],
                 ) from None
             delay = exc.retry_after if exc.retry_after is not None else backoff_delay(failures)
             if deadline is not None:
-                delay = min(delay, max(0.0, deadline - clock()))
+                left = max(0.0, deadline - clock())
+                if exc.retry_after is not None and exc.retry_after > left:
+                    # Asking again before the provider said to is pointless; say so now.
+                    raise PastDeadline(
+                        f"{exc.message}, and asks to retry in {exc.retry_after:.0f}s: more "
+                        f"than the {left:.0f}s left", hint=exc.hint) from None
+                delay = min(delay, left)
             if on_retry is not None:
                 on_retry(exc, delay)
             sleep(delay)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -47,6 +48,15 @@ def map_free_word(word: object) -> JobState:
         return JobState.UNKNOWN
     key = word.strip().lower().replace(" ", "_")
     return FREE_WORDS.get(key, FREE_WORDS.get(key.replace("-", "_"), JobState.UNKNOWN))
+
+
+def free_word_state(word: object, completed_at: str | None, error: str | None) -> JobState:
+    """Retailgrid's and MerchantOps' words. A word we do not know, on a job that has a
+    completion time, has ended: failed if it carries an error message, else succeeded."""
+    state = map_free_word(word)
+    if state is JobState.UNKNOWN and completed_at:
+        return JobState.FAILED if error else JobState.SUCCEEDED
+    return state
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,6 @@ def fraction(done: float | None, total: float | None) -> float | None:
 
 
 def percent_fraction(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return max(0.0, min(1.0, float(value) / 100.0))

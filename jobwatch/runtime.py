@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from jobwatch.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
     from jobwatch.adapters.base import Adapter
@@ -26,8 +28,10 @@ class Runtime:
     verbose: bool = False
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    secrets: set[str] = field(default_factory=set)  # shared with __main__'s last resort
     _config: ConfigFile | None = None
     _redact: Redactor | None = None
+    _warned: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         # An empty value given on purpose is a mistake, not "use the default"; an empty
@@ -42,10 +46,14 @@ class Runtime:
         if self._redact is None:
             from jobwatch.http import Redactor
 
-            self._redact = Redactor()
+            self._redact = Redactor(store=self.secrets)
         return self._redact
 
     def warn(self, message: str) -> None:
+        """Each warning once per run, however many profiles or jobs bring it up."""
+        if message in self._warned:
+            return
+        self._warned.add(message)
         self.stderr.write(f"jobwatch: warning: {self.redact(message)}\n")
         self.stderr.flush()
 
@@ -99,18 +107,31 @@ class Runtime:
         return make_client(verify=self._verify(adapter), pool_size=pool_size,
                            redact=self.redact)
 
-    def _verify(self, adapter: Adapter) -> bool | str:
+    def _verify(self, adapter: Adapter) -> bool | ssl.SSLContext:
+        """true, false, or a CA bundle (a file, or a directory of hashed certificates)."""
         profile = adapter.profile
         verify = profile.get("verify", True)
-        if isinstance(verify, str):
-            lowered = verify.strip().lower()
-            if lowered in ("true", "1", "yes"):
-                return True
-            if lowered in ("false", "0", "no"):
-                return False
-            path = Path(verify).expanduser()
-            if not path.exists():
-                raise ConfigError(f"verify = {verify!r} ({profile.source('verify')}): "
-                                  "no such CA bundle", hint="give true, false or a CA file path")
-            return str(path)
-        return bool(verify)
+        if not isinstance(verify, str):
+            return bool(verify)
+        lowered = verify.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        where = f"verify = {verify!r} ({profile.source('verify')})"
+        if not lowered:
+            raise ConfigError(f"{where} is empty", hint="give true, false or a CA file path")
+        path = Path(verify).expanduser()
+        if not path.exists():
+            raise ConfigError(f"{where}: no such CA bundle", hint="give true, false or a CA "
+                              "file path")
+        import ssl
+
+        try:
+            if path.is_dir():
+                return ssl.create_default_context(capath=str(path))
+            return ssl.create_default_context(cafile=str(path))
+        except (ssl.SSLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+            raise ConfigError(f"{where} is not a CA bundle jobwatch can load ({reason})",
+                              hint="give a PEM file of CA certificates") from None

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 controls, DEL, and the bidi overrides that can make text display as something else.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+# C0 and C1 controls, DEL, the bidi overrides that can make text display as something else, and
+# lone UTF-16 surrogates (which no encoder can write).
+_UNPRINTABLE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
 
 
 def has_control(text: str) -> bool:

@@ -33,13 +33,21 @@ def paint(text: str, code: str, color: bool) -> str:
 
 
 def write_out(text: str, stream: TextIO | None = None) -> None:
-    """Write data to stdout; a reader that went away (`| head -1`) ends the output quietly."""
+    """Write data to stdout; a reader that went away (`| head -1`) ends the output quietly,
+    a closed or full stdout is an error (the data is lost, and a script must know)."""
+    from jobwatch.errors import OutputError
+
     stream = stream or sys.stdout
+    if stream is None:
+        raise OutputError("standard output is closed: nothing could be printed")
     try:
         stream.write(text)
         stream.flush()
     except BrokenPipeError:
         silence_stdout()
+    except OSError as exc:
+        silence_stdout()
+        raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
 
 
 def silence_stdout() -> None:
@@ -76,7 +84,7 @@ def state_word(job: Job) -> str:
 
 
 def status_summary(job: Job, color: bool) -> str:
-    label = paint(f"{job.provider} {job.job_id}", "1", color)
+    label = paint(printable(f"{job.provider} {job.job_id}"), "1", color)
     state = paint(state_word(job), STATE_COLORS.get(job.state.value, "0"), color)
     rows = [("progress", progress_text(job)), ("message", job.message or ""),
             ("type", job.job_type or ""), ("created", job.created_at or ""),

@@ -101,6 +101,7 @@ class Artifacts:
 
     def on_end(self, watch: Watch) -> None:
         from jobwatch.artifacts import ArtifactReport, download_artifacts, job_dir_name
+        from jobwatch.http import PastDeadline
 
         report = ArtifactReport()
         try:
@@ -116,7 +117,8 @@ class Artifacts:
                     progress=self.renderer.download_progress(watch), deadline=self.deadline)
         except JobwatchError as exc:
             report.failures.append(exc.message)
-            report.timed_out = report.timed_out or isinstance(exc, DownloadTimeout) or (
+            report.timed_out = report.timed_out or isinstance(
+                exc, (DownloadTimeout, PastDeadline)) or (
                 self.deadline is not None and time.monotonic() >= self.deadline)
         watch.downloads += report.saved
         watch.download_failures += report.failures

@@ -307,6 +307,18 @@ def test_retailgrid_known_word_is_not_overridden_by_completed_at() -> None:
     assert job.state is JobState.SUCCEEDED
 
 
+def test_merchantops_unknown_word_with_completed_at_has_ended() -> None:
+    # SPEC's completed_at rule holds for both free-word providers (the detail answer has it).
+    base = load("merchantops/status_processing.json")
+    job = ADAPTERS["merchantops"].parse({**base, "status": "Settled",
+                                         "completed_at": "2024-06-10T08:32:05Z"})
+    assert job.state is JobState.SUCCEEDED
+    job = ADAPTERS["merchantops"].parse({**base, "status": "Settled", "error_message": "x",
+                                         "completed_at": "2024-06-10T08:32:05Z"})
+    assert job.state is JobState.FAILED
+    assert _merchantops("Settled").state is JobState.UNKNOWN
+
+
 UNKNOWN_WORDS = ["settled", "reticulating", "success?", "completed_with_errors", "succeed",
                  "not completed", "", "  ", "✓", "200", "true"]
 

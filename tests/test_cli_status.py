@@ -447,12 +447,14 @@ def test_verbose_redacts_a_token_echoed_in_another_4xx_body(run_cli, fake) -> No
     assert "invalid key" in result.stderr
 
 
-def test_verbose_never_shows_a_password_in_the_base_url(run_cli, fake) -> None:
+def test_a_password_in_the_base_url_is_refused_and_never_printed(run_cli, fake) -> None:
     _route_payload(fake, "claret/completed.json")
     base_url = fake.url.replace("http://", "http://user:pa55word_x9@")
     result = status(run_cli, fake, "claret", "12345", "-v", base_url=base_url)
-    assert "Traceback" not in result.stderr
+    assert_clean_error(result, 6)
+    assert "carries a user name or password" in result.stderr
     assert_no_secret(result, "pa55word_x9")
+    assert fake.requests == []
 
 
 def test_without_verbose_no_request_lines(run_cli, fake) -> None:

@@ -9,11 +9,13 @@ import shlex
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from jobwatch.config import load_file, resolve_profile, resolve_token
+from jobwatch.errors import ConfigError
 from tests.conftest import REPO, TOKEN, assert_clean_error, assert_no_secret, provider_env
 from tests.fakeserver import FakeServer, json_reply
 
@@ -371,6 +373,20 @@ def test_token_command_not_found(run_cli, fake, tmp_path) -> None:
     assert "token_command" in result.stderr
     assert "no-such-helper" in result.stderr
     assert fake.requests == []
+
+
+def test_token_command_that_hangs_is_stopped(monkeypatch, tmp_path) -> None:
+    from jobwatch import config as config_module
+
+    monkeypatch.setattr(config_module, "TOKEN_COMMAND_TIMEOUT", 0.3)
+    path = tmp_path / "c.toml"
+    hang = shlex.join([sys.executable, "-c", "import time; time.sleep(30)"])
+    path.write_text(f'[claret.default]\ntenant = "a"\ntoken_command = {toml_str(hang)}\n')
+    profile = resolve_profile(load_file(path, {}), "claret", "default", {})
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="did not finish within"):
+        resolve_token(profile, {})
+    assert time.monotonic() - started < 5
 
 
 def test_token_command_that_prints_nothing(run_cli, fake, tmp_path) -> None:

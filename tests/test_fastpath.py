@@ -8,6 +8,7 @@ from typer.main import get_command
 from jobwatch import fastpath
 from jobwatch.__main__ import hoist_global_options
 from jobwatch.cli import app
+from tests.fakeserver import json_reply
 
 
 def _typer_options(command: str) -> tuple[set[str], set[str]]:
@@ -64,3 +65,51 @@ def test_plain_forms_are_parsed(argv: list[str], expected: tuple) -> None:
 ])
 def test_everything_else_goes_to_typer(argv: list[str]) -> None:
     assert fastpath.parse(hoist_global_options(argv)) is None
+
+
+# What a start may import: the issue's "--help and --version do not import rich.live, pydantic
+# models or httpx", and a plain status that needs neither Typer nor rich.
+PROBE = """
+import sys
+from jobwatch.__main__ import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+sys.__stderr__.write("MODULES " + " ".join(sorted(sys.modules)) + "\\n")
+"""
+
+
+def imported_by(args: list[str], env: dict[str, str] | None = None) -> set[str]:
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
+                            text=True, timeout=60, env={**os.environ, **(env or {})})
+    line = [x for x in result.stderr.splitlines() if x.startswith("MODULES ")][-1]
+    return set(line.split()[1:])
+
+
+def heavy(modules: set[str], names: tuple[str, ...]) -> set[str]:
+    return {m for m in modules for n in names if m == n or m.startswith(n + ".")}
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_version_and_help_import_nothing_heavy(args: list[str]) -> None:
+    assert heavy(imported_by(args), ("httpx", "httpcore", "pydantic", "rich.live",
+                                     "rich.progress", "jobwatch.models")) == set()
+
+
+def test_version_imports_not_even_typer() -> None:
+    assert heavy(imported_by(["--version"]), ("typer", "click", "rich", "jobwatch.cli")) == set()
+
+
+def test_a_plain_status_imports_neither_typer_nor_rich(fake) -> None:
+    fake.route("/acme/api/v1/imports/status/1", json_reply(
+        {"message": "ok", "content": {"job_log_id": 1, "status": "completed"}}))
+    env = {"JOBWATCH_CLARET_BASE_URL": fake.url, "JOBWATCH_CLARET_TOKEN": "tok_x",
+           "JOBWATCH_CLARET_TENANT": "acme"}
+    modules = imported_by(["status", "claret", "1", "--json"], env)
+    assert "httpx" in modules  # it did make its request
+    assert heavy(modules, ("typer", "click", "pydantic", "rich")) == set()

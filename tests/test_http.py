@@ -231,13 +231,29 @@ def test_retrying_honours_retry_after() -> None:
     assert sleeps == [7.0, 0.0]  # 0 is honoured too, not replaced by the backoff
 
 
-def test_retrying_caps_the_sleep_at_the_deadline() -> None:
+def test_retrying_caps_backoff_sleeps_at_the_deadline() -> None:
     sleeps: list[float] = []
-    call = Script(TransientError("429", retry_after=250.0), TransientError("503"))
+    call = Script(TransientError("503"), TransientError("503"))
     assert retrying(call, attempts=3, sleep=sleeps.append, clock=lambda: 100.0,
-                    deadline=101.5) == "ok"
-    assert sleeps[0] == pytest.approx(1.5)
-    assert 0.0 <= sleeps[1] <= 1.0  # second failure: backoff ceiling 1 s, below the deadline
+                    deadline=100.2) == "ok"
+    assert len(sleeps) == 2 and all(0.0 <= s <= 0.2 + 1e-9 for s in sleeps), sleeps
+
+
+def test_retrying_honours_a_retry_after_that_fits_before_the_deadline() -> None:
+    sleeps: list[float] = []
+    call = Script(TransientError("429", retry_after=1.5))
+    assert retrying(call, attempts=3, sleep=sleeps.append, clock=lambda: 100.0,
+                    deadline=160.0) == "ok"
+    assert sleeps == [1.5]
+
+
+def test_retrying_gives_up_at_once_when_retry_after_passes_the_deadline() -> None:
+    # Asking again at the deadline, before the provider said to, would only be refused again.
+    sleeps: list[float] = []
+    call = Script(TransientError("429", retry_after=250.0))
+    with pytest.raises(UnreachableError, match="asks to retry in 250s: more than the 60s left"):
+        retrying(call, attempts=3, sleep=sleeps.append, clock=lambda: 100.0, deadline=160.0)
+    assert sleeps == []
 
 
 def test_retrying_past_the_deadline_gives_up_without_sleeping() -> None:
@@ -395,3 +411,35 @@ def test_streamed_response_can_be_read_by_the_caller(client, fake) -> None:
         assert b"".join(response.iter_bytes()) == b"x" * 100_000
     finally:
         response.close()
+
+
+def test_httpx_and_httpcore_log_records_are_redacted(fake) -> None:
+    # jobwatch never turns logging on, but a user or an embedding program may.
+    import logging
+
+    fake.route("/x", Reply(200, b"{}", {"Set-Cookie": "session=SEKRET_cookie_1"}))
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    handler = Keep(logging.DEBUG)
+    loggers = [logging.getLogger(n) for n in ("httpx", "httpcore.http11")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.DEBUG)
+    try:
+        with make_client(redact=Redactor([TOKEN])) as client:
+            open_response(client, f"{fake.url}/x?key={TOKEN}",
+                          credentials={"Authorization": f"Bearer {TOKEN}"},
+                          trusted=origin_of(fake.url), redact=Redactor([TOKEN]))
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+    text = "\n".join(records)
+    assert "receive_response_headers" in text  # httpcore's records were seen
+    assert TOKEN not in text and "SEKRET_cookie_1" not in text
+    assert "(b'Set-Cookie', b'***')" in text

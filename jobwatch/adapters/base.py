@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 from uuid import UUID
@@ -66,6 +67,11 @@ class Adapter(ABC):
         except ValueError as exc:
             raise ConfigError(f"base_url {base_url!r} ({profile.source('base_url')}) is not a "
                               f"valid URL: {exc}") from None
+        if "?" in base_url or "#" in base_url:
+            # Joined as text, the endpoint's path would land in the query or the fragment.
+            raise ConfigError(f"base_url {base_url!r} ({profile.source('base_url')}) has a query "
+                              "or a fragment", hint="give the API root only, for example "
+                              f"{self.default_base_url or 'https://api.example.com'}")
         if userinfo:
             raise ConfigError(f"base_url ({profile.source('base_url')}) carries a user name or "
                               "password", hint="put credentials in token, token_env or "
@@ -98,6 +104,10 @@ class Adapter(ABC):
 
     def _path_values(self) -> dict[str, str]:
         return {}
+
+    def secrets(self) -> list[str]:
+        """What must never be printed or saved: the token and the extra headers' values."""
+        return [self.token, *(self.profile.get("headers") or {}).values()]
 
     def credentials(self) -> dict[str, str]:
         """Headers that only ever go to the base_url's own origin."""
@@ -135,7 +145,8 @@ class Adapter(ABC):
             job = self.parse(payload)
         except (ValueError, TypeError, KeyError, AttributeError):
             raise TransientError(f"{self.name} answered JSON of an unexpected shape") from None
-        return job.replace(profile=self.profile.name, job_id=job.job_id or job_id)
+        # The id the user asked about (already checked), not whatever the answer claims.
+        return job.replace(profile=self.profile.name, job_id=job_id)
 
     def get_json(self, client: httpx.Client, url: str, job_id: str, log: Any = None) -> Any:
         response = open_response(client, url, credentials=self.credentials(),
@@ -161,7 +172,7 @@ class Adapter(ABC):
             raise UnreachableError(f"{self.name} answered HTTP {status}: "
                                    f"{self._snippet(response)}")
         try:
-            payload = json.loads(response.content)
+            payload = parse_json(response.content, self.secrets())
         except (ValueError, RecursionError):
             kind = response.headers.get("content-type", "no content type").split(";")[0]
             if log is not None:
@@ -208,9 +219,44 @@ def canonical_uuid(job_id: str) -> str | None:
     return str(UUID(job_id))
 
 
+def parse_json(body: bytes, secrets: Iterable[str] = ()) -> Any:
+    """A provider's JSON, made safe to print, to re-serialize and to save: NaN and Infinity
+    (which Python accepts but JSON does not) become null, a lone UTF-16 surrogate (a valid
+    escape that no encoder can write) becomes U+FFFD, and a secret of ours that the provider
+    echoes back ("token tok_... is revoked") becomes ***."""
+    payload = json.loads(body, parse_constant=lambda name: None)
+    if _SURROGATE_ESCAPE.search(body):
+        payload = _map_strings(payload, lambda text: _SURROGATE.sub("\ufffd", text))
+    echoed = [s for s in secrets if s.encode("utf-8", "replace") in body]
+    if echoed:
+        def hide(text: str) -> str:
+            for secret in echoed:
+                text = text.replace(secret, "***")
+            return text
+
+        payload = _map_strings(payload, hide)
+    return payload
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [_map_strings(item, change) for item in value]
+    if isinstance(value, dict):
+        return {change(k): _map_strings(v, change) for k, v in value.items()}
+    return value
+
+
 def text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
 def number_or_none(value: Any) -> int | float | None:
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if math.isfinite(value) else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobwatch.adapters.base import Adapter, number_or_none, text_or_none
+from jobwatch.adapters.base import Adapter, number_or_none, parse_json, text_or_none
 from jobwatch.errors import NotFoundError
 from jobwatch.models import Artifact, Job, JobState, fraction
 
@@ -37,7 +37,7 @@ class ClaretAdapter(Adapter):
         # Claret answers 422 "Job not found ..." for unknown jobs, not 404.
         if response.status_code == 422:
             try:
-                body = response.json()
+                body = parse_json(response.content)
             except (ValueError, RecursionError):
                 body = None
             message = str(body.get("message", "")) if isinstance(body, dict) else ""

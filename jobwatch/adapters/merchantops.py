@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobwatch.adapters.base import Adapter, number_or_none, text_or_none
-from jobwatch.models import Job, map_free_word, percent_fraction
+from jobwatch.models import Job, free_word_state, percent_fraction
 from jobwatch.text import has_control
 
 
@@ -57,7 +57,9 @@ class MerchantOpsAdapter(Adapter):
         done = number_or_none(payload.get("processed_items"))
         total = number_or_none(payload.get("total_items"))
         failed = number_or_none(payload.get("failed_items"))
-        state = map_free_word(payload["status"])
+        error = text_or_none(payload.get("error_message"))
+        completed_at = text_or_none(payload.get("completed_at"))
+        state = free_word_state(payload["status"], completed_at, error)
         return Job(
             provider="merchantops",
             job_id=str(payload.get("job_id") or ""),
@@ -66,10 +68,10 @@ class MerchantOpsAdapter(Adapter):
             progress=percent_fraction(payload.get("progress_percentage")),
             done=done, total=total, unit="items",
             failed_items=int(failed) if failed is not None else None,
-            message=text_or_none(payload.get("error_message")),
+            message=error,
             job_type=text_or_none(payload.get("job_type")),
             created_at=text_or_none(payload.get("created_at")),
             started_at=text_or_none(payload.get("started_at")),
-            finished_at=text_or_none(payload.get("completed_at")),
+            finished_at=completed_at,
             raw=payload,
         )

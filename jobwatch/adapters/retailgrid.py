@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobwatch.adapters.base import UuidIdAdapter, canonical_uuid, number_or_none, text_or_none
-from jobwatch.models import Job, JobState, map_free_word, percent_fraction
+from jobwatch.models import Job, free_word_state, percent_fraction
 
 
 class RetailgridAdapter(UuidIdAdapter):
@@ -25,10 +25,7 @@ class RetailgridAdapter(UuidIdAdapter):
     def parse(payload: dict[str, Any]) -> Job:
         error = text_or_none(payload.get("error_message"))
         completed_at = text_or_none(payload.get("completed_at"))
-        state = map_free_word(payload["status"])
-        if state is JobState.UNKNOWN and completed_at:
-            # A word we do not know, but the job has a completion time: it has ended.
-            state = JobState.FAILED if error else JobState.SUCCEEDED
+        state = free_word_state(payload["status"], completed_at, error)
         percent = number_or_none(payload.get("progress"))
         return Job(
             provider="retailgrid",

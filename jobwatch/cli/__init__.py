@@ -50,7 +50,9 @@ def main(
         "--version", "-V", callback=_version, is_eager=True,
         help="Print the version and exit.")] = False,
 ) -> None:
-    ctx.obj = Runtime(config_path=config, profile=profile, verbose=verbose)
+    # __main__ passes the set of secrets its last-resort error line must redact.
+    secrets = ctx.obj if isinstance(ctx.obj, set) else set()
+    ctx.obj = Runtime(config_path=config, profile=profile, verbose=verbose, secrets=secrets)
 
 
 def _register() -> None:
