@@ -140,8 +140,9 @@ def _install_log_redaction(redact: Redactor) -> None:
 
 def make_client(*, verify: bool | ssl.SSLContext = True, pool_size: int = 10,
                 connect_timeout: float = 10.0, read_timeout: float = 30.0,
-                redact: Redactor | None = None) -> httpx.Client:
-    """The run's one keep-alive client. It carries no credentials of its own."""
+                redact: Redactor | None = None, proxies_from_env: bool = False) -> httpx.Client:
+    """The run's one keep-alive client. It carries no credentials of its own. Pass an
+    SSLContext as ``verify``: with True, httpx would read SSL_CERT_FILE itself, or certifi."""
     import httpx
 
     if redact is not None:
@@ -155,7 +156,9 @@ def make_client(*, verify: bool | ssl.SSLContext = True, pool_size: int = 10,
         timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
         limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
         follow_redirects=False,
-        trust_env=False,
+        # httpx 0.28's trust_env means the proxy variables, and SSL_CERT_FILE/DIR when verify
+        # is True (jobwatch.trust reads those itself); never .netrc.
+        trust_env=proxies_from_env,
     )
 
 

@@ -104,20 +104,23 @@ class Runtime:
     def client(self, adapter: Adapter, pool_size: int = 10) -> httpx.Client:
         from jobwatch.http import make_client
 
+        # HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured, except for a provider on this very
+        # machine (the demo, a tunnel, tests), as Go's net/http does for localhost.
         return make_client(verify=self._verify(adapter), pool_size=pool_size,
-                           redact=self.redact)
+                           redact=self.redact, proxies_from_env=not _loopback(adapter.origin[1]))
 
     def _verify(self, adapter: Adapter) -> bool | ssl.SSLContext:
-        """true, false, or a CA bundle (a file, or a directory of hashed certificates)."""
+        """The system's CAs (read lazily), none (false), or a CA bundle: a file, or a directory
+        of hashed certificates."""
         profile = adapter.profile
         verify = profile.get("verify", True)
-        if not isinstance(verify, str):
-            return bool(verify)
-        lowered = verify.strip().lower()
-        if lowered in ("true", "1", "yes"):
-            return True
-        if lowered in ("false", "0", "no"):
+        lowered = verify.strip().lower() if isinstance(verify, str) else ""
+        if verify is False or lowered in ("false", "0", "no"):
             return False
+        if verify is True or lowered in ("true", "1", "yes"):
+            from jobwatch.trust import LazyTrust
+
+            return LazyTrust(self.env)
         where = f"verify = {verify!r} ({profile.source('verify')})"
         if not lowered:
             raise ConfigError(f"{where} is empty", hint="give true, false or a CA file path")
@@ -135,3 +138,7 @@ class Runtime:
             reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
             raise ConfigError(f"{where} is not a CA bundle jobwatch can load ({reason})",
                               hint="give a PEM file of CA certificates") from None
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1", "[::1]") or host.startswith("127.")

@@ -49,7 +49,8 @@ def other_fake(_module_other_server: FakeServer) -> FakeServer:
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment of a user with no config file and no JOBWATCH_* variables."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("JOBWATCH_") and k not in ("NO_COLOR", "FORCE_COLOR")}
+           if not k.startswith("JOBWATCH_") and k not in ("NO_COLOR", "FORCE_COLOR")
+           and not k.lower().endswith("_proxy")}
     env.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "xdg"),
                PYTHONPATH=str(REPO), COLUMNS="120")
     env.update(extra)
