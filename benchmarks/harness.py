@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,8 +91,9 @@ os.write(out, f"{wall} {ru.ru_utime + ru.ru_stime} {ru.ru_maxrss} "
 
 
 def run_child(argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None = None,
-              timeout: float = 120.0) -> Sample:
-    """Run one program (an absolute path) to its end and measure it alone."""
+              timeout: float = 120.0, on_start: Callable[[int], None] | None = None) -> Sample:
+    """Run one program (an absolute path) to its end and measure it alone. ``on_start`` gets
+    the launcher's pid."""
     read_end, write_end = os.pipe()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
@@ -102,6 +104,8 @@ def run_child(argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | N
                 env=dict(env) if env is not None else None, start_new_session=True)
         finally:
             os.close(write_end)
+        if on_start is not None:
+            on_start(proc.pid)
         # The launcher leads its own process group: a timeout kills it and the program.
         watchdog = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))
         watchdog.start()
@@ -120,6 +124,46 @@ def run_child(argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | N
     wall, cpu, maxrss, code = fields
     return Sample(wall=float(wall), cpu=float(cpu), maxrss=int(maxrss) * 1024,  # KiB on Linux
                   code=int(code), stdout=stdout, stderr=stderr)
+
+
+def run_child_sampled(argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str],
+                      first: float, second: float, timeout: float = 120.0
+                      ) -> tuple[Sample, float | None]:
+    """run_child, plus the program's CPU seconds between ``first`` and ``second`` seconds into
+    its run, read from /proc (None where there is no /proc)."""
+    marks: list[float | None] = []
+    done = threading.Event()
+
+    def sample_cpu() -> None:
+        started = time.monotonic()
+        for at in (first, second):
+            if done.wait(max(0.0, started + at - time.monotonic())):
+                return
+            marks.append(_cpu_of_program(launcher_pid))
+
+    launcher_pid = 0
+
+    def spawned(pid: int) -> None:
+        nonlocal launcher_pid
+        launcher_pid = pid
+        threading.Thread(target=sample_cpu, daemon=True).start()
+
+    sample = run_child(argv, env, timeout, on_start=spawned)
+    done.set()
+    if len(marks) != 2 or None in marks:
+        return sample, None
+    return sample, marks[1] - marks[0]  # type: ignore[operator]
+
+
+def _cpu_of_program(launcher_pid: int) -> float | None:
+    """utime + stime of the launcher's child (the measured program), from /proc."""
+    try:
+        children = Path(f"/proc/{launcher_pid}/task/{launcher_pid}/children").read_text().split()
+        fields = Path(f"/proc/{children[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
 
 
 def alternate(runs: Mapping[str, Callable[[], Sample]], repeat: int,

@@ -7,6 +7,7 @@ origin. A redirect to another origin is followed without them; https -> http is 
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -86,13 +87,14 @@ class Redactor:
     """Replaces every known secret value in a text; secrets are registered as they are resolved.
     Header patterns cover "Name: value", "name=value" and httpcore's (b'Name', b'value')."""
 
-    _AUTH_RE = re.compile(
+    # Compiled on first use (see _patterns): most runs never redact a header-shaped text.
+    _PATTERNS = (
         r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*b?['\"]?(?:[a-z][\w-]*\s+)?)"
-        r"[^'\"\s,)}\]]+"
+        r"[^'\"\s,)}\]]+",
+        r"(?i)((?:set-)?cookie['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\r\n)}\]]+",
+        r"(?i)(x-organization-id['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\s,)}\]]+",
+        r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+",
     )
-    _COOKIE_RE = re.compile(r"(?i)((?:set-)?cookie['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\r\n)}\]]+")
-    _ORG_RE = re.compile(r"(?i)(x-organization-id['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\s,)}\]]+")
-    _BEARER_RE = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
     def __init__(self, secrets: Iterable[str] = (), *, store: set[str] | None = None) -> None:
         # ``store``: a set shared with whoever must redact after this object is gone (the
@@ -108,9 +110,14 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, "***")
-        for pattern in (self._AUTH_RE, self._COOKIE_RE, self._ORG_RE):
-            text = pattern.sub(r"\1***", text)
-        return self._BEARER_RE.sub(r"\1***", text)
+        for pattern in _compiled(self._PATTERNS):
+            text = pattern.sub(r"\1***", text)  # the Bearer pattern last, after the headers
+        return text
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled(patterns: tuple[str, ...]) -> list[re.Pattern[str]]:
+    return [re.compile(p) for p in patterns]
 
 
 class _RedactingFilter(logging.Filter):
