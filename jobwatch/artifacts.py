@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from jobwatch.downloads import (
     DownloadProgress,
     check_component,
     download_file,
-    safe_dir,
+    open_safe_dir,
     safe_file_name,
     write_all,
     write_atomically,
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
 REPORT_COLUMNS = ("entity_type", "entity_key", "error_type", "message", "step", "timestamp",
                   "details")
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 @dataclass
@@ -77,13 +81,15 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
                        redact: Callable[[str], str], log: Callable[[str], None] | None = None,
                        progress: DownloadProgress = NULL_PROGRESS,
                        sleep: Callable[[float], None] = time.sleep,
-                       deadline: float | None = None) -> ArtifactReport:
+                       deadline: float | None = None,
+                       on_retry: Callable[[str, float], None] | None = None) -> ArtifactReport:
     """Fetch each artifact to ``root/job_dir_name/<category>/<file name>``.
 
     ``categories=None`` means all. A file that fails (unsafe name, HTTP error, write error) is
     recorded in ``failures`` and the others still download. Two artifacts of one category with
     the same file name are kept apart as ``name-2.ext``, ``name-3.ext``, ... rather than the
-    second silently replacing the first.
+    second silently replacing the first. ``on_retry(message, delay)`` hears of each wait
+    before a file is asked for again.
     """
     report = ArtifactReport()
     taken: set[tuple[str, str]] = set()
@@ -95,22 +101,30 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
             break
         try:
             name = safe_file_name(artifact.url)
-            directory = safe_dir(root, job_dir_name, artifact.category)
+            directory = open_safe_dir(root, job_dir_name, artifact.category)
         except DownloadError as exc:
-            report.failures.append(f"{artifact.category}: {redact(artifact.url)}: {exc.message}")
+            report.failures.append(f"{_shown(artifact.category)}: "
+                                   f"{redact(_shown(artifact.url))}: {exc.message}")
             continue
         name = _unique(name, artifact.category, taken)
-        try:
-            written = download_file(client, artifact.url, directory, name,
-                                    credentials=credentials, trusted=trusted, redact=redact,
-                                    log=log, progress=progress, sleep=sleep,
-                                    deadline=deadline)
-        except DownloadError as exc:
-            report.failures.append(f"{artifact.category}/{name}: {exc.message}")
-            report.timed_out = isinstance(exc, DownloadTimeout)
-            continue
-        report.saved.append(Saved(artifact.category, directory / name, written))
+        # Held open through the download: the file lands in the directory that was checked.
+        with directory:
+            try:
+                written = download_file(client, artifact.url, directory, name,
+                                        credentials=credentials, trusted=trusted,
+                                        redact=redact, log=log, progress=progress, sleep=sleep,
+                                        deadline=deadline, on_retry=on_retry)
+            except DownloadError as exc:
+                report.failures.append(f"{artifact.category}/{name}: {exc.message}")
+                report.timed_out = isinstance(exc, DownloadTimeout)
+                continue
+        report.saved.append(Saved(artifact.category, directory.path / name, written))
     return report
+
+
+def _shown(text: str) -> str:
+    """``text`` as it can be printed and encoded: a lone surrogate becomes its escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _unique(name: str, category: str, taken: set[tuple[str, str]]) -> str:
@@ -136,26 +150,35 @@ def write_merchantops_reports(root: Path, job_dir_name: str, detail: dict,
     that cannot be written is a failure; the others still are."""
     report = ArtifactReport()
     try:
-        directory = safe_dir(root, job_dir_name)
+        directory = open_safe_dir(root, job_dir_name)
     except DownloadError as exc:
         report.failures.append(exc.message)
         return report
+    # job.json is the answer exactly: allow_nan=False because NaN is not JSON (parse_json
+    # already made it null; this only keeps a stray one from writing a file jq rejects).
     outputs: list[tuple[str, str, Callable[[], str]]] = [
         ("errors", "errors.csv", lambda: _report_csv(_entries(detail.get("errors")))),
         ("warnings", "warnings.csv", lambda: _report_csv(_entries(detail.get("warnings")))),
-        ("job", "job.json",
-         lambda: json.dumps(detail, indent=2, ensure_ascii=False, default=str) + "\n"),
+        ("job", "job.json", lambda: json.dumps(detail, indent=2, ensure_ascii=False,
+                                               allow_nan=False, default=str) + "\n"),
     ]
-    for category, name, render in outputs:
-        if categories is not None and category not in categories:
-            continue
-        data = render().encode("utf-8")
-        try:
-            written = write_atomically(directory, name, lambda fd, data=data: write_all(fd, data))
-        except DownloadError as exc:
-            report.failures.append(f"{category}: {exc.message}")
-            continue
-        report.saved.append(Saved(category, directory / name, written))
+    with directory:
+        for category, name, render in outputs:
+            if categories is not None and category not in categories:
+                continue
+            try:
+                # A lone surrogate has no UTF-8 form; as "\udXXX" it stays readable, and in
+                # job.json it is the very JSON escape it came as.
+                data = render().encode("utf-8", "backslashreplace")
+                written = write_atomically(directory, name,
+                                           lambda fd, data=data: write_all(fd, data))
+            except ValueError as exc:
+                report.failures.append(f"{category}: cannot write {directory.path / name}: {exc}")
+                continue
+            except DownloadError as exc:
+                report.failures.append(f"{category}: {exc.message}")
+                continue
+            report.saved.append(Saved(category, directory.path / name, written))
     return report
 
 
@@ -175,11 +198,22 @@ def _report_csv(entries: Iterable[Any]) -> str:
 def _report_row(entry: Any) -> list[str]:
     if not isinstance(entry, dict):
         # Off-spec entry: keep it readable rather than drop it.
-        return ["", "", "", json.dumps(entry, ensure_ascii=False, default=str), "", "", ""]
-    row = [_cell(entry.get(column)) for column in REPORT_COLUMNS[:-1]]
-    details = entry.get("details")
-    row.append("" if details is None else json.dumps(details))
-    return row
+        row = ["", "", "", json.dumps(entry, ensure_ascii=False, default=str), "", "", ""]
+    else:
+        row = [_cell(entry.get(column)) for column in REPORT_COLUMNS[:-1]]
+        details = entry.get("details")
+        row.append("" if details is None else json.dumps(details, ensure_ascii=False,
+                                                         default=str))
+    return [neutralized(cell) for cell in row]
+
+
+def neutralized(cell: str) -> str:
+    """``cell`` with a leading ' if a spreadsheet would run it as a formula. Error texts quote
+    crawled third-party pages, and an =HYPERLINK(...) there would be live in Excel or
+    LibreOffice. Plain numbers (-5, +3.2) keep their meaning: they run nothing."""
+    if cell.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def _cell(value: object) -> str:

@@ -184,8 +184,10 @@ def describe_exception(exc: BaseException, redact: Callable[[str], str]) -> str:
 
 def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str],
                   trusted: Origin, redact: Callable[[str], str], log: Log | None = None,
-                  stream: bool = False) -> httpx.Response:
+                  stream: bool = False, headers: dict[str, str] | None = None
+                  ) -> httpx.Response:
     """GET ``url``, following redirects by hand so credentials only reach the trusted origin.
+    ``headers`` go to every origin.
 
     Network errors and timeouts become TransientError. The caller closes a streamed response.
     """
@@ -195,7 +197,8 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
         try:
             origin = origin_of(url)
             request = client.build_request(
-                "GET", url, headers=credentials if origin == trusted else {})
+                "GET", url, headers={**(headers or {}),
+                                     **(credentials if origin == trusted else {})})
         except (ValueError, httpx.InvalidURL):
             # A malformed artifact URL or Location header (bad port, bad IPv6 literal, ...).
             raise UnreachableError(f"invalid URL: {redact(url)}") from None

@@ -14,6 +14,7 @@ from jobwatch.artifacts import (
     REPORT_COLUMNS,
     download_artifacts,
     job_dir_name,
+    neutralized,
     write_merchantops_reports,
 )
 from jobwatch.errors import DownloadError
@@ -173,6 +174,50 @@ def test_symlinked_job_directory_is_refused(fake, client, tmp_path: Path) -> Non
     assert len(fake.requests) == 0
 
 
+def test_unencodable_names_fail_only_their_file(fake, client, tmp_path: Path) -> None:
+    fake.route("/dl/ok.csv", Reply(200, b"ok"))
+    artifacts = [Artifact(category="output", url=f"{fake.url}/dl/a\ud800b.csv"),
+                 Artifact(category="x\udc80", url=f"{fake.url}/dl/ok.csv"),
+                 Artifact(category="output", url=f"{fake.url}/dl/ok.csv")]
+    report = run(client, fake, tmp_path, artifacts)
+    assert [s.path for s in report.saved] == [tmp_path / JOB_DIR / "output" / "ok.csv"]
+    assert len(report.failures) == 2
+    for line in report.failures:
+        line.encode("utf-8")  # printable and JSON-able as it is
+    assert "surrogate" in report.failures[0] and "x\\udc80" in report.failures[1]
+    assert files_under(tmp_path) == [f"{JOB_DIR}/output/ok.csv"]
+
+
+def test_category_directory_swapped_during_the_request_keeps_writes_inside(
+        fake, client, tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    outside.mkdir()
+    category = root / JOB_DIR / "output"
+
+    def swap(_request) -> Reply:
+        category.rename(root / JOB_DIR / "moved")
+        category.symlink_to(outside)
+        return Reply(200, b"data")
+
+    fake.route("/dl/a.csv", swap)
+    report = run(client, fake, root, [Artifact(category="output", url=f"{fake.url}/dl/a.csv")])
+    assert report.failures == []
+    assert list(outside.iterdir()) == []
+    assert (root / JOB_DIR / "moved" / "a.csv").read_bytes() == b"data"
+
+
+def test_retries_are_told(fake, client, tmp_path: Path) -> None:
+    fake.route("/dl/a.csv", Reply(503, b"", {"Retry-After": "2"}), Reply(200, b"a"))
+    told: list[tuple[str, float]] = []
+    report = download_artifacts(client, tmp_path, JOB_DIR,
+                                [Artifact(category="output", url=f"{fake.url}/dl/a.csv")],
+                                categories=None, credentials={}, trusted=origin_of(fake.url),
+                                redact=Redactor(), sleep=lambda s: None,
+                                on_retry=lambda message, delay: told.append((message, delay)))
+    assert report.failures == []
+    assert told == [(f"cannot download {fake.url}/dl/a.csv: HTTP 503", 2.0)]
+
+
 # --- MerchantOps reports ------------------------------------------------------------------------
 
 DETAIL = {
@@ -182,7 +227,8 @@ DETAIL = {
         {"entity_type": "product", "entity_key": "SKU-1, blue", "error_type": "validation",
          "message": 'Price "abc" is not a number,\nsee row 4', "step": "validate",
          "timestamp": "2024-05-01T10:00:00Z",
-         "details": {"field": "price", "raw": "a,b\"c\"\nd", "rows": [4, 5]}},
+         "details": {"field": "price", "raw": "a,b\"c\"\nd", "rows": [4, 5],
+                     "hint": "Zeitüberschreitung"}},
         {"entity_type": "product", "entity_key": "SKU-2", "error_type": "crawl",
          "message": "Zeitüberschreitung — timeout", "step": None,
          "timestamp": "2024-05-01T10:00:01Z", "details": None},
@@ -201,9 +247,12 @@ def read_csv(path: Path) -> list[list[str]]:
 
 
 def expected_rows(entries: list[dict]) -> list[list[str]]:
-    return [[e["entity_type"], e["entity_key"], e["error_type"], e["message"], e["step"] or "",
-             e["timestamp"], "" if e["details"] is None else json.dumps(e["details"])]
-            for e in entries]
+    """The cells as written: details as UTF-8 JSON, formula-like text behind a quote."""
+    return [[neutralized(cell) for cell in (
+        e["entity_type"], e["entity_key"], e["error_type"], e["message"], e["step"] or "",
+        e["timestamp"],
+        "" if e["details"] is None else json.dumps(e["details"], ensure_ascii=False))]
+        for e in entries]
 
 
 def test_merchantops_reports_round_trip(tmp_path: Path) -> None:
@@ -221,12 +270,73 @@ def test_merchantops_reports_round_trip(tmp_path: Path) -> None:
     assert errors[1:] == expected_rows(DETAIL["errors"])
     assert errors[1][3] == 'Price "abc" is not a number,\nsee row 4'
     assert json.loads(errors[1][6]) == DETAIL["errors"][0]["details"]
+    assert '"hint": "Zeitüberschreitung"' in errors[1][6]  # readable, not \u00fc
     assert errors[2][4] == "" and errors[2][6] == ""
-    assert read_csv(directory / "warnings.csv")[1:] == expected_rows(DETAIL["warnings"])
+    warnings = read_csv(directory / "warnings.csv")
+    assert warnings[1:] == expected_rows(DETAIL["warnings"])
+    assert warnings[1][3] == "'=SUM(A1) stays text"
     assert json.loads((directory / "job.json").read_text(encoding="utf-8")) == DETAIL
     assert files_under(tmp_path) == ["merchantops-job_7/errors.csv",
                                      "merchantops-job_7/job.json",
                                      "merchantops-job_7/warnings.csv"]
+
+
+@pytest.mark.parametrize(("cell", "written"), [
+    ('=HYPERLINK("http://evil.example/","x")', '\'=HYPERLINK("http://evil.example/","x")'),
+    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("-2+3+cmd", "'-2+3+cmd"),
+    ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+    ("\t=1+1", "'\t=1+1"),
+    ("\r=1+1", "'\r=1+1"),
+    ("-", "'-"),
+    ("-5", "-5"),  # plain numbers run nothing and stay numbers
+    ("+3.2", "+3.2"),
+    ("-1.5e3", "-1.5e3"),
+    ("SKU=1", "SKU=1"),
+    ("", ""),
+])
+def test_csv_cells_a_spreadsheet_would_run_are_neutralized(tmp_path: Path, cell: str,
+                                                           written: str) -> None:
+    entry = {"entity_type": cell, "entity_key": cell, "error_type": "e", "message": cell,
+             "step": cell, "timestamp": cell, "details": None}
+    write_merchantops_reports(tmp_path, "merchantops-j", {"job_id": "j", "errors": [entry]})
+    (_, row) = read_csv(tmp_path / "merchantops-j" / "errors.csv")
+    assert row == [written, written, "e", written, written, written, ""]
+    detail = json.loads((tmp_path / "merchantops-j" / "job.json").read_text(encoding="utf-8"))
+    assert detail["errors"][0] == entry  # job.json stays the answer, exactly
+
+
+def test_csv_json_cells_go_through_the_same_rule(tmp_path: Path) -> None:
+    entries = [{"message": "m", "details": -7, "entity_key": -2},
+               {"message": "m", "details": "=cmd()"},
+               "=cmd()"]  # off spec: not even an object
+    write_merchantops_reports(tmp_path, "merchantops-j", {"errors": entries})
+    rows = read_csv(tmp_path / "merchantops-j" / "errors.csv")
+    assert (rows[1][1], rows[1][6]) == ("-2", "-7")  # numbers stay numbers
+    assert rows[2][6] == '"=cmd()"'  # JSON text starts with a quote: a spreadsheet keeps text
+    assert rows[3][3] == '"=cmd()"'
+
+
+def test_merchantops_reports_survive_a_lone_surrogate(tmp_path: Path) -> None:
+    detail = {"job_id": "s1", "status": "failed", "failed_items": 1,
+              "errors": [{"entity_type": "p", "entity_key": "k\ud800", "error_type": "e",
+                          "message": "bad \udc80 text", "timestamp": "t"}]}
+    report = write_merchantops_reports(tmp_path, "merchantops-s1", detail)
+    assert report.failures == []
+    assert [s.category for s in report.saved] == ["errors", "warnings", "job"]
+    directory = tmp_path / "merchantops-s1"
+    assert read_csv(directory / "errors.csv")[1][1:4] == ["k\\ud800", "e", "bad \\udc80 text"]
+    # Written as JSON's own escape, so job.json still reads back as the very answer.
+    assert json.loads((directory / "job.json").read_text(encoding="utf-8")) == detail
+
+
+def test_merchantops_job_json_never_holds_nan(tmp_path: Path) -> None:
+    report = write_merchantops_reports(tmp_path, "merchantops-j",
+                                       {"job_id": "j", "x": float("nan"), "errors": []})
+    assert [s.category for s in report.saved] == ["errors", "warnings"]
+    (failure,) = report.failures
+    assert failure.startswith(f"job: cannot write {tmp_path / 'merchantops-j' / 'job.json'}: ")
+    assert files_under(tmp_path) == ["merchantops-j/errors.csv", "merchantops-j/warnings.csv"]
 
 
 def test_merchantops_without_errors_writes_header_only(tmp_path: Path) -> None:

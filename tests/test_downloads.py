@@ -5,13 +5,22 @@ from __future__ import annotations
 import errno
 import gzip
 import os
+import re
 import stat
+import zlib
 from pathlib import Path
 
 import httpx
 import pytest
 
-from jobwatch.downloads import CHUNK_SIZE, download_file, safe_dir, safe_file_name
+from jobwatch.downloads import (
+    CHUNK_SIZE,
+    check_component,
+    download_file,
+    safe_dir,
+    safe_file_name,
+    write_atomically,
+)
 from jobwatch.errors import DownloadError, ExitCode
 from jobwatch.http import Redactor, make_client, origin_of
 from tests.fakeserver import Reply
@@ -74,6 +83,9 @@ def leftovers(directory: Path) -> list[str]:
     ("/x/caf%C3%A9.csv", "café.csv"),
     ("plain.txt", "plain.txt"),
     ("/x/.hidden", ".hidden"),
+    ("/x/%E6%97%A5%E6%9C%AC.csv", "日本.csv"),
+    ("/x/%EF%BD%86ull.csv", "ｆull.csv"),  # folds to "full.csv": a look-alike, not a path
+    ("/x/a..b", "a..b"),
 ])
 def test_safe_file_name_takes_last_decoded_segment(source: str, expected: str) -> None:
     assert safe_file_name(source) == expected
@@ -84,6 +96,14 @@ def test_safe_file_name_takes_last_decoded_segment(source: str, expected: str) -
     "%2e%2e%2fx", "/dl/%2e%2e%2fx", "/dl/%2E%2E", "/dl/%2e",
     "/dl/..%5c..%5cx", "/dl/a%2Fb", "/dl/a%00b", "/dl/bad%0aname.csv", "/dl/x%1b%5b31m",
     "/dl/x%7f", "/dl/%ff%fe", "/dl/%E2%80%AEvsc.exe", "/dl/a\\b",
+    # invisible: zero width space, word joiner, BOM, soft hyphen, Mongolian vowel separator
+    "/dl/%E2%80%8Bzw.csv", "/dl/a%E2%81%A0b", "/dl/%EF%BB%BFx", "/dl/soft%C2%ADhy",
+    "/dl/x%E1%A0%8E",
+    "/dl/%EE%80%80x", "/dl/x%CD%B8",  # private use U+E000, unassigned U+0378
+    "/dl/a\ud800b.csv",  # a lone surrogate, as a provider's JSON escape can carry
+    # look-alikes that read as (or NFKC-normalize to) "..", "/" or "\\"
+    "/dl/%EF%BC%8E%EF%BC%8E", "/dl/..%EF%BC%8Fetc", "/dl/a%EF%BC%BCb", "/dl/%E2%80%A5",
+    "/dl/..%E2%88%95x", "/dl/a%E2%81%84b",
 ])
 def test_safe_file_name_refuses(source: str) -> None:
     with pytest.raises(DownloadError) as info:
@@ -114,6 +134,26 @@ def test_safe_dir_refuses_symlinked_component(tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="symlink"):
         safe_dir(root, "claret-1", "errors")
     assert list(outside.iterdir()) == []
+
+
+def test_check_component_refuses_a_lone_surrogate() -> None:
+    with pytest.raises(DownloadError, match="surrogate"):
+        check_component("x\ud800")
+
+
+def test_unencodable_paths_fail_that_file_only(fake, client, tmp_path: Path) -> None:
+    # A lone surrogate passes no check_component, but DIR comes from the user: the OS layer
+    # must still answer with a DownloadError, never a UnicodeEncodeError.
+    fake.route("/files/a.csv", Reply(200, b"x"))
+    bad = tmp_path / "bad\ud800dir"
+    with pytest.raises(DownloadError, match="cannot be encoded"):
+        safe_dir(bad, "claret-1")
+    with pytest.raises(DownloadError, match="cannot be encoded"):
+        fetch(client, fake, f"{fake.url}/files/a.csv", bad, "a.csv")
+    with pytest.raises(DownloadError, match="cannot be encoded"):
+        write_atomically(bad, "a.csv", lambda fd: 0)
+    assert fake.hits("/files/a.csv") == 0
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_safe_dir_refuses_file_component(tmp_path: Path) -> None:
@@ -159,6 +199,105 @@ def test_gzip_encoded_body_is_decoded(fake, client, out: Path) -> None:
         data)
     assert (out / "z.csv").read_bytes() == data
     assert progress.events[0] == ("start", "z.csv", None)  # encoded length is not the file's
+
+
+def test_every_origin_is_asked_for_the_body_as_stored(fake, other_fake, client,
+                                                      out: Path) -> None:
+    fake.route("/files/same.csv", Reply(200, b"same"))
+    fake.route("/files/moved.csv",
+               Reply(302, b"", {"Location": f"{other_fake.url}/store/moved.csv"}))
+    other_fake.route("/store/abs.csv", Reply(200, b"abs"))
+    other_fake.route("/store/moved.csv", Reply(200, b"moved"))
+    for url, name in ((f"{fake.url}/files/same.csv", "same.csv"),
+                      (f"{other_fake.url}/store/abs.csv", "abs.csv"),
+                      (f"{fake.url}/files/moved.csv", "moved.csv")):
+        fetch(client, fake, url, out, name)
+    requests = fake.requests + other_fake.requests
+    assert len(requests) == 4
+    assert all(r.headers["accept-encoding"] == "identity" for r in requests)
+    assert all("authorization" not in r.headers for r in other_fake.requests)
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in fake.requests)
+    # The run's client itself is left as it was, for the status polls.
+    assert client.headers["accept-encoding"] != "identity"
+
+
+def test_gzip_bomb_is_inflated_one_bounded_chunk_at_a_time(fake, client, out: Path) -> None:
+    size = 48 * CHUNK_SIZE
+    bomb = gzip.compress(bytes(size), compresslevel=9)
+    assert len(bomb) < 64 * 1024  # a few dozen KiB on the wire, one socket read
+    fake.route("/bomb.bin", Reply(200, bomb, {"Content-Encoding": "gzip"}))
+    progress = Recorder()
+    assert fetch(client, fake, f"{fake.url}/bomb.bin", out, "bomb.bin",
+                 progress=progress) == size
+    assert max(progress.advanced()) <= CHUNK_SIZE
+    assert sum(progress.advanced()) == size == (out / "bomb.bin").stat().st_size
+    assert leftovers(out) == ["bomb.bin"]
+
+
+@pytest.mark.parametrize("wbits", [zlib.MAX_WBITS, -zlib.MAX_WBITS], ids=["zlib", "raw"])
+def test_deflate_body_is_decoded_in_bounded_chunks(fake, client, out: Path,
+                                                   wbits: int) -> None:
+    data = b"row,value\n" * (CHUNK_SIZE // 4)  # 2.5 chunks once inflated
+    encoder = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    body = encoder.compress(data) + encoder.flush()
+    fake.route("/d.csv", Reply(200, body, {"Content-Encoding": "deflate"}))
+    progress = Recorder()
+    assert fetch(client, fake, f"{fake.url}/d.csv", out, "d.csv", progress=progress) == len(
+        data)
+    assert (out / "d.csv").read_bytes() == data
+    assert max(progress.advanced()) <= CHUNK_SIZE
+
+
+@pytest.mark.parametrize(("reply", "message"), [
+    (Reply(200, b"\x8b\x0b\x80" * 10, {"Content-Encoding": "br"}), "Content-Encoding 'br'"),
+    (Reply(200, b"\x1f\x8b not gzip at all", {"Content-Encoding": "gzip"}),
+     "cannot decode the gzip body"),
+])
+def test_a_body_we_cannot_decode_fails_that_file_at_once(fake, client, out: Path,
+                                                          reply: Reply, message: str) -> None:
+    fake.route("/files/a.csv", reply)
+    with pytest.raises(DownloadError, match=message) as info:
+        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
+    assert info.value.exit_code == ExitCode.DOWNLOAD
+    assert fake.hits("/files/a.csv") == 1  # the server will not change its mind
+    assert leftovers(out) == []
+
+
+def test_a_gzip_stream_that_ends_early_is_retried_then_fails(fake, client, out: Path) -> None:
+    cut = gzip.compress(b"x" * 100_000)[:-12]  # whole HTTP body, unfinished gzip stream
+    fake.route("/files/a.csv", Reply(200, cut, {"Content-Encoding": "gzip"}))
+    with pytest.raises(DownloadError, match="ended early"):
+        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
+    assert fake.hits("/files/a.csv") == 3
+    assert leftovers(out) == []
+
+
+# --- names at the length limit ------------------------------------------------------------------
+
+LONG = "L" * 252  # fits in 255 bytes; LONG.part does not
+
+
+def test_name_too_long_for_a_part_suffix_uses_a_short_temporary(fake, client,
+                                                                out: Path) -> None:
+    fake.route("/dl/long", Reply(200, (b"a" * 1000, b"b" * 1000)))
+    seen: list[tuple[str, int]] = []
+
+    def look(_n: int) -> None:
+        seen.extend((p.name, stat.S_IMODE(p.lstat().st_mode)) for p in out.iterdir())
+
+    assert fetch(client, fake, f"{fake.url}/dl/long", out, LONG,
+                 progress=Recorder(on_advance=look)) == 2000
+    assert seen and all(re.fullmatch(r"\.jobwatch-[0-9a-f]{16}\.part", name) and mode == 0o600
+                        for name, mode in seen)
+    assert leftovers(out) == [LONG]
+    assert (out / LONG).read_bytes() == b"a" * 1000 + b"b" * 1000
+
+
+def test_long_name_leaves_no_temporary_on_failure(fake, client, out: Path) -> None:
+    fake.route("/dl/long", Reply(200, b"cut", content_length=99))
+    with pytest.raises(DownloadError, match="broke off"):
+        fetch(client, fake, f"{fake.url}/dl/long", out, LONG)
+    assert leftovers(out) == []
 
 
 # --- credentials and redirects ------------------------------------------------------------------
@@ -229,8 +368,11 @@ def test_server_error_is_retried_then_fails_cleanly(fake, client, out: Path) -> 
 def test_503_then_200_succeeds_honouring_retry_after(fake, client, out: Path) -> None:
     fake.route("/files/a.csv", Reply(503, b"busy", {"Retry-After": "7"}), Reply(200, b"ok"))
     sleeps: list[float] = []
-    assert fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv", sleeps=sleeps) == 2
+    told: list[tuple[str, float]] = []
+    assert fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv", sleeps=sleeps,
+                 on_retry=lambda message, delay: told.append((message, delay))) == 2
     assert sleeps == [7.0]
+    assert told == [(f"cannot download {fake.url}/files/a.csv: HTTP 503", 7.0)]
     assert (out / "a.csv").read_bytes() == b"ok"
     assert leftovers(out) == ["a.csv"]
 
@@ -278,6 +420,40 @@ def test_planted_symlink_is_refused_and_untouched(fake, client, tmp_path: Path, 
     assert target.read_text() == "precious"
     assert leftovers(out) == [planted]
     assert fake.hits("/files/a.csv") == 0
+
+
+def test_symlink_planted_at_part_during_the_request_is_not_followed(fake, client,
+                                                                    tmp_path: Path,
+                                                                    out: Path) -> None:
+    target = tmp_path / "secret.txt"
+    target.write_text("precious")
+
+    def plant(_request) -> Reply:
+        (out / "a.csv.part").symlink_to(target)
+        return Reply(200, b"evil")
+
+    fake.route("/files/a.csv", plant)
+    with pytest.raises(DownloadError, match="appeared meanwhile"):
+        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
+    assert target.read_text() == "precious"
+    assert os.readlink(out / "a.csv.part") == str(target)
+    assert leftovers(out) == ["a.csv.part"]
+
+
+def test_directory_swapped_for_a_symlink_during_the_request(fake, client, tmp_path: Path,
+                                                            out: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    def swap(_request) -> Reply:
+        out.rename(tmp_path / "moved")
+        out.symlink_to(outside)
+        return Reply(200, b"data")
+
+    fake.route("/files/a.csv", swap)
+    fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
+    assert list(outside.iterdir()) == []  # the fd held the directory that was checked
+    assert (tmp_path / "moved" / "a.csv").read_bytes() == b"data"
 
 
 def test_directory_at_target_name_is_refused(fake, client, out: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobwatch.adapters.base import Adapter, number_or_none, text_or_none
-from jobwatch.models import Job, free_word_state, percent_fraction
+from jobwatch.models import Job, JobState, free_word_state, map_free_word, percent_fraction
 from jobwatch.text import has_control
 
 
@@ -43,14 +43,17 @@ class MerchantOpsAdapter(Adapter):
         return f" in organization {org}" if org else ""
 
     def wants_detail(self, job: Job) -> bool:
-        """Errors or warnings worth writing down: failed items, a failed state, or warnings."""
-        raw = job.raw if isinstance(job.raw, dict) else {}
-        return bool(job.failed_items) or job.state.value in ("failed", "canceled") or bool(
-            raw.get("warned_items") or raw.get("warnings") or raw.get("errors"))
+        """Errors or warnings worth writing down, as far as the answer ``job`` was parsed from
+        tells: `wait` asks once with the /status answer (which never carries warnings) and
+        again with the detail answer's own job, and writes the reports if either says so."""
+        answer = job.raw if isinstance(job.raw, dict) else {}
+        return (bool(job.failed_items) or job.state in (JobState.FAILED, JobState.CANCELED)
+                or _reports_errors(answer) or _reports_warnings(answer))
 
     def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
-        errors = detail.get("errors") if isinstance(detail, dict) else None
-        return bool(job.failed_items) or bool(errors)
+        """--strict: failed items or errors per the status answer or the detail answer.
+        Warnings alone are not errors."""
+        return bool(job.failed_items) or (isinstance(detail, dict) and _reports_errors(detail))
 
     @staticmethod
     def parse(payload: dict[str, Any]) -> Job:
@@ -75,3 +78,22 @@ class MerchantOpsAdapter(Adapter):
             finished_at=completed_at,
             raw=payload,
         )
+
+
+def _reports_errors(answer: dict[str, Any]) -> bool:
+    """Failed items, a failed or canceled status, or a non-empty ``errors`` list."""
+    return (_positive(answer.get("failed_items")) or _listed(answer.get("errors"))
+            or map_free_word(answer.get("status")) in (JobState.FAILED, JobState.CANCELED))
+
+
+def _reports_warnings(answer: dict[str, Any]) -> bool:
+    return _positive(answer.get("warned_items")) or _listed(answer.get("warnings"))
+
+
+def _positive(value: Any) -> bool:
+    number = number_or_none(value)
+    return number is not None and number > 0
+
+
+def _listed(value: Any) -> bool:
+    return isinstance(value, list) and len(value) > 0
