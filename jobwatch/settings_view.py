@@ -10,6 +10,9 @@ from jobwatch.config import PROVIDERS, Profile, profile_names, resolve_profile
 from jobwatch.errors import ConfigError, ExitCode, JobwatchError
 
 if TYPE_CHECKING:
+    import httpx
+
+    from jobwatch.adapters.base import Adapter
     from jobwatch.runtime import Runtime
 
 STARTER = """\
@@ -116,10 +119,37 @@ def write_starter(runtime: Runtime, *, force: bool) -> str:
     return target
 
 
+class EndpointNotFound(ConfigError):
+    """`config check`: the probe's URL is no endpoint of the provider (a wrong base_url or
+    tenant). Exit 6: the config is wrong, whatever the token."""
+
+
+VERDICTS = {ExitCode.AUTH: "auth refused", ExitCode.CONFIG: "config error",
+            ExitCode.UNREACHABLE: "unreachable"}
+
+
+def probe(runtime: Runtime, adapter: Adapter, client: httpx.Client) -> None:
+    """One authenticated request that passes only when the base_url (and tenant) lead to the
+    status endpoint and the token is accepted. A bare 404 proves neither: a FastAPI service
+    answers a route that does not exist before it looks at the token."""
+    from urllib.parse import urlsplit
+
+    from jobwatch.http import open_response
+
+    url = adapter.status_url(adapter.probe_id)
+    response = open_response(client, url, credentials=adapter.credentials(),
+                             trusted=adapter.origin, redact=runtime.redact,
+                             log=runtime.request_log)
+    if adapter.probe_accepted(response):
+        return
+    if response.status_code == 404:
+        fields = "base_url and tenant" if "tenant" in adapter.required else "base_url"
+        raise EndpointNotFound(f"HTTP 404 for {urlsplit(url).path}: no such endpoint, "
+                               f"check {fields}")
+    adapter.check(response, adapter.probe_id, runtime.request_log)  # raises if not a job
 
 
 def check_profiles(runtime: Runtime) -> int:
-    from jobwatch.errors import NotFoundError
     from jobwatch.ui import write_out
 
     config = runtime.config()  # a broken file fails here, with its line and column
@@ -137,15 +167,11 @@ def check_profiles(runtime: Runtime) -> int:
             adapter = runtime.adapter(provider)
             source = f"token from {adapter.token_source}"
             with runtime.client(adapter, pool_size=1) as client:
-                try:
-                    # An id that exists nowhere: "not found" proves the token was accepted.
-                    adapter.fetch(client, adapter.probe_id, runtime.request_log)
-                except NotFoundError:
-                    pass
+                probe(runtime, adapter, client)
             verdict, code = "ok", ExitCode.OK
         except JobwatchError as exc:
-            verdict = {ExitCode.AUTH: "auth refused", ExitCode.CONFIG: "config error",
-                       ExitCode.UNREACHABLE: "unreachable"}.get(exc.exit_code, "error")
+            verdict = ("not found" if isinstance(exc, EndpointNotFound)
+                       else VERDICTS.get(exc.exit_code, "error"))
             code = exc.exit_code
             source = f"{source}; {exc.message}" if source else exc.message
         write_out(f"{provider + '.' + name:<24} {verdict:<13} {runtime.redact(source)}\n")

@@ -685,8 +685,18 @@ def test_config_init_does_not_follow_a_planted_symlink(run_cli, tmp_path) -> Non
 # -- config check ----------------------------------------------------------------------------
 
 
+CLARET_PROBE = "/acme/api/v1/imports/status/0"
+
+
+def claret_probe_ok(fake: FakeServer) -> None:
+    # Claret's documented answer for a job it does not know: the tenant, route and token are
+    # right. A bare 404 proves nothing (tests/test_config_check.py).
+    fake.route(CLARET_PROBE, json_reply(
+        json.loads((PAYLOADS / "claret/not_found_422.json").read_text()), 422))
+
+
 def test_config_check_with_a_good_token(run_cli, fake) -> None:
-    # No route: the fake answers the probe with 404, which proves the token was accepted.
+    claret_probe_ok(fake)
     result = run_cli("config", "check", env=provider_env(fake, "claret"))
     assert_ok(result, 0)
     [line] = [text for text in result.stdout.splitlines() if text.strip()]
@@ -694,8 +704,16 @@ def test_config_check_with_a_good_token(run_cli, fake) -> None:
     assert " ok " in line
     assert "JOBWATCH_CLARET_TOKEN" in line
     assert len(fake.requests) == 1
-    assert fake.requests[0].path.startswith("/acme/api/v1/imports/status/")
+    assert fake.requests[0].path == CLARET_PROBE
     assert fake.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_config_check_says_not_found_for_a_bare_404(run_cli, fake) -> None:
+    # No route: a 404 means a wrong base_url or tenant, whatever the token (it used to be "ok").
+    result = run_cli("config", "check", env=provider_env(fake, "claret"))
+    assert_ok(result, 6)
+    assert re.search(r"^claret\.default\s+not found\b.*check base_url and tenant",
+                     result.stdout, re.MULTILINE), result.stdout
 
 
 def test_config_check_with_a_bad_token(run_cli, fake) -> None:
@@ -703,6 +721,7 @@ def test_config_check_with_a_bad_token(run_cli, fake) -> None:
                json_reply({"message": f"Unauthenticated {TOKEN}"}, 401))
     result = run_cli("config", "check", env=provider_env(fake, "claret"))
     assert_ok(result, 5)
+    assert_no_secret(result)
     assert "auth refused" in result.stdout
     assert "claret.default" in result.stdout
 
@@ -719,6 +738,7 @@ def test_config_check_reports_each_profile(run_cli, fake, tmp_path) -> None:
         'tenant = "acme"\n'
         'token_env = "UNSET_TOK"\n'
     ))
+    claret_probe_ok(fake)
     result = run_cli("--config", str(config), "config", "check", env={"GOOD": TOKEN})
     assert_ok(result, 6)
     out = result.stdout

@@ -33,6 +33,10 @@ MERCHANTOPS_COLUMNS = ["entity_type", "entity_key", "error_type", "message", "st
 BROKEN_TOML = "[claret.default\ntenant = \n"
 LEAKED_TOKEN = "tok_LEAKED_from_the_users_shell"
 DEMO_TIMEOUT = 90
+JULEP_JOB = "5f0c3a9e-2b7d-4c1e-9a8f-3d6b1e7c2a40"
+RETAILGRID_UPSERT = "8a1d6c52-7e3f-4b90-a2c4-51f9e0d7b3a6"
+RETAILGRID_FILL = "c3e9f1a7-5b2d-4e80-b6a4-9d0f2c7e1b38"
+RETAILGRID_FAILING = "e4b29c7d-1a6f-4d3e-8b05-6f2a9c1d7e84"
 
 
 def _default_sigint() -> None:
@@ -90,7 +94,8 @@ def _start_demo(base: Path, env: dict[str, str] | None = None,
     # TMPDIR: the demo's download folder lands inside this test's directory.
     process = subprocess.Popen(jobwatch("demo"), cwd=run.cwd, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=clean_env(base, TMPDIR=str(run.tmp), **(env or {})))
+                               env=clean_env(base, TMPDIR=str(run.tmp), **(env or {})),
+                               preexec_fn=_default_sigint)
     return run, process
 
 
@@ -125,6 +130,21 @@ def demos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DemoRun]:
 
 # --- jobwatch demo ----------------------------------------------------------------------------
 
+# The lines a plain (piped) demo must print: each provider's jobs ran and ended as scripted.
+# The opening banner names all four providers whatever ran, so these look at per-job lines.
+JOB_LINES = {
+    "claret import succeeded": r"claret 1001: succeeded\b",
+    "julep retried": rf"julep {JULEP_JOB}: running \(retrying\)",
+    "julep succeeded": rf"julep {JULEP_JOB}: succeeded\b",
+    "retailgrid upsert succeeded": rf"retailgrid {RETAILGRID_UPSERT}: succeeded\b",
+    "retailgrid grid fill followed": rf"retailgrid {RETAILGRID_FILL}: also watching",
+    "retailgrid grid fill succeeded": rf"retailgrid {RETAILGRID_FILL}: succeeded\b",
+    "retailgrid import failed": rf"retailgrid {RETAILGRID_FAILING}: failed: Row 412",
+    "merchantops error table": r"merchantops enr_7Hq2: 4 error\(s\)",
+    "merchantops succeeded": r"merchantops enr_7Hq2: succeeded\b",
+}
+
+
 @pytest.mark.parametrize("name", ["clean", "broken_config", "user_env"])
 def test_demo_runs_end_to_end(demos: dict[str, DemoRun], name: str) -> None:
     run = demos[name]
@@ -133,6 +153,14 @@ def test_demo_runs_end_to_end(demos: dict[str, DemoRun], name: str) -> None:
     assert "jobwatch: error" not in run.output
     for provider in PROVIDERS:
         assert provider in run.output.lower(), provider
+
+
+@pytest.mark.parametrize("what", JOB_LINES)
+def test_every_providers_jobs_ran_to_their_end(demos: dict[str, DemoRun], what: str) -> None:
+    run = demos["clean"]
+    # Plain lines, one per change: "[    7s] claret 1001: succeeded (watched 7s)".
+    assert re.search(r"^\[\s*\d+s\] " + JOB_LINES[what], run.stderr, re.M), (what, run.stderr)
+    assert "\x1b[" not in run.stderr, "colour or cursor codes in a pipe"
 
 
 def test_demo_names_a_temporary_folder_holding_the_downloads(demos: dict[str, DemoRun]) -> None:
@@ -181,6 +209,67 @@ def test_the_users_jobwatch_variables_do_not_reach_the_demo(demos: dict[str, Dem
     assert "invalid TOML" not in run.output
 
 
+def _interrupt_demo(base: Path, signum: int, after: str) -> DemoRun:
+    """`jobwatch demo`, sent ``signum`` as soon as a line holding ``after`` is on its stderr."""
+    run, process = _start_demo(base)
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_read_lines, args=(process.stderr, lines), daemon=True).start()
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + DEMO_TIMEOUT
+        while not any(after in line for line in seen):
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            assert line is not None, f"the demo ended before {after!r}: {''.join(seen)}"
+            seen.append(line)
+        process.send_signal(signum)
+        run.returncode = process.wait(timeout=30)
+        while (line := lines.get(timeout=30)) is not None:
+            seen.append(line)
+        run.stdout, run.stderr = process.stdout.read(), "".join(seen)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return run
+
+
+def _assert_interrupted_honestly(run: DemoRun) -> None:
+    assert run.returncode == 130, (run.returncode, run.output)
+    assert "demo interrupted" in run.stderr, run.stderr
+    # The simulator stops with the demo: nothing keeps running, and a resume command would
+    # point at the user's real accounts.
+    assert "resume with:" not in run.output, run.output
+    assert "keep running" not in run.output, run.output
+    assert "Traceback" not in run.output and "jobwatch: error" not in run.output, run.output
+    assert list(run.cwd.iterdir()) == []
+
+
+def test_ctrl_c_early_in_the_demo_removes_the_empty_download_folder(tmp_path: Path) -> None:
+    run = _interrupt_demo(tmp_path, signal.SIGINT, after="claret 1001: ")  # first progress
+    _assert_interrupted_honestly(run)
+    assert "Nothing had been saved yet" in run.stderr, run.stderr
+    assert list(run.tmp.iterdir()) == [], "the empty download folder was left behind"
+
+
+def test_sigterm_after_downloads_keeps_and_names_the_folder(tmp_path: Path) -> None:
+    run = _interrupt_demo(tmp_path, signal.SIGTERM, after="claret 1001: saved ")
+    _assert_interrupted_honestly(run)
+    match = re.search(r"^Files saved before the interrupt are in (.+):$", run.stderr, re.M)
+    assert match, run.stderr
+    folder = Path(match.group(1))
+    assert list(run.tmp.iterdir()) == [folder]
+    saved = [p for p in folder.rglob("*") if p.is_file()]
+    assert saved and not [p for p in saved if p.name.endswith(".part")], saved
+    for path in saved:
+        assert f"  {path.relative_to(folder).as_posix()}\n" in run.stderr, path
+
+
+def test_port_without_serve_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_with(tmp_path, {}, "demo", "--port", "8765")
+    assert_clean_error(result, 2)
+    assert result.stderr == "jobwatch: error: --port only applies with --serve\n"
+
+
 # --- jobwatch demo --serve --------------------------------------------------------------------
 
 @dataclass
@@ -214,7 +303,7 @@ def serving(base: Path, *args: str) -> Iterator[Served]:
     served = Served(process)
     try:
         deadline = time.monotonic() + 30
-        while not any("jobwatch status claret 1001" in line for line in served.lines):
+        while not any(line.startswith("# Jobs it knows") for line in served.lines):
             try:
                 line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue.Empty:
@@ -281,6 +370,50 @@ def test_serve_then_status_wait_download_and_ctrl_c(tmp_path: Path) -> None:
     assert code == 0, err
     assert "simulator stopped" in err
     assert "Traceback" not in err
+
+
+def test_the_banners_examples_work_pasted_in_order(tmp_path: Path) -> None:
+    """Every example command `demo --serve` prints, run by a shell in a second terminal with the
+    printed exports, ends with the exit code its comment announces."""
+    shim = tmp_path / "bin" / "jobwatch"  # `jobwatch` on PATH, as after an install
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m jobwatch "$@"\n')
+    shim.chmod(0o755)
+    work = tmp_path / "terminal-2"
+    work.mkdir()
+    with serving(tmp_path / "server") as served:
+        examples = [re.fullmatch(r"#   (jobwatch .+?)   # (.+)", line.rstrip("\n"))
+                    for line in served.lines if line.startswith("#   jobwatch ")]
+        assert len(examples) >= 3 and all(examples), served.lines
+        env = clean_env(tmp_path, **served.env)
+        env["PATH"] = f"{shim.parent}:{env['PATH']}"
+        for example in examples:
+            assert example is not None
+            command, note = example.groups()
+            announced = re.search(r"\bexit (\d+)", note)
+            assert announced, f"the banner does not say how {command!r} ends"
+            expected = int(announced.group(1))
+            result = subprocess.run(["/bin/sh", "-c", command], cwd=work, env=env,
+                                    stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                    timeout=DEMO_TIMEOUT)
+            outcome = (result.returncode, result.stdout, result.stderr)
+            assert "Traceback" not in result.stderr, outcome
+            assert_no_secret(result, served.env["JOBWATCH_CLARET_TOKEN"])
+            if 'echo "exit $?"' in command:
+                assert result.returncode == 0, outcome
+                assert result.stdout.splitlines()[-1] == f"exit {expected}", (command, outcome)
+            else:
+                assert result.returncode == expected, (command, outcome)
+        served.interrupt()
+    shown = {example.group(1) for example in examples if example}
+    assert any(c.startswith("jobwatch status ") for c in shown), shown
+    assert any(c.startswith("jobwatch wait ") for c in shown), shown
+    downloads = [c for c in shown if c.startswith("jobwatch download ")]
+    assert downloads, shown
+    # The download example names its folder, and its files are there.
+    target = shlex.split(downloads[0])[shlex.split(downloads[0]).index("--download-dir") + 1]
+    for category in CLARET_CATEGORIES:
+        assert list((work / target / "claret-1001" / category).glob("*.csv")), category
 
 
 def test_serve_on_a_port_in_use_is_a_clean_usage_error(tmp_path: Path) -> None:

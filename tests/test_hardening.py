@@ -76,6 +76,16 @@ def test_merchantops_failed_items_out_of_range_is_answering_badly_not_a_crash(ru
     assert "internal error" not in result.stderr
 
 
+def test_a_count_too_large_for_a_float_is_answering_badly(run_cli, fake) -> None:
+    body = ('{"message": "ok", "content": {"job_log_id": 1, "status": "in_progress", '
+            '"progress": {"completed_steps": ' + "9" * 400 + ', "total_steps": 8}}}')
+    fake.route("/acme/api/v1/imports/status/1",
+               Reply(200, body.encode(), {"Content-Type": "application/json"}))
+    result = run_cli("status", "claret", "1", env=provider_env(fake, "claret"))
+    assert_clean_error(result, 7)
+    assert "unexpected shape" in result.stderr
+
+
 def test_the_summary_shows_the_id_asked_for_not_escape_codes_from_the_answer(run_cli,
                                                                              fake) -> None:
     fake.route(RG_PATH, json_reply(retailgrid(job_id="\x1b]0;PWNED\x07\x1b[31mRED")))

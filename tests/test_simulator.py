@@ -343,6 +343,61 @@ def test_a_non_uuid_id_is_a_validation_error(
     assert isinstance(error["msg"], str) and isinstance(error["type"], str)
 
 
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token"])
+@pytest.mark.parametrize("tenant", ["demo", "other-tenant"])
+def test_claret_checks_the_token_before_the_tenant(
+    sim: Simulator, tenant: str, authorization: str | None,
+) -> None:
+    # As the FastAPI providers do: without the right token a caller learns nothing, not even
+    # which tenants exist (and `config check` can tell a bad token from a bad tenant).
+    headers = {"Authorization": authorization} if authorization else {}
+    response = httpx.get(f"{sim.url}/claret/{tenant}/api/v1/imports/status/0", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json() == {"message": "Unauthenticated."}
+
+
+def test_claret_says_404_for_an_unknown_tenant_once_the_token_is_right(
+    client: httpx.Client,
+) -> None:
+    response = client.get("/claret/other-tenant/api/v1/imports/status/0")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("provider", ["julep", "retailgrid"])
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token"])
+def test_a_malformed_id_is_refused_before_it_is_validated(
+    sim: Simulator, provider: str, authorization: str | None,
+) -> None:
+    # FastAPI resolves the auth dependency before path parameters: 401, not 422.
+    headers = {"Authorization": authorization} if authorization else {}
+    response = httpx.get(sim.url + path(provider, "jobwatch-config-check"), headers=headers)
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("authorization", [None, f"Bearer {TOKEN}"])
+@pytest.mark.parametrize(
+    "route",
+    [
+        "/retailgrid/v1/v1/jobs/jobwatch-config-check",
+        "/julep/jobs/jobwatch-config-check",
+        "/merchantops/api/api/jobs/jobwatch-config-check/status",
+        "/merchantops/jobs/enr_7Hq2/status",
+    ],
+)
+def test_a_route_that_does_not_exist_is_fastapis_generic_404(
+    sim: Simulator, route: str, authorization: str | None,
+) -> None:
+    # Before any auth, and never the endpoint's own {"detail": "Job not found"}.
+    headers = {"Authorization": authorization} if authorization else {}
+    response = httpx.get(sim.url + route, headers=headers)
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
 def test_claret_files_download_once_published(
     sim: Simulator, client: httpx.Client, clock: FakeClock,
 ) -> None:

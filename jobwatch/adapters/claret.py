@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jobwatch.adapters.base import Adapter, number_or_none, parse_json, text_or_none
-from jobwatch.errors import NotFoundError
+from jobwatch.errors import JobwatchError, NotFoundError
 from jobwatch.models import Artifact, Job, JobState, fraction
 
 STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
           "completed": JobState.SUCCEEDED, "failed": JobState.FAILED}
 CATEGORIES = ("input", "staging", "output", "errors")
+_HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class ClaretAdapter(Adapter):
@@ -46,6 +48,19 @@ class ClaretAdapter(Adapter):
                                     hint=self.not_found_hint)
         return super().check(response, job_id, log)
 
+    def probe_accepted(self, response: Any) -> bool:
+        # Only the documented 422 "Job not found ..." proves base_url, tenant and token; a 404
+        # comes from a wrong base_url or tenant.
+        if response.status_code != 422:
+            return False
+        try:
+            self.check(response, self.probe_id)
+        except NotFoundError:
+            return True
+        except JobwatchError:
+            return False
+        return False
+
     def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
         return any(a.category == "errors" for a in job.artifacts)
 
@@ -55,10 +70,16 @@ class ClaretAdapter(Adapter):
 
     def normalize(self, payload: Any, job_id: str) -> Job:
         job = super().normalize(payload, job_id)
-        # File paths are relative to the base_url; absolute http(s) URLs are taken as given.
-        resolved = [Artifact(a.category, self.base_url + a.url)
-                    if a.url.startswith("/") else a for a in job.artifacts]
-        return job.replace(artifacts=resolved)
+        return job.replace(artifacts=[Artifact(a.category, self.file_url(a.url))
+                                      for a in job.artifacts])
+
+    def file_url(self, path: str) -> str:
+        """Where a ``content.files`` entry is fetched. Claret's docs: "File URLs are relative
+        paths. Prepend your tenant's base URL" (with or without a leading slash); a URL with a
+        scheme is taken as given (and refused later unless it is http(s))."""
+        if _HAS_SCHEME.match(path):
+            return path
+        return self.base_url + (path if path.startswith("/") else "/" + path)
 
     @staticmethod
     def parse(payload: dict[str, Any]) -> Job:

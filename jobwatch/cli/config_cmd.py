@@ -13,8 +13,35 @@ config_app = typer.Typer(
     no_args_is_help=True,
 )
 
+PATH_EXAMPLES = (
+    "Examples:\n\n"
+    "  jobwatch config path\n\n"
+    '  $EDITOR "$(jobwatch config path)"\n\n'
+    "  JOBWATCH_CONFIG=./jobwatch.toml jobwatch config path"
+)
+SHOW_EXAMPLES = (
+    "Examples:\n\n"
+    "  jobwatch config show\n\n"
+    "  JOBWATCH_CLARET_TENANT=acme jobwatch config show\n\n"
+    "  jobwatch --config ./config.example.toml config show"
+)
+INIT_EXAMPLES = (
+    "Examples:\n\n"
+    "  jobwatch config init\n\n"
+    "  jobwatch --config ./jobwatch.toml config init\n\n"
+    "  jobwatch config init --force"
+)
+CHECK_EXAMPLES = (
+    "Examples:\n\n"
+    "  jobwatch config check\n\n"
+    "  jobwatch -v config check\n\n"
+    "  jobwatch --config ./jobwatch.toml config check\n\n"
+    "Exit code: 0 every profile ok, 5 auth refused, 6 config error or not found (no such "
+    "endpoint: check base_url and tenant), 7 unreachable (the first profile that is not ok)."
+)
 
-@config_app.command("path")
+
+@config_app.command("path", epilog=PATH_EXAMPLES)
 def path(ctx: typer.Context) -> int:
     """Print where the config file is (or would be)."""
     from jobwatch.ui import write_out
@@ -23,7 +50,7 @@ def path(ctx: typer.Context) -> int:
     return 0
 
 
-@config_app.command("show")
+@config_app.command("show", epilog=SHOW_EXAMPLES)
 def show(ctx: typer.Context) -> int:
     """Show the resolved config, every secret redacted, each value with its source."""
     from jobwatch.settings_view import render_config
@@ -33,7 +60,7 @@ def show(ctx: typer.Context) -> int:
     return 0
 
 
-@config_app.command("init")
+@config_app.command("init", epilog=INIT_EXAMPLES)
 def init(ctx: typer.Context, force: Annotated[bool, typer.Option(
         "--force", help="Overwrite an existing file.")] = False) -> int:
     """Write a commented starter config (mode 0600)."""
@@ -44,9 +71,10 @@ def init(ctx: typer.Context, force: Annotated[bool, typer.Option(
     return 0
 
 
-@config_app.command("check")
+@config_app.command("check", epilog=CHECK_EXAMPLES)
 def check(ctx: typer.Context) -> int:
-    """Validate the file and make one authenticated request per profile."""
+    """Validate the file and make one authenticated request per profile: ok, auth refused,
+    not found (wrong base_url or tenant) or unreachable, with where the token came from."""
     from jobwatch.settings_view import check_profiles
 
     return check_profiles(ctx.obj)

@@ -14,7 +14,11 @@ STATUS_EXAMPLES = (
     "  jobwatch status julep 0b6a5a8e-7c1f-4e0b-9d7e-2f3a4b5c6d7e --json | jq .state\n\n"
     "  jobwatch status merchantops job_8f2c1 -p staging --quiet; echo $?"
 )
-PROVIDERS_EXAMPLES = "Example:\n\n  jobwatch providers"
+PROVIDERS_EXAMPLES = (
+    "Examples:\n\n"
+    "  jobwatch providers\n\n"
+    "  jobwatch providers | grep -w retailgrid"
+)
 
 JobIdArg = Annotated[str, typer.Argument(metavar="JOB_ID", help="The provider's job id.",
                                          show_default=False)]

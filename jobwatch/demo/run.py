@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
+import shutil
+import signal
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TextIO
 
 from jobwatch.config import ConfigFile
 from jobwatch.errors import ExitCode, UsageError
@@ -17,40 +22,114 @@ DEMO_INTERVAL = "0.5"  # the simulator's jobs last seconds, not minutes
 DEMO_TIMEOUT = "90"
 
 
-def _isolated(runtime: Runtime, env: dict[str, str]) -> Runtime:
+def _isolated(runtime: Runtime, env: dict[str, str], stderr: Any) -> Runtime:
     """A runtime that sees only the simulator: never the user's config file or JOBWATCH_* vars."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("JOBWATCH_")}
     demo = Runtime(profile="default", verbose=runtime.verbose, env={**clean, **env},
-                   stderr=runtime.stderr)
+                   stderr=stderr)
     demo._config = ConfigFile(Path("(none: the demo reads no config file)"), explicit=False,
                               exists=False)
     return demo
+
+
+class _DemoStream:
+    """The demo's stderr. After Ctrl-C the demo, not `wait`, has the last word: wait's closing
+    notes (the remote jobs keep running, resume with ...) are true of a real provider, not of
+    a simulator that stops with the demo, and a resume command would reach the user's real
+    accounts."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.muted = False
+
+    def write(self, text: str) -> int:
+        return len(text) if self.muted else self._stream.write(text)
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def _interrupts(stream: _DemoStream) -> Iterator[None]:
+    """Ctrl-C and SIGTERM mute the stream, then stop the demo as KeyboardInterrupt does. A
+    second signal while it winds down (a few milliseconds) is ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if not stream.muted:
+            stream.muted = True
+            raise KeyboardInterrupt
+
+    # A SIGINT ignored by whoever started us (nohup, `cmd &` in a script) stays ignored.
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum, before in previous.items():
+        if before is not signal.SIG_IGN:
+            signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, before in previous.items():
+            if before is not signal.SIG_IGN:
+                signal.signal(signum, before)
 
 
 def run_demo(runtime: Runtime) -> int:
     from jobwatch.demo.simulator import Simulator
     from jobwatch.wait import WaitOptions, watch_jobs
 
-    out = runtime.stderr
-    with Simulator(token=f"demo-{secrets.token_hex(8)}") as sim:
-        demo = _isolated(runtime, sim.env())
-        folder = tempfile.mkdtemp(prefix="jobwatch-demo-")
-        out.write(
-            f"jobwatch demo: a simulator of Retailgrid, MerchantOps, Julep and Claret is running "
-            f"on {sim.url}\n(no account, no network). Watching {len(sim.demo_jobs)} of its jobs, "
-            "exactly as `jobwatch wait` would:\n\n")
-        out.flush()
-        opts = WaitOptions(interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT, follow_related=True,
-                           download_dir=folder)
-        code = watch_jobs(demo, sim.demo_jobs, opts)
+    out = _DemoStream(runtime.stderr)
+    folder = tempfile.mkdtemp(prefix="jobwatch-demo-")
+    code = int(ExitCode.INTERRUPTED)
+    try:
+        with _interrupts(out), Simulator(token=f"demo-{secrets.token_hex(8)}") as sim:
+            demo = _isolated(runtime, sim.env(), out)
+            out.write(
+                f"jobwatch demo: a simulator of Retailgrid, MerchantOps, Julep and Claret is "
+                f"running on {sim.url}\n(no account, no network). Watching "
+                f"{len(sim.demo_jobs)} of its jobs, exactly as `jobwatch wait` would:\n\n")
+            out.flush()
+            opts = WaitOptions(interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT,
+                               follow_related=True, download_dir=folder)
+            code = watch_jobs(demo, sim.demo_jobs, opts)
+    except KeyboardInterrupt:
+        out.muted = True
+    if out.muted or code == ExitCode.INTERRUPTED:
+        runtime.stderr.write(_interrupted(folder, tty=runtime.stderr.isatty()))
+        runtime.stderr.flush()
+        return int(ExitCode.INTERRUPTED)
     out.write(_closing(folder, code))
     out.flush()
     # One job is scripted to fail: a demo that showed it has worked.
     return 0 if code in (ExitCode.OK, ExitCode.FAILED) else code
 
 
+def _saved(folder: str) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*") if p.is_file())
+
+
+def _interrupted(folder: str, *, tty: bool) -> str:
+    """The demo's own words on Ctrl-C; removes the download folder when nothing is in it."""
+    saved = _saved(folder)
+    # The live display was cut short with the cursor hidden; its last frame stays on screen.
+    lines = ["\x1b[?25h" if tty else "", "demo interrupted: the simulator stopped with it, so "
+             "no job is left running anywhere."]
+    if saved:
+        lines.append(f"Files saved before the interrupt are in {folder}:")
+        lines += [f"  {name}" for name in saved]
+    else:
+        shutil.rmtree(folder, ignore_errors=True)  # at most empty folders inside
+        lines.append("Nothing had been saved yet; its temporary folder is removed.")
+    lines += ["Run it again, to the end, with: jobwatch demo", ""]
+    return "\n".join(lines)
+
+
 def _closing(folder: str, code: int) -> str:
-    saved = sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*") if p.is_file())
+    saved = _saved(folder)
     lines = ["", f"Downloads and error reports are in {folder}:"]
     lines += [f"  {name}" for name in saved] or ["  (none)"]
     lines += [
@@ -69,6 +148,17 @@ def _closing(folder: str, code: int) -> str:
     return "\n".join(lines)
 
 
+# `demo --serve`'s examples, with what each ends with; a test runs them as printed. Job 1002 is
+# scripted to fail, so nothing is chained after it with &&. The status line starts 1001's
+# 7-second script, and it has ended by the time the download asks for its files.
+SERVE_EXAMPLES = (
+    ("jobwatch status claret 1001", "exit 3 while the import runs, 0 once it has ended"),
+    ("jobwatch wait merchantops enr_7Hq2", "exit 0, with a table of the job's 4 errors"),
+    ('jobwatch wait claret 1002; echo "exit $?"', "scripted to fail: prints exit 1"),
+    ("jobwatch download claret 1001 --download-dir claret-files", "it has ended: exit 0"),
+)
+
+
 def serve(runtime: Runtime, port: int, stop: threading.Event | None = None) -> int:
     """Keep the simulator up until Ctrl-C and say how to point jobwatch at it."""
     from jobwatch.demo.simulator import Simulator
@@ -81,13 +171,12 @@ def serve(runtime: Runtime, port: int, stop: threading.Event | None = None) -> i
                          hint="choose another --port, or 0 for any free port") from None
     exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in sim.env().items())
     jobs = "\n".join(f"#   {p:<11} {j:<38} {d}" for p, j, d in sim.catalog)
+    examples = "\n".join(f"#   {command}   # {note}" for command, note in SERVE_EXAMPLES)
     banner = (
         f"# jobwatch simulator on {sim.url} (Ctrl-C stops it). In a second terminal:\n"
         f"{exports}\n\n"
-        "# then, for example:\n"
-        "#   jobwatch status claret 1001\n"
-        "#   jobwatch wait merchantops enr_7Hq2   # one provider per command\n"
-        "#   jobwatch wait claret 1001 1002 && jobwatch download claret 1001\n"
+        "# then try, in this order:\n"
+        f"{examples}\n"
         f"# Jobs it knows (each starts when first asked about):\n{jobs}\n")
     try:
         # main() turned SIGTERM into KeyboardInterrupt before this ran: either stops it cleanly.

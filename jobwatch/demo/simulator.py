@@ -761,10 +761,12 @@ class Simulator:
             return not_found
         if not is_status and route[:1] != ["download"]:
             return not_found
-        if tenant != self.tenant:
-            return _json(404, {"message": "Tenant not found."})
+        # Authentication comes first, as on the other providers: without the right token a
+        # caller learns nothing, not even which tenants exist.
         if not self._bearer(headers):
             return _json(401, {"message": "Unauthenticated."})
+        if tenant != self.tenant:
+            return _json(404, {"message": "Tenant not found."})
         if is_status:
             return self._claret_status(int(route[4]))
         return self._claret_file("/" + "/".join(rest))
