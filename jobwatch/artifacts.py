@@ -21,6 +21,7 @@ from jobwatch.downloads import (
     NULL_PROGRESS,
     PART_SUFFIX,
     DownloadProgress,
+    Parts,
     check_component,
     download_file,
     open_safe_dir,
@@ -82,7 +83,8 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
                        progress: DownloadProgress = NULL_PROGRESS,
                        sleep: Callable[[float], None] = time.sleep,
                        deadline: float | None = None,
-                       on_retry: Callable[[str, float], None] | None = None) -> ArtifactReport:
+                       on_retry: Callable[[str, float], None] | None = None,
+                       parts: Parts | None = None) -> ArtifactReport:
     """Fetch each artifact to ``root/job_dir_name/<category>/<file name>``.
 
     ``categories=None`` means all. A file that fails (unsafe name, HTTP error, write error) is
@@ -113,7 +115,8 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
                 written = download_file(client, artifact.url, directory, name,
                                         credentials=credentials, trusted=trusted,
                                         redact=redact, log=log, progress=progress, sleep=sleep,
-                                        deadline=deadline, on_retry=on_retry)
+                                        deadline=deadline, on_retry=on_retry,
+                                        parts=parts)
             except DownloadError as exc:
                 report.failures.append(f"{artifact.category}/{name}: {exc.message}")
                 report.timed_out = isinstance(exc, DownloadTimeout)
@@ -144,7 +147,8 @@ def _unique(name: str, category: str, taken: set[tuple[str, str]]) -> str:
 
 
 def write_merchantops_reports(root: Path, job_dir_name: str, detail: dict,
-                              categories: set[str] | None = None) -> ArtifactReport:
+                              categories: set[str] | None = None,
+                              parts: Parts | None = None) -> ArtifactReport:
     """Write the detail answer's errors and warnings as CSV, and the answer as job.json, into
     ``root/job_dir_name/`` (only the ``categories`` asked for: errors, warnings, job). A file
     that cannot be written is a failure; the others still are."""
@@ -171,7 +175,7 @@ def write_merchantops_reports(root: Path, job_dir_name: str, detail: dict,
                 # job.json it is the very JSON escape it came as.
                 data = render().encode("utf-8", "backslashreplace")
                 written = write_atomically(directory, name,
-                                           lambda fd, data=data: write_all(fd, data))
+                                           lambda fd, data=data: write_all(fd, data), parts)
             except ValueError as exc:
                 report.failures.append(f"{category}: cannot write {directory.path / name}: {exc}")
                 continue

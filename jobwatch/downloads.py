@@ -107,6 +107,50 @@ class OpenDir:
         self.close()
 
 
+class Parts:
+    """The .part files being written right now. Downloads run in worker threads; when a watch
+    stops (Ctrl-C, --timeout, --fail-fast) the engine gives them a moment, then the main thread
+    calls remove_all() before the process exits, whatever a worker is still blocked on. After
+    that no new .part can be created."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._live: dict[int, tuple[int, str]] = {}
+        self._next = 0
+        self._closed = False
+
+    def add(self, dir_fd: int, name: str) -> int:
+        with self._lock:
+            if self._closed:
+                raise DownloadError(f"the watch stopped before {name} was written")
+            self._next += 1
+            self._live[self._next] = (os.dup(dir_fd), name)  # ours: the caller closes its own
+            return self._next
+
+    def alive(self, key: int) -> bool:
+        with self._lock:
+            return key in self._live
+
+    def discard(self, key: int) -> None:
+        with self._lock:
+            entry = self._live.pop(key, None)
+        if entry is not None:
+            os.close(entry[0])
+
+    def remove_all(self) -> None:
+        with self._lock:
+            self._closed = True
+            entries, self._live = list(self._live.values()), {}
+        for dir_fd, name in entries:
+            try:
+                os.unlink(name, dir_fd=dir_fd)
+            except OSError:
+                pass  # never created, or already renamed into place
+            os.close(dir_fd)
+
+
 def check_component(name: str) -> str:
     """Return ``name`` if it is usable as one path component, else raise DownloadError."""
     if name in ("", ".", ".."):
@@ -218,7 +262,8 @@ def _held(directory: Path | OpenDir, name: str) -> Iterator[OpenDir]:
         yield held
 
 
-def write_atomically(directory: Path | OpenDir, name: str, write: Callable[[int], int]) -> int:
+def write_atomically(directory: Path | OpenDir, name: str, write: Callable[[int], int],
+                     parts: Parts | None = None) -> int:
     """Create ``directory/name`` through ``name.part``: ``write(fd)`` fills it and returns the
     byte count; then fsync, usual mode, rename. On any failure or interruption the .part is
     removed and the error re-raised; OSError becomes DownloadError with the OS's reason.
@@ -226,10 +271,11 @@ def write_atomically(directory: Path | OpenDir, name: str, write: Callable[[int]
     check_component(name)
     with _held(directory, name) as held:
         _prepare_targets(held, name)
-        return _write_part(held, name, write)
+        return _write_part(held, name, write, parts)
 
 
-def _write_part(held: OpenDir, name: str, write: Callable[[int], int]) -> int:
+def _write_part(held: OpenDir, name: str, write: Callable[[int], int],
+                parts: Parts | None = None) -> int:
     """The part of write_atomically after _prepare_targets. Whatever appeared at the .part name
     since then (a symlink planted while the request was on its way) is refused by O_EXCL and
     O_NOFOLLOW, never written through."""
@@ -238,9 +284,12 @@ def _write_part(held: OpenDir, name: str, write: Callable[[int], int]) -> int:
     fd: int | None = None
     created = False
     committed = False
+    key = parts.add(held.fd, part) if parts is not None else None
     try:
         fd = os.open(part, _OPEN_FLAGS, 0o600, dir_fd=held.fd)
         created = True
+        if key is not None and not parts.alive(key):  # type: ignore[union-attr]
+            raise DownloadError(f"the watch stopped before {name} was written")
         written = write(fd)
         os.fsync(fd)
         os.fchmod(fd, 0o666 & ~_umask())
@@ -264,6 +313,8 @@ def _write_part(held: OpenDir, name: str, write: Callable[[int], int]) -> int:
                 os.unlink(part, dir_fd=held.fd)
             except OSError:
                 pass  # the error already on its way up says more than a failed cleanup would
+        if key is not None:
+            parts.discard(key)  # type: ignore[union-attr]
 
 
 def _part_name(name: str) -> str | None:
@@ -284,7 +335,8 @@ def download_file(client: httpx.Client, url: str, directory: Path | OpenDir, nam
                   progress: DownloadProgress = NULL_PROGRESS, attempts: int = 3,
                   sleep: Callable[[float], None] = time.sleep,
                   deadline: float | None = None,
-                  on_retry: Callable[[str, float], None] | None = None) -> int:
+                  on_retry: Callable[[str, float], None] | None = None,
+                  parts: Parts | None = None) -> int:
     """Stream ``url`` to ``directory/name``; return the bytes written. Raises DownloadError.
 
     Credentials only go to the ``trusted`` origin (open_response enforces it, redirects
@@ -320,6 +372,7 @@ def download_file(client: httpx.Client, url: str, directory: Path | OpenDir, nam
                     lambda fd: _stream(response, fd, url=url, label=name, redact=redact,
                                        progress=progress, encoding=encoding,
                                        deadline=deadline),
+                    parts,
                 )
             finally:
                 response.close()
@@ -329,9 +382,8 @@ def download_file(client: httpx.Client, url: str, directory: Path | OpenDir, nam
                 on_retry(exc.message, delay)
 
         try:
-            with _large_reads():
-                return retrying(attempt, attempts=attempts, sleep=sleep, deadline=deadline,
-                                on_retry=tell)
+            return retrying(attempt, attempts=attempts, sleep=sleep, deadline=deadline,
+                            on_retry=tell)
         except DownloadError:
             raise
         except UnreachableError as exc:
@@ -352,28 +404,6 @@ def _content_encoding(response: httpx.Response, url: str,
         return value
     raise DownloadError(f"cannot download {redact(url)}: it came with Content-Encoding "
                         f"{value!r}, which jobwatch does not decode")
-
-
-@contextmanager
-def _large_reads() -> Iterator[None]:
-    """Read the socket 1 MiB at a time while a file streams, instead of httpcore's 64 KiB:
-    sixteen times fewer trips through h11 and httpx per byte (256 MiB streams ~40% faster).
-    Polls never run meanwhile (downloads happen between poll rounds), and if httpcore ever drops
-    the attribute this does nothing."""
-    try:
-        from httpcore._sync.http11 import HTTP11Connection
-    except ImportError:
-        yield
-        return
-    previous = getattr(HTTP11Connection, "READ_NUM_BYTES", None)
-    if previous is None:
-        yield
-        return
-    HTTP11Connection.READ_NUM_BYTES = max(previous, CHUNK_SIZE)
-    try:
-        yield
-    finally:
-        HTTP11Connection.READ_NUM_BYTES = previous
 
 
 def _stream(response: httpx.Response, fd: int, *, url: str, label: str,

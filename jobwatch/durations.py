@@ -9,7 +9,10 @@ _UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
 
 
 def parse_duration(text: str | float | int) -> float:
-    """Seconds from a duration; raises ValueError with a readable message on a bad form."""
+    """Seconds from a duration; raises ValueError with a readable message on a bad form.
+
+    A bare number is seconds and stands alone; with units, each of h, m, s at most once and in
+    that order (`1h30m`, not `30m1h`; `5m30` is refused rather than guessed at)."""
     if isinstance(text, bool):
         raise ValueError(f"not a duration: {text!r}")
     if isinstance(text, (int, float)):
@@ -23,12 +26,13 @@ def parse_duration(text: str | float | int) -> float:
         if not match:
             break
         number, unit = match.groups()
-        if unit == "" and match.end() != len(value):
+        if unit == "" and (units or match.end() != len(value)):
             break
         units.append(unit)
         total += float(number) * _UNIT[unit]
         pos = match.end()
-    if not value or pos != len(value) or len(set(units)) != len(units):
+    in_order = units == sorted(units, key="hms".index)
+    if not value or pos != len(value) or len(set(units)) != len(units) or not in_order:
         raise ValueError(f"not a duration: {text!r} (use forms like 90, 90s, 5m, 1h30m, 0.5)")
     return total
 

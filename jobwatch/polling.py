@@ -1,6 +1,13 @@
 """The wait loop: polls every job on one client until each has ended, the deadline passes or
 the user interrupts. The clock, the sleep, the fetch and the renderer are passed in, so a
 10-minute timeout is tested in milliseconds.
+
+Threads: the loop runs on the caller's thread and is the only one that changes the schedule
+and the outcomes, and the only one the engine calls the renderer from. Polls, and each ended
+job's ``on_end`` (its detail call and downloads), run on a small pool of daemon threads and
+hand their results back through one queue; the loop handles each result as it arrives, so a
+slow request or a long download holds up only its own job. ``on_end`` code may call the
+renderer from its worker thread too: the renderers take a lock.
 """
 
 from __future__ import annotations
@@ -8,19 +15,23 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
+import random
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from jobwatch.errors import AuthError, ExitCode, JobwatchError, NotFoundError
-from jobwatch.http import TransientError, backoff_delay
+from jobwatch.errors import AuthError, DownloadTimeout, ExitCode, JobwatchError, NotFoundError
+from jobwatch.http import RETRY_AFTER_CAP, TransientError
 
 MIN_INTERVAL = 0.2
 MAX_FAILURES = 10
 BACKOFF_CAP = 60.0  # and never more than BACKOFF_INTERVALS polling intervals
 BACKOFF_INTERVALS = 10
-TICK = 1.0  # the loop wakes at least this often, for heartbeats and the elapsed clock
+GRACE = 0.5  # after a stop, how long in-flight on_end work gets to notice `cancelled`
+IDLE_WAIT = 60.0  # the longest wait when nothing is due and the renderer asked for no tick
 
 OUTCOME_CODES = {
     "succeeded": ExitCode.OK, "failed": ExitCode.FAILED, "timeout": ExitCode.TIMEOUT,
@@ -67,7 +78,9 @@ class Renderer(Protocol):
     def add(self, watch: Watch) -> None: ...
     def update(self, watch: Watch) -> None: ...
     def problem(self, watch: Watch, text: str) -> None: ...
-    def tick(self, now: float) -> None: ...
+    # The loop calls tick whenever it wakes; the answer is when (on the clock) the renderer
+    # next wants one (a heartbeat, a spinner frame), or None. The loop sleeps until then at most.
+    def tick(self, now: float) -> float | None: ...
     def finish(self, watches: list[Watch], code: int) -> None: ...
     def report_table(self, title: str, columns: list[str], rows: list[list[str]],
                      footer: str = "") -> None: ...
@@ -80,8 +93,59 @@ class Settings:
     deadline: float | None = None  # on the injected clock
     fail_fast: bool = False
     strict: bool = False
-    workers: int = 16  # 0: fetch inline, for unit tests
+    workers: int = 16  # 0: fetch and run on_end inline, for unit tests
     max_failures: int = MAX_FAILURES
+    grace: float = GRACE
+
+
+class StopSignal(threading.Event):
+    """Set once when the watch stops early; ``reason`` is "timeout", "interrupted" or
+    "stopped" (--fail-fast, a refused token). on_end code in a worker thread checks it
+    between steps and gives up, cleaning after itself."""
+
+    reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        if not self.is_set():
+            self.reason = reason
+            self.set()
+
+
+class Cancelled(BaseException):
+    """Raised inside on_end work once the watch has stopped. A BaseException, as
+    KeyboardInterrupt is, so no `except Exception` on the way swallows it and every `finally`
+    (the removal of a .part file) runs."""
+
+
+class GuardedProgress:
+    """Download progress that ends the download once the watch has stopped. The download code
+    calls it for every chunk, which makes it the place where a download running in a worker
+    thread notices Ctrl-C (Cancelled) or the deadline (DownloadTimeout, as the download code
+    itself raises it)."""
+
+    def __init__(self, inner: Any, cancelled: threading.Event) -> None:
+        self.inner = inner
+        self.cancelled = cancelled
+        self.label = ""
+
+    def start(self, label: str, total: int | None) -> None:
+        self.label = label
+        self._check()
+        self.inner.start(label, total)
+
+    def advance(self, n: int) -> None:
+        self.inner.advance(n)
+        self._check()
+
+    def finish(self, label: str, ok: bool) -> None:
+        self.inner.finish(label, ok)
+
+    def _check(self) -> None:
+        if not self.cancelled.is_set():
+            return
+        if getattr(self.cancelled, "reason", None) == "timeout":
+            raise DownloadTimeout(f"the --timeout passed while downloading {self.label}")
+        raise Cancelled(self.label)
 
 
 class Engine:
@@ -90,7 +154,9 @@ class Engine:
                  on_end: Callable[[Watch], None] | None = None,
                  discover: Callable[[Watch], list[Watch]] | None = None,
                  has_errors: Callable[[Watch], bool] | None = None,
-                 rand: Callable[[], float] | None = None) -> None:
+                 rand: Callable[[], float] | None = None,
+                 on_stop: Callable[[], None] | None = None,
+                 cancelled: StopSignal | None = None) -> None:
         self.fetch = fetch
         self.renderer = renderer
         self.settings = settings
@@ -99,47 +165,115 @@ class Engine:
         self.on_end = on_end
         self.discover = discover
         self.has_errors = has_errors or (lambda watch: bool(watch.job.failed_items))
-        self.rand = rand
+        self.rand = rand or random.random
+        # Set when the watch stops early (deadline, Ctrl-C, --fail-fast); on_end code checks
+        # it. on_stop is called once, after the grace period, before run() returns.
+        self.cancelled = cancelled if cancelled is not None else StopSignal()
+        self.on_stop = on_stop
         self.watches: list[Watch] = []
+        self.stopped_by: Watch | None = None
         self._heap: list[tuple[float, int, Watch]] = []
         self._seq = itertools.count()
         self._pool: _Pool | None = None
-        self.stopped_by: Watch | None = None
+        self._results: queue.Queue[tuple[str, Watch, Any]] = queue.Queue()
+        self._busy: dict[Watch, str] = {}  # at most one task per job: "poll" or "end"
+        self._ends: deque[Watch] = deque()  # ended jobs waiting for a worker for on_end
+        self._stopping = False
+        self._stop_called = False
 
-    # -- the loop --------------------------------------------------------------------------
+    # -- the run ---------------------------------------------------------------------------
 
     def run(self, watches: list[Watch]) -> int:
         now = self.clock()
         for watch in watches:
             self._add(watch, now)
-        self.renderer.start(self.watches)
+        finished = False
         try:
-            self._loop()
-        except KeyboardInterrupt:
-            for watch in self.active():
-                watch.outcome = "interrupted"
-            self.renderer.finish(self.watches, int(ExitCode.INTERRUPTED))
-            return int(ExitCode.INTERRUPTED)
-        if self.stopped_by is not None:  # --fail-fast or a refused token: stop watching the rest
-            for watch in self.active():
-                watch.outcome = "interrupted"
-        code = self.exit_code()
-        self.renderer.finish(self.watches, code)
-        return code
+            self.renderer.start(self.watches)
+            reason = self._watch()
+            self._wind_down(reason)
+            code = int(ExitCode.INTERRUPTED) if reason == "interrupted" else self.exit_code()
+            self.renderer.finish(self.watches, code)
+            finished = True
+            return code
+        finally:
+            if not finished:  # a bug, or a second Ctrl-C while finishing
+                self._abort()
 
     def active(self) -> list[Watch]:
         return [w for w in self.watches if not w.done]
 
     def exit_code(self) -> int:
         # Command-line order (followed jobs sit after their parent). After a stop, the jobs
-        # left unwatched say nothing; of those that ended in the same poll round as the one
-        # that stopped the watch, the first on the command line speaks.
+        # left unwatched say nothing; of those whose answers had arrived by then (or during
+        # the grace period), the first on the command line speaks.
         for watch in self.watches:
             if self.stopped_by is not None and watch.outcome == "interrupted":
                 continue
             if watch.exit_code != ExitCode.OK:
                 return watch.exit_code
         return int(ExitCode.OK)
+
+    def _watch(self) -> str:
+        try:
+            return self._loop()
+        except KeyboardInterrupt:
+            return "interrupted"
+
+    def _wind_down(self, reason: str) -> None:
+        """After a stop: tell in-flight work, give it a moment, then settle every job left."""
+        if reason == "done":
+            return
+        self._stopping = True
+        self.cancelled.stop(reason)
+        # Answers already on their way still count after --fail-fast (the exit code then
+        # follows the command line, not which answer won the race); after Ctrl-C or the
+        # deadline only on_end work is waited for, to clean up.
+        self._grace(polls_too=reason == "stopped")
+        self._call_on_stop()
+        for watch in self.active():
+            self._give_up(watch, reason)
+
+    def _grace(self, polls_too: bool) -> None:
+        # Real time, not the injected clock: this waits for threads.
+        until = time.monotonic() + self.settings.grace
+        try:
+            while any(polls_too or kind == "end" for kind in self._busy.values()):
+                left = until - time.monotonic()
+                if left <= 0:
+                    return
+                self._await(left)
+        except KeyboardInterrupt:
+            return  # a second Ctrl-C: wait no longer
+
+    def _give_up(self, watch: Watch, reason: str) -> None:
+        if watch.job is None or not watch.job.terminal:
+            watch.outcome = "timeout" if reason == "timeout" else "interrupted"
+            return
+        # It ended, but its on_end did not finish (or never started): say so, and let the
+        # resume notes name the `download` command that fetches its files.
+        watch.downloads_cut = self.on_end is not None
+        if self._failed(watch):
+            watch.outcome = "failed"
+        elif reason == "timeout":
+            watch.outcome = "download_failed"
+            watch.download_failures.append("the --timeout passed before its files were saved")
+        else:
+            watch.outcome = "interrupted"
+
+    def _abort(self) -> None:
+        self.cancelled.stop(self.cancelled.reason or "interrupted")
+        self._call_on_stop()
+        abort = getattr(self.renderer, "abort", None)
+        if abort is not None:
+            abort()  # the live display gives the terminal its cursor back
+
+    def _call_on_stop(self) -> None:
+        if self.on_stop is not None and not self._stop_called:
+            self._stop_called = True
+            self.on_stop()
+
+    # -- the loop --------------------------------------------------------------------------
 
     def _add(self, watch: Watch, now: float) -> None:
         watch.started = now
@@ -154,43 +288,78 @@ class Engine:
     def _schedule(self, watch: Watch, due: float) -> None:
         heapq.heappush(self._heap, (due, next(self._seq), watch))
 
-    def _loop(self) -> None:
-        while self._heap:
+    def _loop(self) -> str:
+        while True:
             now = self.clock()
             deadline = self.settings.deadline
             if deadline is not None and now >= deadline:
-                self._time_out()
-                return
-            due: list[Watch] = []
-            while self._heap and self._heap[0][0] <= now:
-                watch = heapq.heappop(self._heap)[2]
-                if not watch.done:
-                    due.append(watch)
-            if due:
-                for watch, result in self._poll(due):  # every answer of the round counts
-                    self._handle(watch, result)
-                if self.stopped_by is not None:
-                    return
-                continue
-            self.renderer.tick(now)
-            if not self._heap:
-                return
-            wake = min(self._heap[0][0], now + TICK)
-            if deadline is not None:
-                wake = min(wake, deadline)
-            self.sleep(max(0.0, wake - now))
+                return "timeout"
+            self._drain()
+            if self.stopped_by is None:
+                self._launch(now)
+            if self.stopped_by is not None:
+                return "stopped"
+            if not (self._heap or self._busy or self._ends):
+                return "done"
+            now = self.clock()
+            wake = self._wake_time(now, self.renderer.tick(now))
+            if self._busy:
+                self._await(wake - now)  # an answer wakes it early
+            elif wake > now:
+                self.sleep(wake - now)
 
-    def _poll(self, due: list[Watch]) -> list[tuple[Watch, Any]]:
+    def _wake_time(self, now: float, wish: float | None) -> float:
+        times = [t for t in (self._heap[0][0] if self._heap else None, wish,
+                             self.settings.deadline) if t is not None]
+        return min(times) if times else now + IDLE_WAIT
+
+    def _launch(self, now: float) -> None:
+        due: list[Watch] = []
+        while self._heap and self._heap[0][0] <= now:
+            watch = heapq.heappop(self._heap)[2]
+            if not watch.done and watch not in self._busy:
+                due.append(watch)
         if self.settings.workers <= 0:
-            return [(watch, _call(self.fetch, watch)) for watch in due]
-        if self._pool is None:
-            self._pool = _Pool(self.settings.workers)
-        return self._pool.run(self.fetch, due, self.clock, self.settings.deadline)
-
-    def _handle(self, watch: Watch, result: Any) -> None:
-        now = self.clock()
-        if isinstance(result, _Unfinished):  # the deadline passed while it was in flight
+            answers = [(watch, _call(self.fetch, watch)) for watch in due]
+            for watch, answer in answers:  # a round: every answer counts, even after a stop
+                self._polled(watch, answer, self.clock())
             return
+        for watch in due:
+            self._submit("poll", watch, self.fetch)
+
+    def _submit(self, kind: str, watch: Watch, call: Callable[[Watch], Any]) -> None:
+        if self._pool is None:
+            self._pool = _Pool(self.settings.workers, self._results)
+        self._busy[watch] = kind
+        self._pool.submit(kind, call, watch, wanted=len(self._busy))
+
+    def _await(self, timeout: float) -> None:
+        try:
+            item = self._results.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return
+        self._handle(*item)
+        self._drain()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._results.get_nowait()
+            except queue.Empty:
+                return
+            self._handle(*item)
+
+    def _handle(self, kind: str, watch: Watch, result: Any) -> None:
+        self._busy.pop(watch, None)
+        if kind == "end":
+            self._end_done(watch, result)
+        else:
+            self._polled(watch, result, self.clock())
+        self._start_ends()  # a worker, or the one kept for polls, may have come free
+
+    # -- one answer ------------------------------------------------------------------------
+
+    def _polled(self, watch: Watch, result: Any, now: float) -> None:
         if isinstance(result, BaseException):
             self._failed_poll(watch, result, now)
             return
@@ -199,29 +368,66 @@ class Engine:
         if watch.job is not None and watch.job.terminal:
             return  # a terminal state is final
         watch.job = result
-        for extra in (self.discover(watch) if self.discover else []):
-            if not any(w.provider == extra.provider and w.job_id == extra.job_id
-                       for w in self.watches):
-                self._add(extra, now)
-                self.renderer.add(extra)
+        if not self._stopping:
+            for extra in (self.discover(watch) if self.discover else []):
+                if not any(w.provider == extra.provider and w.job_id == extra.job_id
+                           for w in self.watches):
+                    self._add(extra, now)
+                    self.renderer.add(extra)
         if result.terminal:
-            self._end(watch, now)
-        else:
-            self.renderer.update(watch)
+            self._ended(watch, now)
+            return
+        self.renderer.update(watch)
+        if not self._stopping:
             self._schedule(watch, now + self._interval(watch))
 
-    def _end(self, watch: Watch, now: float) -> None:
-        watch.ended_at = now
-        if self.on_end is not None:
-            self.on_end(watch)  # details and downloads; Ctrl-C here leaves it "interrupted"
-        job = watch.job
-        failed = job.state.value != "succeeded" or (
-            self.settings.strict and self.has_errors(watch))
-        watch.outcome = ("failed" if failed else
+    def _ended(self, watch: Watch, now: float) -> None:
+        watch.ended_at = now  # when the answer came, not when its downloads are done
+        if self.on_end is None:
+            self._settle(watch)
+            return
+        if self._stopping:
+            return  # no new downloads now; _give_up says what is missing
+        self.renderer.update(watch)
+        if self.settings.workers <= 0:
+            self.on_end(watch)  # Ctrl-C here leaves it "interrupted"
+            self._settle(watch)
+            return
+        self._ends.append(watch)
+        self._start_ends()
+
+    def _start_ends(self) -> None:
+        on_end = self.on_end
+        if on_end is None or self._stopping or not self._ends:
+            return
+        # on_end may hold a worker for minutes (a big download): while some job is still
+        # polled, one worker stays free for the polls.
+        polled = any(w.job is None or not w.job.terminal for w in self.active())
+        slots = max(1, self.settings.workers - (1 if polled else 0))
+        running = sum(1 for kind in self._busy.values() if kind == "end")
+        while self._ends and running < slots:
+            self._submit("end", self._ends.popleft(), on_end)
+            running += 1
+
+    def _end_done(self, watch: Watch, result: Any) -> None:
+        if isinstance(result, Cancelled):
+            return  # it noticed the stop; _give_up settles it
+        if isinstance(result, JobwatchError):
+            watch.download_failures.append(result.message)
+        elif isinstance(result, BaseException):
+            raise result  # a bug in on_end: the run ends with it, the display restored
+        self._settle(watch)
+
+    def _settle(self, watch: Watch) -> None:
+        watch.outcome = ("failed" if self._failed(watch) else
                          "download_failed" if watch.download_failures else "succeeded")
         self.renderer.update(watch)
-        if self.settings.fail_fast and watch.outcome != "succeeded":
+        if self.settings.fail_fast and watch.outcome != "succeeded" and not self._stopping:
             self._stop(watch)
+
+    def _failed(self, watch: Watch) -> bool:
+        return watch.job.state.value != "succeeded" or (
+            self.settings.strict and self.has_errors(watch))
 
     def _stop(self, watch: Watch) -> None:
         if self.stopped_by is None:
@@ -239,6 +445,8 @@ class Engine:
             return
         if not isinstance(error, JobwatchError):
             raise error
+        if self._stopping:
+            return  # no more retries; it stays as it was last seen
         watch.failures += 1
         watch.last_problem = error.message
         if watch.failures >= self.settings.max_failures:
@@ -249,79 +457,62 @@ class Engine:
             if self.settings.fail_fast:
                 self._stop(watch)
             return
-        retry_after = error.retry_after if isinstance(error, TransientError) else None
-        if retry_after is not None:
-            delay = retry_after
-        else:
-            jitter = {"rand": self.rand} if self.rand else {}
-            interval = self._interval(watch)
-            cap = min(BACKOFF_CAP, max(1.0, BACKOFF_INTERVALS * interval))
-            delay = max(MIN_INTERVAL, backoff_delay(watch.failures, base=interval, cap=cap,
-                                                    **jitter))
+        delay = self._retry_delay(watch, error)
         if self.settings.deadline is not None:
             delay = min(delay, max(0.0, self.settings.deadline - now))
         self.renderer.problem(watch, f"{error.message}; retry {watch.failures}/"
                                      f"{self.settings.max_failures - 1} in {delay:.1f}s")
         self._schedule(watch, now + delay)
 
+    def _retry_delay(self, watch: Watch, error: JobwatchError) -> float:
+        """Never sooner than the job's usual interval: a failing provider is not polled
+        harder than a healthy one, and `Retry-After: 0` cannot spend the failure budget in a
+        burst. Retry-After is honoured above that; otherwise a full-jitter extra that doubles
+        with each failure, up to BACKOFF_INTERVALS intervals (and BACKOFF_CAP) in all."""
+        interval = self._interval(watch)
+        retry_after = error.retry_after if isinstance(error, TransientError) else None
+        if retry_after is not None:
+            return min(RETRY_AFTER_CAP, max(retry_after, interval))
+        ceiling = max(interval, min(BACKOFF_CAP, max(1.0, BACKOFF_INTERVALS * interval)))
+        extra = min(ceiling - interval, interval * (2 ** (watch.failures - 1) - 1))
+        return min(RETRY_AFTER_CAP, interval + self.rand() * extra)
+
     def _interval(self, watch: Watch) -> float:
-        return max(MIN_INTERVAL, watch.interval or self.settings.interval)
-
-    def _time_out(self) -> None:
-        for watch in self.active():
-            watch.outcome = "timeout"
+        chosen = watch.interval if watch.interval is not None else self.settings.interval
+        return max(MIN_INTERVAL, chosen)
 
 
-class _Unfinished:
-    pass
-
-
-def _call(fetch: Callable[[Watch], Any], watch: Watch) -> Any:
+def _call(call: Callable[[Watch], Any], watch: Watch) -> Any:
     try:
-        return fetch(watch)
+        return call(watch)
     except JobwatchError as exc:
         return exc
 
 
 class _Pool:
-    """A few daemon threads sharing the one client. Daemon, so that Ctrl-C or a deadline never
-    waits for a request stuck in flight (a ThreadPoolExecutor would be joined at exit)."""
+    """A few daemon threads sharing the one client, started as work needs them. Daemon, so
+    that Ctrl-C or a deadline never waits for a request stuck in flight (a ThreadPoolExecutor
+    would be joined at exit)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, results: queue.Queue[tuple[str, Watch, Any]]) -> None:
         self.size = size
-        self.tasks: queue.Queue[tuple[Callable[[Watch], Any], Watch, queue.Queue[Any]]] = (
-            queue.Queue())
+        self.results = results
+        self.tasks: queue.Queue[tuple[str, Callable[[Watch], Any], Watch]] = queue.Queue()
         self.threads: list[threading.Thread] = []
 
-    def _worker(self) -> None:
-        while True:
-            fetch, watch, results = self.tasks.get()
-            try:
-                outcome = _call(fetch, watch)
-            except BaseException as exc:
-                outcome = exc
-            results.put((watch, outcome))
-
-    def run(self, fetch: Callable[[Watch], Any], due: list[Watch], clock: Callable[[], float],
-            deadline: float | None) -> list[tuple[Watch, Any]]:
-        while len(self.threads) < min(self.size, len(due)):
+    def submit(self, kind: str, call: Callable[[Watch], Any], watch: Watch, *,
+               wanted: int) -> None:
+        if len(self.threads) < min(self.size, wanted):
             thread = threading.Thread(target=self._worker, daemon=True, name="jobwatch-poll")
             thread.start()
             self.threads.append(thread)
-        results: queue.Queue[Any] = queue.Queue()
-        for watch in due:
-            self.tasks.put((fetch, watch, results))
-        done: list[tuple[Watch, Any]] = []
-        waiting = {id(w): w for w in due}
-        while waiting:
-            timeout = TICK if deadline is None else max(0.0, min(TICK, deadline - clock()))
+        self.tasks.put((kind, call, watch))
+
+    def _worker(self) -> None:
+        while True:
+            kind, call, watch = self.tasks.get()
             try:
-                watch, outcome = results.get(timeout=timeout)
-            except queue.Empty:
-                if deadline is not None and clock() >= deadline:
-                    done += [(w, _Unfinished()) for w in waiting.values()]
-                    return done
-                continue
-            waiting.pop(id(watch), None)
-            done.append((watch, outcome))
-        return done
+                outcome = _call(call, watch)
+            except BaseException as exc:  # handed to the loop, which decides
+                outcome = exc
+            self.results.put((kind, watch, outcome))

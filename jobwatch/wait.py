@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from jobwatch.runtime import Runtime
 
 if TYPE_CHECKING:
     from jobwatch.adapters.base import Adapter
+    from jobwatch.downloads import Parts
     from jobwatch.polling import Watch
 
 ERRORS_SHOWN = 5
@@ -63,6 +65,10 @@ def _setting(runtime: Runtime, adapter: Adapter, flag: str | None, name: str) ->
     return None
 
 
+def _interval_or_default(chosen: float | None, default: float) -> float:
+    return default if chosen is None else chosen
+
+
 def download_root(runtime: Runtime, flag: str | None) -> Path:
     chosen = flag or runtime.defaults().get("download_dir")
     return Path(os.path.expanduser(str(chosen))) if chosen else Path.cwd()
@@ -89,7 +95,8 @@ class Artifacts:
 
     def __init__(self, runtime: Runtime, adapter: Adapter, client: Any, renderer: Any,
                  root: Path, categories: set[str] | None, enabled: bool,
-                 deadline: float | None = None) -> None:
+                 deadline: float | None = None, cancelled: threading.Event | None = None,
+                 parts: Parts | None = None) -> None:
         self.runtime = runtime
         self.adapter = adapter
         self.client = client
@@ -98,6 +105,18 @@ class Artifacts:
         self.categories = categories
         self.enabled = enabled
         self.deadline = deadline  # time.monotonic(), from --timeout
+        # Set when the watch stops early: a retry's wait ends at once, and `parts` lets the
+        # engine's on_stop remove the .part files of downloads still in flight.
+        self.cancelled = cancelled
+        self.parts = parts
+
+    def _sleep(self, seconds: float) -> None:
+        if self.cancelled is None:
+            time.sleep(seconds)
+        elif self.cancelled.wait(seconds):
+            from jobwatch.polling import Cancelled
+
+            raise Cancelled("the watch stopped during a retry's wait")
 
     def on_end(self, watch: Watch) -> None:
         from jobwatch.artifacts import ArtifactReport, download_artifacts, job_dir_name
@@ -105,16 +124,17 @@ class Artifacts:
 
         report = ArtifactReport()
         try:
-            detail = self._detail(watch)
-            if detail is not None:
-                report = self._reports(watch, detail)
+            answered = self._detail(watch)
+            if answered is not None:
+                report = self._reports(watch, *answered)
             elif self.enabled and watch.job.artifacts:
                 report = download_artifacts(
                     self.client, self.root, job_dir_name(watch.provider, watch.job_id),
                     watch.job.artifacts, categories=self.categories,
                     credentials=self.adapter.credentials(), trusted=self.adapter.origin,
                     redact=self.runtime.redact, log=self.runtime.request_log,
-                    progress=self.renderer.download_progress(watch), deadline=self.deadline)
+                    progress=self.renderer.download_progress(watch), deadline=self.deadline,
+                    on_retry=self._retry_note(watch), sleep=self._sleep, parts=self.parts)
         except JobwatchError as exc:
             report.failures.append(exc.message)
             report.timed_out = report.timed_out or isinstance(
@@ -124,17 +144,28 @@ class Artifacts:
         watch.download_failures += report.failures
         watch.downloads_cut = watch.downloads_cut or report.timed_out
 
-    def _detail(self, watch: Watch) -> dict[str, Any] | None:
-        """The detail answer, once. Only a failure to fetch one that should be written down
-        is a download failure; otherwise it is a note."""
+    def _retry_note(self, watch: Watch) -> Callable[[str, float], None]:
+        """Say why nothing moves while a request waits to be retried (Retry-After can ask
+        for minutes)."""
+        def note(message: str, delay: float) -> None:
+            wait = f"{delay:.0f}s" if delay >= 1 else f"{delay:.1f}s"
+            self.renderer.problem(watch, f"retrying in {wait}: {message}")
+
+        return note
+
+    def _detail(self, watch: Watch) -> tuple[dict[str, Any], Any] | None:
+        """The detail answer, once, and the job as that answer describes it. Only a failure to
+        fetch one that should be written down is a download failure; otherwise it is a note."""
         from jobwatch.http import ONE_SHOT_ATTEMPTS, retrying
 
         if not self.adapter.has_detail:
             return None
+        note = self._retry_note(watch)
         try:
             detail = retrying(lambda: self.adapter.fetch_detail(
                 self.client, watch.job_id, self.runtime.request_log),
-                attempts=ONE_SHOT_ATTEMPTS, deadline=self.deadline)
+                attempts=ONE_SHOT_ATTEMPTS, deadline=self.deadline, sleep=self._sleep,
+                on_retry=lambda exc, delay: note(exc.message, delay))
         except JobwatchError as exc:
             if self.enabled and self.adapter.wants_detail(watch.job):
                 raise
@@ -145,18 +176,22 @@ class Artifacts:
         watch.job = watch.job.replace(**{
             k: getattr(richer, k) for k in ("message", "created_at", "started_at", "finished_at",
                                             "job_type") if getattr(richer, k) is not None})
-        return detail
+        return detail, richer
 
-    def _reports(self, watch: Watch, detail: dict[str, Any]) -> Any:
+    def _reports(self, watch: Watch, detail: dict[str, Any], described: Any) -> Any:
         from jobwatch.artifacts import ArtifactReport, job_dir_name, write_merchantops_reports
 
         errors = detail.get("errors") if isinstance(detail.get("errors"), list) else []
         warnings = detail.get("warnings") if isinstance(detail.get("warnings"), list) else []
         self._show_errors(watch, errors, warnings)
-        if not (self.enabled and (self.adapter.wants_detail(watch.job) or errors or warnings)):
+        # The detail answer has the counts and lists the lightweight status answer lacks
+        # (warned_items, warnings): either answer asking for the reports is enough.
+        wanted = (self.adapter.wants_detail(watch.job) or self.adapter.wants_detail(described)
+                  or errors or warnings)
+        if not (self.enabled and wanted):
             return ArtifactReport()
         return write_merchantops_reports(self.root, job_dir_name(watch.provider, watch.job_id),
-                                         detail, self.categories)
+                                         detail, self.categories, self.parts)
 
     def _show_errors(self, watch: Watch, errors: list[Any], warnings: list[Any]) -> None:
         if not errors and not warnings:
@@ -173,54 +208,76 @@ class Artifacts:
 
 
 def choose_renderer(runtime: Runtime, opts: WaitOptions, clock: Callable[[], float],
-                    resume: Callable[[list[Watch]], str]) -> Any:
+                    resume: Callable[[list[Watch]], list[str]], *, resumable: bool = True,
+                    cancelled: threading.Event | None = None) -> Any:
+    """``cancelled``: the engine's stop signal; the renderer's download progress then ends a
+    download (its .part removed) once the watch stops."""
     from jobwatch.ui import LiveRenderer, PlainRenderer, QuietRenderer
 
     stream = runtime.stderr
     if opts.quiet:
-        return QuietRenderer(stream)
+        return QuietRenderer(stream, cancelled=cancelled)
     # --verbose request lines would tear a live display: they get the plain one.
     if stream.isatty() and runtime.env.get("TERM") != "dumb" and not runtime.verbose:
-        return LiveRenderer(stream, clock, resume=resume)
-    return PlainRenderer(stream, clock, resume=resume)
+        return LiveRenderer(stream, clock, resume=resume, resumable=resumable,
+                            cancelled=cancelled)
+    return PlainRenderer(stream, clock, resume=resume, resumable=resumable, cancelled=cancelled)
 
 
 def resume_commands(runtime: Runtime, provider: str, opts: WaitOptions,
                     watches: list[Watch]) -> list[str]:
-    """What to type to pick up where an interrupted or timed-out wait left off."""
+    """What to type to pick up where a wait left off: `wait` for the jobs that had not ended
+    (a related job through its parent, while the parent runs), then `download` for each job
+    that ended without all its files."""
     common: list[str] = []
     if runtime.profile != "default":
         common += ["--profile", runtime.profile]
     if runtime.config_path:
         common += ["--config", runtime.config_path]
-    stopped = [w for w in watches if w.outcome in ("interrupted", "timeout")
-               and w.provider == provider]
+    mine = [w for w in watches if w.provider == provider]
+    listed: list[Watch] = []
+    for watch in mine:
+        if watch.outcome not in ("interrupted", "timeout") or _ended(watch):
+            continue
+        if watch.parent is not None and any(p is watch.parent for p in listed):
+            continue  # --follow-related finds it again from its parent
+        listed.append(watch)
     commands = []
-    running = [w.job_id for w in stopped if w.parent is None and not
-               (w.job is not None and w.job.terminal)]
-    if running:
-        argv = ["jobwatch", "wait", provider, *running, *common]
+    if listed:
+        options = list(common)
         for flag, value in (("--timeout", opts.timeout), ("--interval", opts.interval),
                             ("--download-dir", opts.download_dir),
                             ("--artifacts", opts.artifacts)):
             if value:
-                argv += [flag, value]
+                options += [flag, value]
         for flag, on in (("--fail-fast", opts.fail_fast), ("--strict", opts.strict),
                          ("--no-download", opts.no_download), ("--json", opts.json_output),
                          ("--follow-related", opts.follow_related)):
             if on:
-                argv.append(flag)
-        commands.append(shlex.join(argv))
-    cut = [w for w in watches if w.downloads_cut and w.provider == provider and w not in stopped]
-    for watch in stopped + cut:  # ended, but its downloads were cut short
-        if watch.job is not None and watch.job.terminal:
-            argv = ["jobwatch", "download", provider, watch.job_id, *common]
+                options.append(flag)
+        commands.append(_command("wait", provider, [w.job_id for w in listed], options))
+    for watch in mine:  # ended, but its downloads were cut short
+        if _ended(watch) and (watch.downloads_cut or watch.outcome in ("interrupted",
+                                                                        "timeout")):
+            options = list(common)
             for flag, value in (("--download-dir", opts.download_dir),
                                 ("--artifacts", opts.artifacts)):
                 if value:
-                    argv += [flag, value]
-            commands.append(shlex.join(argv))
+                    options += [flag, value]
+            commands.append(_command("download", provider, [watch.job_id], options))
     return commands
+
+
+def _ended(watch: Watch) -> bool:
+    return watch.job is not None and watch.job.terminal
+
+
+def _command(verb: str, provider: str, job_ids: list[str], options: list[str]) -> str:
+    """`jobwatch VERB PROVIDER IDS OPTIONS`; with an id that starts with '-', the options come
+    first and the ids after `--`, or the id would be read as an option."""
+    if any(job_id.startswith("-") for job_id in job_ids):
+        return shlex.join(["jobwatch", verb, provider, *options, "--", *job_ids])
+    return shlex.join(["jobwatch", verb, provider, *job_ids, *options])
 
 
 def run_wait(runtime: Runtime, provider: str, job_ids: list[str], opts: WaitOptions, *,
@@ -232,18 +289,23 @@ def run_wait(runtime: Runtime, provider: str, job_ids: list[str], opts: WaitOpti
 
 def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptions, *,
                clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep) -> int:
-    """Watch (provider, job_id) pairs to the end. The CLI passes one provider; the demo, four."""
+               sleep: Callable[[float], None] = time.sleep, resumable: bool = True) -> int:
+    """Watch (provider, job_id) pairs to the end. The CLI passes one provider; the demo, four.
+
+    ``resumable=False`` (the demo, whose simulator stops with it): no resume commands, and no
+    claim that the remote jobs keep running; a stop is said to stop the watch."""
     from jobwatch.adapters import ADAPTERS
-    from jobwatch.polling import Engine, Settings, Watch
+    from jobwatch.downloads import Parts
+    from jobwatch.polling import Engine, Settings, StopSignal, Watch
     from jobwatch.ui import json_lines, write_out
 
     checked = list(dict.fromkeys((p, ADAPTERS[p].validate_id(j)) for p, j in targets))
     providers = list(dict.fromkeys(p for p, _ in checked))
     categories = parse_categories(opts.artifacts, providers)
     adapters = {p: runtime.adapter(p) for p in providers}
-    intervals = {p: _setting(runtime, a, opts.interval, "interval") or a.default_interval
-                 for p, a in adapters.items()}
+    # `--interval 0` is the engine's floor (0.2 s), not "unset": only None means the default.
+    intervals = {p: _interval_or_default(_setting(runtime, a, opts.interval, "interval"),
+                                         a.default_interval) for p, a in adapters.items()}
     # 0 means no limit, as with timeout(1) and curl --max-time; `--timeout 0` lifts a
     # configured one.
     timeout = _setting(runtime, adapters[providers[0]], opts.timeout, "timeout") or None
@@ -254,14 +316,19 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
     real_deadline = time.monotonic() + timeout if timeout is not None else None
 
     def resume(watches: list[Watch]) -> list[str]:
-        return resume_commands(runtime, providers[0], opts, watches)
+        return [command for provider in providers
+                for command in resume_commands(runtime, provider, opts, watches)]
 
-    renderer = choose_renderer(runtime, opts, clock, resume)
+    cancelled = StopSignal()
+    renderer = choose_renderer(runtime, opts, clock, resume, resumable=resumable,
+                               cancelled=cancelled)
     workers = min(16, len(checked) + (1 if opts.follow_related else 0))
     # One client for the run, with the first profile's TLS settings (the CLI has one provider).
     with runtime.client(adapters[providers[0]], pool_size=workers) as client:
+        parts = Parts()
         artifacts = {p: Artifacts(runtime, a, client, renderer, root, categories,
-                                  enabled=not opts.no_download, deadline=real_deadline)
+                                  enabled=not opts.no_download, deadline=real_deadline,
+                                  cancelled=cancelled, parts=parts)
                      for p, a in adapters.items()}
 
         def fetch(watch: Watch) -> Any:
@@ -282,7 +349,8 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
             Settings(interval=intervals[providers[0]], deadline=deadline,
                      fail_fast=opts.fail_fast, strict=opts.strict, workers=workers),
             clock=clock, sleep=sleep, on_end=lambda w: artifacts[w.provider].on_end(w),
-            discover=discover, has_errors=has_errors)
+            discover=discover, has_errors=has_errors, cancelled=cancelled,
+            on_stop=parts.remove_all)
         code = engine.run([Watch(p, job_id, interval=intervals[p]) for p, job_id in checked])
     if opts.json_output:
         write_out(json_lines(engine.watches, runtime.profile))

@@ -118,8 +118,8 @@ def test_retry_after_is_honoured_between_polls() -> None:
 
 
 def test_backoff_grows_exponentially_and_is_capped() -> None:
-    # rand() == 1.0 gives the top of each full-jitter window: interval * 2**(n-1), capped at
-    # 10 intervals (and at 60 s).
+    # rand() == 1.0 gives the top of each window: the interval plus a jittered extra of up to
+    # interval * (2**(n-1) - 1), capped at 10 intervals in all (and at 60 s).
     answers = [TransientError("HTTP 503")] * 6 + [job("1", "succeeded")]
     code, script, _, _, _ = run({"1": answers}, interval=1.0, rand=lambda: 1.0)
     assert code == 0
@@ -127,11 +127,43 @@ def test_backoff_grows_exponentially_and_is_capped() -> None:
     assert gaps == pytest.approx([1, 2, 4, 8, 10, 10])
 
 
-def test_backoff_full_jitter_never_drops_below_the_floor() -> None:
+def test_backoff_never_polls_faster_than_the_interval() -> None:
+    # Review M5: full jitter from 0 polled a failing Claret faster than its 5 s interval.
     answers = [TransientError("HTTP 503")] * 3 + [job("1", "succeeded")]
-    code, script, _, _, _ = run({"1": answers}, interval=1.0, rand=lambda: 0.0)
+    code, script, _, _, _ = run({"1": answers}, interval=5.0, rand=lambda: 0.0)
     gaps = [b - a for a, b in zip(script.polls["1"], script.polls["1"][1:])]
-    assert code == 0 and all(g == pytest.approx(0.2) for g in gaps)
+    assert code == 0 and gaps == pytest.approx([5, 5, 5])
+
+
+def test_backoff_jitter_spreads_between_the_interval_and_the_window() -> None:
+    answers = [TransientError("HTTP 503")] * 3 + [job("1", "succeeded")]
+    code, script, _, _, _ = run({"1": answers}, interval=2.0, rand=lambda: 0.5)
+    gaps = [b - a for a, b in zip(script.polls["1"], script.polls["1"][1:])]
+    # extras: 0, 0.5 * 2 * (2 - 1), 0.5 * 2 * (4 - 1)
+    assert code == 0 and gaps == pytest.approx([2, 3, 5])
+
+
+def test_retry_after_zero_does_not_burn_the_failure_budget() -> None:
+    # Review M4: `Retry-After: 0` spent all 10 tries in 0.4 s. Now each waits the interval.
+    answers = [TransientError("HTTP 503", retry_after=0.0)] * 12 + [job("1", "succeeded")]
+    code, script, clock, _, engine = run({"1": answers}, interval=1.0, timeout=600)
+    assert code == 7  # still gives up after 10 in a row ...
+    gaps = [b - a for a, b in zip(script.polls["1"], script.polls["1"][1:])]
+    assert gaps == pytest.approx([1.0] * 9)  # ... but never faster than the interval
+
+
+def test_retry_after_below_the_floor_waits_at_least_the_floor() -> None:
+    answers = [TransientError("HTTP 429", retry_after=0.0), job("1", "succeeded")]
+    code, script, _, _, _ = run({"1": answers}, interval=0.05)
+    assert code == 0
+    assert script.polls["1"][1] - script.polls["1"][0] == pytest.approx(0.2)
+
+
+def test_retry_after_longer_than_the_interval_is_honoured_and_capped_at_300() -> None:
+    answers = [TransientError("HTTP 429", retry_after=900.0), job("1", "succeeded")]
+    code, script, _, _, _ = run({"1": answers}, interval=2.0)
+    assert code == 0
+    assert script.polls["1"] == [0.0, 300.0]
 
 
 def test_gives_up_after_ten_failures_in_a_row_with_7() -> None:

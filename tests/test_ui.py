@@ -8,7 +8,7 @@ import pytest
 
 from jobwatch.models import Job, JobState
 from jobwatch.polling import Watch
-from jobwatch.ui import LiveRenderer
+from jobwatch.ui import LiveRenderer, PlainRenderer
 
 LONG_ID = "3f2a1b6c-1111-2222-3333-444455556666"
 
@@ -38,3 +38,144 @@ def test_closing_summary_keeps_ids_whole_and_outcome_readable(width: int) -> Non
     for word in "failed: the import had 3 errors succeeded (watched 12s) 100%".split():
         assert word in words, text  # the outcome column never shrinks to nothing
     assert all(len(line) <= width for line in lines if LONG_ID not in line)
+
+
+# -- the plain renderer (CI logs) ----------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def running(watch: Watch, done: int = 3) -> Job:
+    return Job(provider=watch.provider, job_id=watch.job_id, state=JobState.RUNNING,
+               status="in_progress", progress=done / 8, done=done, total=8, unit="steps",
+               message="Validating rows")
+
+
+def plain() -> tuple[PlainRenderer, Clock, io.StringIO]:
+    clock = Clock()
+    out = io.StringIO()
+    return PlainRenderer(out, clock), clock, out
+
+
+def test_heartbeat_at_least_every_minute_when_nothing_changes() -> None:
+    renderer, clock, out = plain()
+    watch = Watch("claret", "1")
+    renderer.start([watch])
+    watch.job = running(watch)
+    renderer.update(watch)
+    clock.now = 59.0
+    assert renderer.tick(59.0) == pytest.approx(60.0)  # when it next wants the loop back
+    assert "still waiting" not in out.getvalue()
+    clock.now = 60.0
+    assert renderer.tick(60.0) == pytest.approx(120.0)
+    assert out.getvalue().splitlines()[-1] == (
+        "[ 1m00s] still waiting: claret 1 running (in_progress)  3/8 steps (38%)  "
+        "Validating rows")
+    clock.now = 100.0
+    renderer.problem(watch, "HTTP 503; retry 1/9 in 2.0s")  # any line counts as a sign of life
+    assert renderer.tick(100.0) == pytest.approx(160.0)
+
+
+def test_a_running_download_prints_progress_every_15_seconds_even_when_stalled() -> None:
+    renderer, clock, out = plain()
+    watch = Watch("claret", "1")
+    renderer.start([watch])
+    progress = renderer.download_progress(watch)
+    progress.start("big.bin", 100 << 20)
+    for second in range(1, 16):
+        clock.now = float(second)
+        progress.advance(1 << 20)
+    assert out.getvalue().splitlines()[-1] == (
+        "[   15s] claret 1: downloading big.bin: 15.0 MiB of 100.0 MiB, 1.0 MiB/s")
+    # Stalled: no chunk arrives, so the loop's tick says so; and it asks to be woken for it.
+    assert renderer.tick(15.0) == pytest.approx(30.0)
+    clock.now = 30.0
+    renderer.tick(30.0)
+    assert "downloading big.bin: 15.0 MiB of 100.0 MiB, 512.0 KiB/s" in out.getvalue()
+    progress.finish("big.bin", True)
+    assert out.getvalue().splitlines()[-1].endswith("claret 1: saved big.bin (15.0 MiB)")
+    assert renderer.tick(31.0) == pytest.approx(90.0)  # no download to report any more
+
+
+def test_the_heartbeat_names_a_running_download() -> None:
+    clock = Clock()
+    out = io.StringIO()
+    renderer = PlainRenderer(out, clock, heartbeat=10.0)
+    watch = Watch("claret", "1")
+    renderer.start([watch])
+    renderer.download_progress(watch).start("big.bin", 1 << 20)
+    clock.now = 10.0
+    renderer.tick(10.0)
+    assert out.getvalue().splitlines()[-1] == (
+        "[   10s] still waiting: claret 1 downloading big.bin: 0 B of 1.0 MiB, 0 B/s")
+
+
+def test_the_plain_log_ends_with_a_line_per_job(tmp_path, monkeypatch) -> None:
+    from jobwatch.artifacts import Saved
+
+    monkeypatch.chdir(tmp_path)
+    renderer, clock, out = plain()
+    ok = finished("10", "succeeded", "succeeded")
+    ok.downloads = [Saved("output", tmp_path / "retailgrid-10" / "out.csv", 3)]
+    bad = finished("11", "failed", "failed", message="Row 412: bad price")
+    left = Watch("retailgrid", "12", started=0.0)
+    left.job = running(left, 5)
+    left.outcome = "timeout"
+    renderer.start([ok, bad, left])
+    clock.now = 12.0
+    renderer.finish([ok, bad, left], 1)
+    lines = out.getvalue().splitlines()
+    start = lines.index("[   12s] done (exit 1): 1 succeeded, 1 failed, 1 timed out")
+    assert lines[start + 1:start + 4] == [
+        "[   12s]   retailgrid 10: succeeded (watched 12s); saved 1 file in ./retailgrid-10/"
+        " (out.csv)",
+        "[   12s]   retailgrid 11: failed: Row 412: bad price (watched 12s)",
+        "[   12s]   retailgrid 12: still running at the timeout (5/8 steps (62%), "
+        "Validating rows)"]
+
+
+@pytest.mark.parametrize("code", [1, 124])
+def test_a_job_left_running_gets_its_note_and_resume_command_whatever_the_exit_code(
+        code: int) -> None:
+    # Review-4 L1: mixed outcomes (exit 1) printed no note and no resume command.
+    renderer, _, out = plain()
+    renderer.resume = lambda watches: ["jobwatch wait retailgrid 12"]
+    bad = finished("11", "failed", "failed")
+    left = Watch("retailgrid", "12", started=0.0)
+    left.job = running(left, 5)
+    left.outcome = "timeout"
+    renderer.finish([bad, left], code)
+    text = out.getvalue()
+    assert "timed out with 1 job(s) still running: retailgrid 12 (5/8 steps (62%), " in text
+    assert "resume with: jobwatch wait retailgrid 12" in text
+
+
+def test_after_fail_fast_the_jobs_no_longer_watched_get_a_resume_command() -> None:
+    renderer, _, out = plain()
+    renderer.resume = lambda watches: ["jobwatch wait claret 2011 2013 --fail-fast"]
+    watches = [Watch("claret", "2011"), finished("3004", "failed", "failed"),
+               Watch("claret", "2013")]
+    watches[0].outcome = watches[2].outcome = "interrupted"
+    renderer.finish(watches, 1)
+    text = out.getvalue()
+    assert ("stopped watching after retailgrid 3004 ended failed; still running, no longer "
+            "watched: claret 2011, claret 2013") in text
+    assert "resume with: jobwatch wait claret 2011 2013 --fail-fast" in text
+
+
+def test_a_watch_that_cannot_be_resumed_says_it_stopped() -> None:
+    out = io.StringIO()
+    renderer = PlainRenderer(out, Clock(), resume=lambda ws: ["jobwatch wait claret 1"],
+                             resumable=False)
+    watch = Watch("claret", "1")
+    watch.outcome = "interrupted"
+    renderer.finish([watch], 130)
+    text = out.getvalue()
+    assert "interrupted: the watch stopped" in text
+    assert "keep running" not in text and "resume with" not in text

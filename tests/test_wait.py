@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -553,3 +554,204 @@ def test_unknown_artifact_category_hint_names_the_choices(providers, hint) -> No
         parse_categories("bogus", providers)
     assert raised.value.hint == hint
     assert parse_categories("Errors, output", ["claret"]) == {"errors", "output"}
+
+
+# -- review-4: deadlines with work in flight, resume commands, --interval 0 -------------------
+
+
+def test_a_request_in_flight_at_the_deadline_still_names_the_job_and_how_far_it_got(
+        fake, run_cli) -> None:
+    # H2: the second poll hangs past the deadline.
+    path = route_claret(fake, 90, running(90, 2), Reply(200, b"{}", delay=20))
+    started = time.monotonic()
+    result = run_cli("wait", "claret", "90", "--timeout", "2", "--interval", "0.5",
+                     env=env(fake))
+    first = fake.requests_to(path)[0].at  # the watch (and its deadline) began just before
+    assert result.returncode == 124, result.stderr
+    assert time.monotonic() - first < 2 + 1  # stops within a second of the deadline
+    assert time.monotonic() - started < 2 + 1 + 3  # (+ interpreter start-up)
+    assert ("timed out with 1 job(s) still running: claret 90 (2/8 steps (25%), "
+            "Validating rows)") in result.stderr
+    assert "claret 90: still running at the timeout" in result.stderr
+    assert "resume with: jobwatch wait claret 90 --timeout 2 --interval 0.5" in result.stderr
+
+
+def test_interval_zero_means_the_floor_not_the_default(fake, run_cli) -> None:
+    # L3: `--interval 0` polled Claret every 5 s (its default).
+    path = route_claret(fake, 91, running(91))
+    result = run_cli("wait", "claret", "91", "--interval", "0", "--timeout", "1.5",
+                     env=env(fake))
+    assert result.returncode == 124, result.stderr
+    times = [r.at for r in fake.requests_to(path)]
+    assert len(times) >= 5
+    assert all(b - a >= 0.19 for a, b in zip(times, times[1:]))  # never below 0.2 s
+
+
+def test_resume_command_for_ids_starting_with_a_dash_works_as_printed(fake, run_cli) -> None:
+    # L2: `jobwatch wait merchantops -mo_600` reads the id as an option.
+    fake.route("/api/jobs/-mo_600/status", merchantops_status("processing", 40))
+    result = run_cli("wait", "merchantops", "--interval", "0.2", "--timeout", "0.6", "--",
+                     "-mo_600", env=env(fake, "merchantops"))
+    assert result.returncode == 124, result.stderr
+    printed = "jobwatch wait merchantops --timeout 0.6 --interval 0.2 -- -mo_600"
+    assert f"resume with: {printed}" in result.stderr
+    again = run_cli(*printed.split()[1:], env=env(fake, "merchantops"))
+    assert again.returncode == 124, again.stderr
+
+
+def _watch(provider: str, job_id: str, state: str | None, outcome: str | None,
+           parent: Any = None) -> Any:
+    from jobwatch.models import Job, JobState
+    from jobwatch.polling import Watch
+
+    watch = Watch(provider, job_id, parent=parent, outcome=outcome)
+    if state is not None:
+        watch.job = Job(provider=provider, job_id=job_id, state=JobState(state), status=state)
+    return watch
+
+
+def _resume(watches: list[Any], provider: str = "retailgrid", **opts: Any) -> list[str]:
+    from jobwatch.runtime import Runtime
+    from jobwatch.wait import WaitOptions, resume_commands
+
+    runtime = Runtime(profile=opts.pop("profile", "default"), config_path=opts.pop("config", None))
+    return resume_commands(runtime, provider, WaitOptions(**opts), watches)
+
+
+P, C, Q = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
+           "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa")
+
+
+def test_resume_lists_only_the_jobs_that_had_not_ended() -> None:
+    watches = [_watch("claret", "1", "succeeded", "succeeded"),
+               _watch("claret", "2", "running", "timeout"),
+               _watch("claret", "3", "failed", "failed"),
+               _watch("claret", "4", None, "timeout"),
+               _watch("claret", "5", "running", "interrupted")]
+    assert _resume(watches, "claret", timeout="5m", interval="0.5", profile="staging",
+                   config="/etc/jobwatch.toml", strict=True) == [
+        "jobwatch wait claret 2 4 5 --profile staging --config /etc/jobwatch.toml "
+        "--timeout 5m --interval 0.5 --strict"]
+
+
+def test_resume_follows_a_related_job_through_its_running_parent() -> None:
+    # M1: with the parent still running, --follow-related finds the grid-fill job again.
+    parent = _watch("retailgrid", P, "running", "interrupted")
+    watches = [parent, _watch("retailgrid", C, "running", "interrupted", parent=parent)]
+    assert _resume(watches, follow_related=True) == [
+        f"jobwatch wait retailgrid {P} --follow-related"]
+
+
+def test_resume_names_a_related_job_whose_parent_has_ended() -> None:
+    # M1: the grid-fill job was dropped once its parent had ended.
+    parent = _watch("retailgrid", P, "succeeded", "succeeded")
+    other = _watch("retailgrid", Q, "running", "interrupted")
+    watches = [parent, _watch("retailgrid", C, "running", "interrupted", parent=parent), other]
+    assert _resume(watches, follow_related=True, interval="1") == [
+        f"jobwatch wait retailgrid {C} {Q} --interval 1 --follow-related"]
+
+
+def test_resume_downloads_what_a_stopped_watch_did_not_fetch() -> None:
+    cut = _watch("claret", "7", "succeeded", "interrupted")
+    timed = _watch("claret", "8", "succeeded", "download_failed")
+    timed.downloads_cut = True
+    assert _resume([cut, timed, _watch("claret", "9", "running", "timeout")], "claret",
+                   download_dir="out dir", profile="p") == [
+        "jobwatch wait claret 9 --profile p --download-dir 'out dir'",
+        "jobwatch download claret 7 --profile p --download-dir 'out dir'",
+        "jobwatch download claret 8 --profile p --download-dir 'out dir'"]
+
+
+def test_resume_puts_ids_starting_with_a_dash_after_the_options() -> None:
+    watches = [_watch("merchantops", "-mo_600", "running", "interrupted"),
+               _watch("merchantops", "mo 600", "running", "interrupted"),
+               _watch("merchantops", "-mo_601", "succeeded", "interrupted")]
+    assert _resume(watches, "merchantops", timeout="5m", profile="x") == [
+        "jobwatch wait merchantops --profile x --timeout 5m -- -mo_600 'mo 600'",
+        "jobwatch download merchantops --profile x -- -mo_601"]
+
+
+def test_a_demo_watch_says_it_stopped_and_prints_no_resume_command(fake, tmp_path) -> None:
+    # For `jobwatch demo`, whose simulator stops with it: watch_jobs(resumable=False).
+    import io
+    from pathlib import Path
+
+    from jobwatch.config import ConfigFile
+    from jobwatch.runtime import Runtime
+    from jobwatch.wait import WaitOptions, watch_jobs
+
+    route_claret(fake, 92, running(92))
+    out = io.StringIO()
+    runtime = Runtime(env=env(fake), stderr=out)
+    runtime._config = ConfigFile(Path("(none)"), explicit=False, exists=False)
+
+    def ctrl_c(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    results = {}
+    for resumable in (True, False):
+        out.seek(0)
+        out.truncate()
+        code = watch_jobs(runtime, [("claret", "92")], WaitOptions(interval="0.2"),
+                          sleep=ctrl_c, resumable=resumable)
+        results[resumable] = (code, out.getvalue())
+    assert results[True][0] == results[False][0] == 130
+    assert "keep running" in results[True][1] and "resume with:" in results[True][1]
+    assert "interrupted: the watch stopped" in results[False][1]
+    assert "keep running" not in results[False][1]
+    assert "resume with" not in results[False][1]
+
+
+def _stalled_download(fake: FakeServer, job_id: int) -> None:
+    """A finished job whose file sends 10 bytes of 1000, then nothing for a minute."""
+    route_claret(fake, job_id, claret(job_id, "completed", 8, 8,
+                                      files={"output": ["/acme/download/stuck.bin"]}))
+
+    def stuck():
+        yield b"x" * 10
+        time.sleep(60)
+        yield b"x" * 990
+
+    fake.route("/acme/download/stuck.bin", lambda _r: Reply(200, stuck(), content_length=1000))
+
+
+def test_a_stalled_download_is_cut_at_the_deadline_and_leaves_no_part(fake, run_cli) -> None:
+    _stalled_download(fake, 90)
+    started = time.monotonic()
+    result = run_cli("wait", "claret", "90", *FAST, "--timeout", "2", env=env(fake))
+    assert time.monotonic() - started < 2 + 2.5  # interpreter start + 1 s + the grace
+    assert result.returncode == 8, result.stderr
+    assert not list(run_cli.cwd.rglob("*.part")) and not list(run_cli.cwd.rglob("stuck.bin"))
+    assert "resume with: jobwatch download claret 90" in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_a_stalled_download_stops_at_once_and_leaves_no_part(
+        fake, tmp_path, signum) -> None:
+    _stalled_download(fake, 91)
+    proc = _popen_wait(fake, tmp_path, "claret", "91", *FAST)
+    _wait_for_a_part_file(tmp_path / "work")
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 1.5
+    assert proc.returncode == 130, stderr
+    assert not list((tmp_path / "work").rglob("*.part"))
+
+
+def test_a_signal_during_a_long_retry_after_wait_stops_at_once(fake, tmp_path) -> None:
+    route_claret(fake, 92, claret(92, "completed", 8, 8,
+                                  files={"output": ["/acme/download/later.bin"]}))
+    fake.route("/acme/download/later.bin", Reply(503, b"busy", {"Retry-After": "120"}))
+    proc = _popen_wait(fake, tmp_path, "claret", "92", *FAST)
+    deadline = time.monotonic() + 20
+    while not fake.hits("/acme/download/later.bin"):
+        assert time.monotonic() < deadline, "the download never started"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 1.5
+    assert proc.returncode == 130, stderr
+    assert "retrying in 2m" in stderr or "retrying in 120s" in stderr

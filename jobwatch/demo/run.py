@@ -6,13 +6,10 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from jobwatch.config import ConfigFile
 from jobwatch.errors import ExitCode, UsageError
@@ -32,61 +29,15 @@ def _isolated(runtime: Runtime, env: dict[str, str], stderr: Any) -> Runtime:
     return demo
 
 
-class _DemoStream:
-    """The demo's stderr. After Ctrl-C the demo, not `wait`, has the last word: wait's closing
-    notes (the remote jobs keep running, resume with ...) are true of a real provider, not of
-    a simulator that stops with the demo, and a resume command would reach the user's real
-    accounts."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self.muted = False
-
-    def write(self, text: str) -> int:
-        return len(text) if self.muted else self._stream.write(text)
-
-    def isatty(self) -> bool:
-        return self._stream.isatty()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
-@contextmanager
-def _interrupts(stream: _DemoStream) -> Iterator[None]:
-    """Ctrl-C and SIGTERM mute the stream, then stop the demo as KeyboardInterrupt does. A
-    second signal while it winds down (a few milliseconds) is ignored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        if not stream.muted:
-            stream.muted = True
-            raise KeyboardInterrupt
-
-    # A SIGINT ignored by whoever started us (nohup, `cmd &` in a script) stays ignored.
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    for signum, before in previous.items():
-        if before is not signal.SIG_IGN:
-            signal.signal(signum, handler)
-    try:
-        yield
-    finally:
-        for signum, before in previous.items():
-            if before is not signal.SIG_IGN:
-                signal.signal(signum, before)
-
-
 def run_demo(runtime: Runtime) -> int:
     from jobwatch.demo.simulator import Simulator
     from jobwatch.wait import WaitOptions, watch_jobs
 
-    out = _DemoStream(runtime.stderr)
+    out = runtime.stderr
     folder = tempfile.mkdtemp(prefix="jobwatch-demo-")
     code = int(ExitCode.INTERRUPTED)
     try:
-        with _interrupts(out), Simulator(token=f"demo-{secrets.token_hex(8)}") as sim:
+        with Simulator(token=f"demo-{secrets.token_hex(8)}") as sim:
             demo = _isolated(runtime, sim.env(), out)
             out.write(
                 f"jobwatch demo: a simulator of Retailgrid, MerchantOps, Julep and Claret is "
@@ -95,13 +46,15 @@ def run_demo(runtime: Runtime) -> int:
             out.flush()
             opts = WaitOptions(interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT,
                                follow_related=True, download_dir=folder)
-            code = watch_jobs(demo, sim.demo_jobs, opts)
+            # Not resumable: the simulator stops with the demo, and a resume command would
+            # point at the user's real accounts.
+            code = watch_jobs(demo, sim.demo_jobs, opts, resumable=False)
     except KeyboardInterrupt:
-        out.muted = True
-    if out.muted or code == ExitCode.INTERRUPTED:
-        runtime.stderr.write(_interrupted(folder, tty=runtime.stderr.isatty()))
-        runtime.stderr.flush()
-        return int(ExitCode.INTERRUPTED)
+        code = int(ExitCode.INTERRUPTED)
+    if code == ExitCode.INTERRUPTED:
+        out.write(_interrupted(folder))
+        out.flush()
+        return code
     out.write(_closing(folder, code))
     out.flush()
     # One job is scripted to fail: a demo that showed it has worked.
@@ -112,12 +65,11 @@ def _saved(folder: str) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*") if p.is_file())
 
 
-def _interrupted(folder: str, *, tty: bool) -> str:
+def _interrupted(folder: str) -> str:
     """The demo's own words on Ctrl-C; removes the download folder when nothing is in it."""
     saved = _saved(folder)
-    # The live display was cut short with the cursor hidden; its last frame stays on screen.
-    lines = ["\x1b[?25h" if tty else "", "demo interrupted: the simulator stopped with it, so "
-             "no job is left running anywhere."]
+    lines = ["", "demo interrupted: the simulator stopped with it, so no job is left running "
+             "anywhere."]
     if saved:
         lines.append(f"Files saved before the interrupt are in {folder}:")
         lines += [f"  {name}" for name in saved]
