@@ -15,7 +15,6 @@ treated as transient: the whole file is fetched again from the start, up to ``at
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 import time
 import unicodedata
@@ -280,7 +279,7 @@ def _write_part(held: OpenDir, name: str, write: Callable[[int], int],
     since then (a symlink planted while the request was on its way) is refused by O_EXCL and
     O_NOFOLLOW, never written through."""
     final = held.path / name
-    part = _part_name(name) or f".jobwatch-{secrets.token_hex(8)}{PART_SUFFIX}"
+    part = _part_name(name) or _short_part_name()
     fd: int | None = None
     created = False
     committed = False
@@ -315,6 +314,12 @@ def _write_part(held: OpenDir, name: str, write: Callable[[int], int],
                 pass  # the error already on its way up says more than a failed cleanup would
         if key is not None:
             parts.discard(key)  # type: ignore[union-attr]
+
+
+def _short_part_name() -> str:
+    import secrets  # only for the rare long name: hmac and friends cost every start ~3 ms
+
+    return f".jobwatch-{secrets.token_hex(8)}{PART_SUFFIX}"
 
 
 def _part_name(name: str) -> str | None:
