@@ -91,19 +91,25 @@ os.write(out, f"{wall} {ru.ru_utime + ru.ru_stime} {ru.ru_maxrss} "
 
 
 def run_child(argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | None = None,
-              timeout: float = 120.0, on_start: Callable[[int], None] | None = None) -> Sample:
+              timeout: float = 120.0, on_start: Callable[[int], None] | None = None,
+              terminal: tuple[int, int] | None = None) -> Sample:
     """Run one program (an absolute path) to its end and measure it alone. ``on_start`` gets
-    the launcher's pid."""
+    the launcher's pid. ``terminal=(columns, rows)``: its stderr is a pseudo-terminal of that
+    size (what a person watching sees), and Sample.stderr is what was drawn on it."""
     read_end, write_end = os.pipe()
+    screen = _Terminal(*terminal) if terminal else None
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", LAUNCHER, str(write_end),
                  *(str(a) for a in argv)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err, pass_fds=(write_end,),
+                stdin=subprocess.DEVNULL, stdout=out,
+                stderr=screen.slave if screen else err, pass_fds=(write_end,),
                 env=dict(env) if env is not None else None, start_new_session=True)
         finally:
             os.close(write_end)
+            if screen:
+                screen.started()
         if on_start is not None:
             on_start(proc.pid)
         # The launcher leads its own process group: a timeout kills it and the program.
@@ -118,12 +124,48 @@ def run_child(argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str] | N
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        if screen:
+            stderr = screen.drawn()
     if len(fields) != 4:
         raise BrokenFigure(f"{argv[0]} {' '.join(map(str, argv[1:3]))}... did not finish "
                            f"within {timeout:.0f} s (or could not start): {stderr.strip()[-200:]}")
     wall, cpu, maxrss, code = fields
     return Sample(wall=float(wall), cpu=float(cpu), maxrss=int(maxrss) * 1024,  # KiB on Linux
                   code=int(code), stdout=stdout, stderr=stderr)
+
+
+class _Terminal:
+    """A pseudo-terminal for a child's stderr, read in the background."""
+
+    def __init__(self, columns: int, rows: int) -> None:
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        self.master, self.slave = pty.openpty()
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        self.data = bytearray()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+
+    def started(self) -> None:
+        os.close(self.slave)  # the child has its own copy; EOF comes when it exits
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:  # EIO: the child is gone
+                return
+            if not chunk:
+                return
+            self.data += chunk
+
+    def drawn(self) -> str:
+        self.reader.join(5)
+        os.close(self.master)
+        return self.data.decode(errors="replace")
 
 
 def run_child_sampled(argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str],
