@@ -212,13 +212,15 @@ def choose_renderer(runtime: Runtime, opts: WaitOptions, clock: Callable[[], flo
                     cancelled: threading.Event | None = None) -> Any:
     """``cancelled``: the engine's stop signal; the renderer's download progress then ends a
     download (its .part removed) once the watch stops."""
-    from jobwatch.ui import LiveRenderer, PlainRenderer, QuietRenderer
+    from jobwatch.ui import PlainRenderer, QuietRenderer
 
     stream = runtime.stderr
     if opts.quiet:
         return QuietRenderer(stream, cancelled=cancelled)
     # --verbose request lines would tear a live display: they get the plain one.
     if stream.isatty() and runtime.env.get("TERM") != "dumb" and not runtime.verbose:
+        from jobwatch.live import LiveRenderer
+
         return LiveRenderer(stream, clock, resume=resume, resumable=resumable,
                             cancelled=cancelled)
     return PlainRenderer(stream, clock, resume=resume, resumable=resumable, cancelled=cancelled)

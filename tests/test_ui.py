@@ -6,9 +6,10 @@ import io
 
 import pytest
 
+from jobwatch.live import LiveRenderer
 from jobwatch.models import Job, JobState
 from jobwatch.polling import Watch
-from jobwatch.ui import LiveRenderer, PlainRenderer
+from jobwatch.ui import PlainRenderer
 
 LONG_ID = "3f2a1b6c-1111-2222-3333-444455556666"
 
