@@ -96,12 +96,14 @@ def wait(
         help="Give up after this long (exit 124): 90, 90s, 5m, 1h30m; 0 for no limit.")] = None,
     interval: Annotated[str | None, typer.Option(
         "--interval", metavar="DURATION",
-        help="Time between polls (default 5s for claret, 2s otherwise; at least 0.2s).")] = None,
+        help="Time between polls (default 5s for claret, 2s otherwise; never below 0.2s, "
+             "which 0 means).")] = None,
     fail_fast: Annotated[bool, typer.Option(
         "--fail-fast", help="Stop at the first job that fails.")] = False,
     strict: Annotated[bool, typer.Option(
         "--strict",
-        help="A job that ended with failed items (Claret: an errors file) counts as failed.",
+        help="A job that ended with failed items or errors (Claret: an errors file) counts "
+             "as failed.",
     )] = False,
     download_dir: DirOpt = None,
     no_download: Annotated[bool, typer.Option(
