@@ -1,7 +1,7 @@
 """What a finished job leaves on disk: downloaded files (Claret) or written reports (MerchantOps).
 
-Every file lands under ``root/<provider>-<job_id>/`` through jobwatch.downloads, so the same
-rules hold everywhere: safe names, no symlinks followed, NAME.part renamed into place.
+Every file lands under ``root/<provider>-<job_id>/`` through jobwatch.safefs, so the same rules
+hold everywhere: safe names, no symlinks followed, a .part of its own renamed into place.
 """
 
 from __future__ import annotations
@@ -17,20 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from jobwatch.downloads import (
-    NULL_PROGRESS,
-    PART_SUFFIX,
-    DownloadProgress,
+from jobwatch.downloads import NULL_PROGRESS, DownloadProgress, download_file
+from jobwatch.errors import DownloadError, DownloadTimeout
+from jobwatch.http import Origin
+from jobwatch.safefs import (
     Parts,
     check_component,
-    download_file,
     open_safe_dir,
     safe_file_name,
     write_all,
     write_atomically,
 )
-from jobwatch.errors import DownloadError, DownloadTimeout
-from jobwatch.http import Origin
 
 if TYPE_CHECKING:
     import httpx
@@ -58,13 +55,13 @@ class Saved:
 
 @dataclass
 class ArtifactReport:
+    """What the files of one job came to. Filled as each file lands, so a caller stopped
+    midway (Ctrl-C, SIGTERM) still knows what is on disk; ``saved`` may be a list the caller
+    shares for that."""
+
     saved: list[Saved] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # one readable, redacted line each
     timed_out: bool = False  # the --timeout cut the downloads short
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
 
 
 def job_dir_name(provider: str, job_id: str) -> str:
@@ -84,8 +81,10 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
                        sleep: Callable[[float], None] = time.sleep,
                        deadline: float | None = None,
                        on_retry: Callable[[str, float], None] | None = None,
-                       parts: Parts | None = None) -> ArtifactReport:
-    """Fetch each artifact to ``root/job_dir_name/<category>/<file name>``.
+                       parts: Parts | None = None,
+                       report: ArtifactReport | None = None) -> ArtifactReport:
+    """Fetch each artifact to ``root/job_dir_name/<category>/<file name>``, into ``report``
+    (a new one if None) as each file lands.
 
     ``categories=None`` means all. A file that fails (unsafe name, HTTP error, write error) is
     recorded in ``failures`` and the others still download. Two artifacts of one category with
@@ -93,7 +92,7 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
     second silently replacing the first. ``on_retry(message, delay)`` hears of each wait
     before a file is asked for again.
     """
-    report = ArtifactReport()
+    report = ArtifactReport() if report is None else report
     taken: set[tuple[str, str]] = set()
     chosen = [a for a in artifacts if categories is None or a.category in categories]
     for index, artifact in enumerate(chosen):
@@ -131,28 +130,24 @@ def _shown(text: str) -> str:
 
 
 def _unique(name: str, category: str, taken: set[tuple[str, str]]) -> str:
-    # "x.csv" must not follow an artifact literally named "x.csv.part": its download would
-    # take that file for its own stale .part and remove it.
-    def clashes(candidate: str) -> bool:
-        return ((category, candidate) in taken
-                or (category, candidate + PART_SUFFIX) in taken)
-
     candidate, n = name, 1
     stem, dot, suffix = name.rpartition(".")
-    while clashes(candidate):
+    while (category, candidate) in taken:
         n += 1
         candidate = f"{stem}-{n}.{suffix}" if dot and stem else f"{name}-{n}"
     taken.add((category, candidate))
     return candidate
 
 
-def write_merchantops_reports(root: Path, job_dir_name: str, detail: dict,
-                              categories: set[str] | None = None,
-                              parts: Parts | None = None) -> ArtifactReport:
-    """Write the detail answer's errors and warnings as CSV, and the answer as job.json, into
-    ``root/job_dir_name/`` (only the ``categories`` asked for: errors, warnings, job). A file
-    that cannot be written is a failure; the others still are."""
-    report = ArtifactReport()
+def write_reports(root: Path, job_dir_name: str, detail: dict, errors: list[Any],
+                  warnings: list[Any], categories: set[str] | None = None,
+                  parts: Parts | None = None,
+                  report: ArtifactReport | None = None) -> ArtifactReport:
+    """Write a detail answer's ``errors`` and ``warnings`` as CSV, and the answer itself as
+    job.json, into ``root/job_dir_name/`` (only the ``categories`` asked for: errors,
+    warnings, job), into ``report`` as each lands. A file that cannot be written is a failure;
+    the others still are."""
+    report = ArtifactReport() if report is None else report
     try:
         directory = open_safe_dir(root, job_dir_name)
     except DownloadError as exc:
@@ -161,8 +156,8 @@ def write_merchantops_reports(root: Path, job_dir_name: str, detail: dict,
     # job.json is the answer exactly: allow_nan=False because NaN is not JSON (parse_json
     # already made it null; this only keeps a stray one from writing a file jq rejects).
     outputs: list[tuple[str, str, Callable[[], str]]] = [
-        ("errors", "errors.csv", lambda: _report_csv(_entries(detail.get("errors")))),
-        ("warnings", "warnings.csv", lambda: _report_csv(_entries(detail.get("warnings")))),
+        ("errors", "errors.csv", lambda: _report_csv(errors)),
+        ("warnings", "warnings.csv", lambda: _report_csv(warnings)),
         ("job", "job.json", lambda: json.dumps(detail, indent=2, ensure_ascii=False,
                                                allow_nan=False, default=str) + "\n"),
     ]
@@ -184,10 +179,6 @@ def write_merchantops_reports(root: Path, job_dir_name: str, detail: dict,
                 continue
             report.saved.append(Saved(category, directory.path / name, written))
     return report
-
-
-def _entries(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _report_csv(entries: Iterable[Any]) -> str:

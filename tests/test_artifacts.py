@@ -6,16 +6,18 @@ import csv
 import errno
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from jobwatch.adapters.merchantops import MerchantOpsAdapter
 from jobwatch.artifacts import (
     REPORT_COLUMNS,
     download_artifacts,
     job_dir_name,
     neutralized,
-    write_merchantops_reports,
+    write_reports,
 )
 from jobwatch.errors import DownloadError
 from jobwatch.http import Redactor, make_client, origin_of
@@ -32,6 +34,12 @@ JOB_DIR = "claret-12345"
 def client():
     with make_client() as c:
         yield c
+
+
+def write_merchantops_reports(root: Path, job_dir: str, detail: dict, **kwargs):
+    """The MerchantOps reports, as `wait` writes them: the lists the adapter finds."""
+    errors, warnings = MerchantOpsAdapter.detail_reports(detail)
+    return write_reports(root, job_dir, detail, errors, warnings, **kwargs)
 
 
 def run(client, fake, root: Path, artifacts: list[Artifact], categories=None):
@@ -153,13 +161,16 @@ def test_same_name_twice_is_kept_apart(fake, client, tmp_path: Path) -> None:
 
 
 def test_artifact_named_like_a_part_file_survives(fake, client, tmp_path: Path) -> None:
+    # Each download writes a temporary of its own (a.csv.<random>.part): an artifact literally
+    # named a.csv.part is just another file, and a.csv's download never touches it.
     fake.route("/a.csv.part", Reply(200, b"literal part"))
     fake.route("/a.csv", Reply(200, b"the csv"))
     artifacts = [Artifact(category="output", url=f"{fake.url}/a.csv.part"),
                  Artifact(category="output", url=f"{fake.url}/a.csv")]
     report = run(client, fake, tmp_path, artifacts)
-    assert [s.path.name for s in report.saved] == ["a.csv.part", "a-2.csv"]
+    assert [s.path.name for s in report.saved] == ["a.csv.part", "a.csv"]
     assert (tmp_path / JOB_DIR / "output" / "a.csv.part").read_bytes() == b"literal part"
+    assert (tmp_path / JOB_DIR / "output" / "a.csv").read_bytes() == b"the csv"
 
 
 def test_symlinked_job_directory_is_refused(fake, client, tmp_path: Path) -> None:
@@ -362,7 +373,7 @@ def test_merchantops_write_error_names_path_and_reason(tmp_path: Path, monkeypat
     real_open = os.open
 
     def full(path, flags, *args, **kwargs):
-        if str(path).endswith("warnings.csv.part"):
+        if re.fullmatch(r"warnings\.csv\.[0-9a-f]{8}\.part", str(path)):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         return real_open(path, flags, *args, **kwargs)
 

@@ -1,4 +1,5 @@
-"""jobwatch.downloads over real loopback HTTP: safe names, .part + rename, symlinks, retries."""
+"""jobwatch.downloads and jobwatch.safefs over real loopback HTTP: safe names, a .part of its
+own + rename, symlinks, retries."""
 
 from __future__ import annotations
 
@@ -13,16 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jobwatch.downloads import (
-    CHUNK_SIZE,
-    check_component,
-    download_file,
-    safe_dir,
-    safe_file_name,
-    write_atomically,
-)
+from jobwatch.downloads import CHUNK_SIZE, download_file
 from jobwatch.errors import DownloadError, ExitCode
 from jobwatch.http import Redactor, make_client, origin_of
+from jobwatch.safefs import check_component, open_safe_dir, safe_file_name, write_atomically
+from tests.conftest import within
 from tests.fakeserver import Reply
 
 TOKEN = "tok_SECRET_123456"
@@ -72,6 +68,11 @@ def fetch(client, fake, url: str, directory: Path, name: str, **kwargs):
 
 def leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
+
+
+def safe_dir(root: Path, *components: str) -> Path:
+    with open_safe_dir(root, *components) as held:
+        return held.path
 
 
 # --- names and directories ---------------------------------------------------------------------
@@ -406,38 +407,54 @@ def test_invalid_url_is_a_download_error(fake, client, out: Path) -> None:
 
 # --- what is already on disk --------------------------------------------------------------------
 
-@pytest.mark.parametrize("planted", ["a.csv", "a.csv.part"])
-def test_planted_symlink_is_refused_and_untouched(fake, client, tmp_path: Path, out: Path,
-                                                  planted: str) -> None:
+def test_planted_symlink_is_refused_and_untouched(fake, client, tmp_path: Path,
+                                                  out: Path) -> None:
     fake.route("/files/a.csv", Reply(200, b"evil"))
     target = tmp_path / "secret.txt"
     target.write_text("precious")
-    (out / planted).symlink_to(target)
+    (out / "a.csv").symlink_to(target)
     with pytest.raises(DownloadError, match="symlink"):
         fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
-    assert (out / planted).is_symlink()
-    assert os.readlink(out / planted) == str(target)
+    assert os.readlink(out / "a.csv") == str(target)
     assert target.read_text() == "precious"
-    assert leftovers(out) == [planted]
+    assert leftovers(out) == ["a.csv"]
     assert fake.hits("/files/a.csv") == 0
 
 
-def test_symlink_planted_at_part_during_the_request_is_not_followed(fake, client,
-                                                                    tmp_path: Path,
-                                                                    out: Path) -> None:
+def test_a_symlink_at_name_part_is_someone_elses_and_untouched(fake, client, tmp_path: Path,
+                                                               out: Path) -> None:
+    # Each attempt writes a temporary of its own (a.csv.<random>.part): a.csv.part is not it.
+    fake.route("/files/a.csv", Reply(200, b"data"))
     target = tmp_path / "secret.txt"
     target.write_text("precious")
+    (out / "a.csv.part").symlink_to(target)
+    fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
+    assert os.readlink(out / "a.csv.part") == str(target)
+    assert target.read_text() == "precious"
+    assert (out / "a.csv").read_bytes() == b"data"
+    assert leftovers(out) == ["a.csv", "a.csv.part"]
+
+
+def test_symlink_planted_at_the_temporary_name_is_not_followed(fake, client, tmp_path: Path,
+                                                              out: Path, monkeypatch) -> None:
+    # The random name is made predictable, and a symlink planted at it while the request is
+    # on its way: O_EXCL|O_NOFOLLOW refuses it, and the next random name is used instead.
+    target = tmp_path / "secret.txt"
+    target.write_text("precious")
+    tags = iter([b"\x00" * 4, b"\x01" * 4])
+    monkeypatch.setattr(os, "urandom", lambda n: next(tags))
 
     def plant(_request) -> Reply:
-        (out / "a.csv.part").symlink_to(target)
-        return Reply(200, b"evil")
+        (out / "a.csv.00000000.part").symlink_to(target)
+        return Reply(200, b"data")
 
     fake.route("/files/a.csv", plant)
-    with pytest.raises(DownloadError, match="appeared meanwhile"):
-        fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
+    fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
+    monkeypatch.undo()
     assert target.read_text() == "precious"
-    assert os.readlink(out / "a.csv.part") == str(target)
-    assert leftovers(out) == ["a.csv.part"]
+    assert os.readlink(out / "a.csv.00000000.part") == str(target)
+    assert (out / "a.csv").read_bytes() == b"data"
+    assert leftovers(out) == ["a.csv", "a.csv.00000000.part"]
 
 
 def test_directory_swapped_for_a_symlink_during_the_request(fake, client, tmp_path: Path,
@@ -465,12 +482,15 @@ def test_directory_at_target_name_is_refused(fake, client, out: Path) -> None:
     assert leftovers(out) == ["a.csv"]
 
 
-def test_stale_part_is_replaced(fake, client, out: Path) -> None:
+def test_a_part_file_not_ours_is_left_alone(fake, client, out: Path) -> None:
+    # It may be another run's download in progress (review 2-b D4): never removed, never
+    # renamed into place.
     fake.route("/files/a.csv", Reply(200, b"fresh"))
-    (out / "a.csv.part").write_bytes(b"stale half download")
+    (out / "a.csv.part").write_bytes(b"another run's half download")
     fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     assert (out / "a.csv").read_bytes() == b"fresh"
-    assert leftovers(out) == ["a.csv"]
+    assert (out / "a.csv.part").read_bytes() == b"another run's half download"
+    assert leftovers(out) == ["a.csv", "a.csv.part"]
 
 
 def test_existing_file_replaced_only_when_complete(fake, client, out: Path) -> None:
@@ -562,7 +582,7 @@ def test_interruption_mid_stream_leaves_no_part(fake, client, out: Path,
     fake.route("/files/big", Reply(200, (b"y" * 200_000,) * 4))
 
     def interrupt(n: int) -> None:
-        assert (out / "big.bin.part").exists()  # really mid-stream, .part on disk
+        assert [p.name for p in out.glob("big.bin.*.part")]  # really mid-stream, .part on disk
         raise interruption()
 
     progress = Recorder(on_advance=interrupt)
@@ -643,3 +663,155 @@ def test_a_server_sending_more_than_it_announced_gets_only_what_it_announced(
                                   content_length=140_000))
     assert fetch(client, fake, f"{fake.url}/dl/x.bin", out, "x.bin") == 140_000
     assert (out / "x.bin").read_bytes() == b"a" * 70_000 + b"b" * 70_000
+
+
+# --- review 2: framing, keep-alive, two runs on one DIR, a dribbling server -------------------
+
+@pytest.fixture
+def raw():
+    from tests.rawserver import RawServer
+
+    server = RawServer()
+    yield server
+    server.close()
+
+
+def test_chunked_framing_with_a_content_length_never_lands_in_the_file(raw, client,
+                                                                       out: Path) -> None:
+    # Review 2-b D1: Transfer-Encoding wins over Content-Length (RFC 9112, and h11). A read
+    # around h11 after its first piece wrote the chunk-size lines into the file, and the
+    # length check passed because the framing was counted too.
+    import time
+
+    from tests.rawserver import answer
+
+    payload = bytes(range(256)) * (3 * 4096)  # 3 MiB: far more than a small remainder
+    first, rest = payload[:100], payload[100:]
+
+    def handler(conn) -> None:
+        conn.sendall(answer("200 OK", {"Transfer-Encoding": "chunked",
+                                       "Content-Length": str(len(payload))}))
+        conn.sendall(b"%x\r\n%s\r\n" % (len(first), first))
+        time.sleep(0.2)  # h11 hands over the first chunk alone
+        for at in range(0, len(rest), 65536):
+            piece = rest[at:at + 65536]
+            conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+        conn.sendall(b"0\r\n\r\n")
+
+    raw.routes["/a.bin"] = handler
+    written = download_file(client, f"{raw.url}/a.bin", out, "a.bin", credentials={},
+                            trusted=origin_of(raw.url), redact=str)
+    assert written == len(payload)
+    assert (out / "a.bin").read_bytes() == payload
+
+
+def test_a_small_body_leaves_its_connection_in_the_pool(fake, client, out: Path) -> None:
+    # Review 2-b D10: h11 reads a small body to its end, so one connection serves them all.
+    for n in range(4):
+        fake.route(f"/files/{n}.csv", Reply(200, b"id,name\n" * 100))
+    for n in range(4):
+        fetch(client, fake, f"{fake.url}/files/{n}.csv", out, f"{n}.csv")
+    assert fake.connections == 1
+    assert leftovers(out) == ["0.csv", "1.csv", "2.csv", "3.csv"]
+
+
+def test_a_response_pipelined_after_a_small_body_never_becomes_the_next_file(raw, client,
+                                                                             out: Path) -> None:
+    # Audit of 2-b D10: a server (or a proxy) sends a second, unasked-for answer right behind a
+    # small body, in the same write. h11 keeps those bytes; on a reused connection they would
+    # be read as the answer to the next file's request, and saved as that file.
+    from tests.rawserver import answer
+
+    files = {f"/f{n}.bin": bytes([n]) * (3000 + n) for n in range(3)}
+    evil = b"EVIL" * 500
+
+    def handler_for(body: bytes):
+        def handler(conn) -> None:
+            conn.sendall(answer("200 OK", {"Content-Length": str(len(body))}) + body
+                         + answer("200 OK", {"Content-Length": str(len(evil))}) + evil)
+        return handler
+
+    for path, body in files.items():
+        raw.routes[path] = handler_for(body)
+    for path, body in files.items():
+        download_file(client, f"{raw.url}{path}", out, path[1:], credentials={},
+                      trusted=origin_of(raw.url), redact=str)
+        assert (out / path[1:]).read_bytes() == body
+    assert raw.connections == len(files)  # each overfed connection was dropped
+
+
+def test_a_large_body_is_still_exact_through_the_direct_read(fake, client, out: Path) -> None:
+    data = bytes(range(256)) * (12 * 1024)  # 3 MiB with a Content-Length
+    fake.route("/big.bin", Reply(200, data))
+    assert fetch(client, fake, f"{fake.url}/big.bin", out, "big.bin") == len(data)
+    assert (out / "big.bin").read_bytes() == data
+
+
+def test_two_runs_on_one_dir_never_rename_each_others_half_written_file(fake, out: Path
+                                                                        ) -> None:
+    # Review 2-b D4: run A is writing a.csv; run B starts on the same name and stalls half-way.
+    # A must rename its own complete file into place, not B's half-written one, and B's
+    # temporary must survive A (it is not A's to remove).
+    import threading
+
+    a_half, b_half, a_done = threading.Event(), threading.Event(), threading.Event()
+
+    def body(first: bytes, second: bytes, pause: threading.Event, tell: threading.Event):
+        yield first
+        tell.set()
+        pause.wait(10)
+        yield second
+
+    fake.route("/a.csv", lambda _r: Reply(200, body(b"A" * 1000, b"A" * 1000, b_half, a_half),
+                                          content_length=2000))
+    fake.route("/b.csv", lambda _r: Reply(200, body(b"B" * 1000, b"B" * 1000, a_done, b_half),
+                                          content_length=2000))
+    results: dict[str, object] = {}
+
+    def run(which: str) -> None:
+        with make_client() as own:
+            try:
+                results[which] = fetch(own, fake, f"{fake.url}/{which}.csv", out, "a.csv",
+                                       attempts=1)
+            except DownloadError as exc:
+                results[which] = exc
+
+    a = threading.Thread(target=run, args=("a",))
+    a.start()
+    assert a_half.wait(10)
+    b = threading.Thread(target=run, args=("b",))
+    b.start()
+    a.join(10)
+    assert results["a"] == 2000
+    assert (out / "a.csv").read_bytes() == b"A" * 2000
+    assert len(list(out.glob("a.csv.*.part"))) == 1  # B's, still being written
+    a_done.set()
+    b.join(10)
+    assert results["b"] == 2000
+    assert (out / "a.csv").read_bytes() == b"B" * 2000
+    assert leftovers(out) == ["a.csv"]
+
+
+def test_a_body_dribbled_a_byte_at_a_time_is_a_stall(raw, client, out: Path,
+                                                     monkeypatch) -> None:
+    # Review 2-b D6: a byte every 0.1 s never trips the per-read timeout; the stall rule does.
+    import time
+
+    from jobwatch import downloads
+    from tests.rawserver import answer
+
+    monkeypatch.setattr(downloads, "STALL_WINDOW", 0.5)
+
+    def handler(conn) -> None:
+        conn.sendall(answer("200 OK", {"Content-Length": "100000"}))
+        for _ in range(100):
+            conn.sendall(b"x")
+            time.sleep(0.1)
+
+    raw.routes["/slow.bin"] = handler
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match="stalled: less than 1024 bytes in 0.5s"):
+        download_file(client, f"{raw.url}/slow.bin", out, "slow.bin", credentials={},
+                      trusted=origin_of(raw.url), redact=str, attempts=1)
+    assert time.monotonic() - started < within(3)
+    assert leftovers(out) == []

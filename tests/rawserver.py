@@ -1,0 +1,68 @@
+"""A raw-socket HTTP/1.1 server for answers no well-behaved server sends (chunked framing with a
+Content-Length, a body dribbled a byte at a time, a compressed gigabyte). Each route is a
+handler given the socket; it writes the whole answer itself. Connections are counted."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+
+Handler = Callable[[socket.socket], None]
+
+
+class RawServer:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, 0))
+        self._sock.listen(20)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://{host}:{self.port}"
+        self.routes: dict[str, Handler] = {}
+        self.paths: list[str] = []
+        self.connections = 0
+        self._stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._sock.close()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buffer = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, buffer = buffer.split(b"\r\n\r\n", 1)
+                path = head.split(b" ", 2)[1].decode("latin-1").split("?")[0]
+                self.paths.append(path)
+                handler = self.routes.get(path)
+                if handler is None:
+                    body = b'{"detail":"Not Found"}'
+                    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s"
+                                 % (len(body), body))
+                    continue
+                handler(conn)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+
+def answer(status: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
