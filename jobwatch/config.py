@@ -17,7 +17,7 @@ from typing import Any
 
 from jobwatch.errors import ConfigError
 from jobwatch.providers import PROVIDERS
-from jobwatch.text import header_safe
+from jobwatch.text import header_safe, printable
 
 PROFILE_FIELDS = ("base_url", "token", "token_env", "token_command", "tenant", "organization_id",
                   "interval", "timeout", "verify", "headers")
@@ -32,6 +32,17 @@ def default_config_path() -> Path:
     return user_config_path("jobwatch") / "config.toml"
 
 
+def choose_path(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os.environ
+                ) -> tuple[Path, bool]:
+    """Where the config is, or would be: --config, else JOBWATCH_CONFIG (empty is unset), else
+    the platform's place; and whether it was named explicitly (then it must exist). `config
+    path`, `config init` and loading all ask here."""
+    chosen = path or env.get("JOBWATCH_CONFIG")
+    if chosen:
+        return Path(chosen).expanduser(), True
+    return default_config_path(), False
+
+
 @dataclass(frozen=True)
 class Value:
     value: Any
@@ -41,7 +52,7 @@ class Value:
 @dataclass
 class ConfigFile:
     path: Path
-    explicit: bool
+    explicit: bool  # as choose_path said; nothing decides by it once the file is read
     exists: bool
     data: dict[str, Any] = field(default_factory=dict)
     text: str = ""
@@ -56,12 +67,16 @@ class ConfigFile:
             if header.match(line):
                 if key is None:
                     return f"{self.path}:{number}"
+                # `key = ...`, `"key" = ...`, or a dotted `key.sub = ...`
+                own = re.compile(r"^\s*([\"']?)" + re.escape(key) + r"\1\s*[=.]")
                 for offset, inner in enumerate(lines[number:], number + 1):
                     if inner.lstrip().startswith("["):
                         break
-                    if re.match(r"^\s*" + re.escape(key) + r"\s*=", inner):
+                    if own.match(inner):
                         return f"{self.path}:{offset}"
-                return f"{self.path}:{number}"
+                # A table of its own ([claret.default.headers]), else the section itself.
+                table = self.line_of(f"{section}.{key}")
+                return table if table != str(self.path) else f"{self.path}:{number}"
         return str(self.path)
 
 
@@ -102,8 +117,7 @@ def load_file(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os.e
               ) -> ConfigFile:
     """Read and check the TOML file; a missing default file is fine, a missing explicit one
     is not."""
-    explicit = path is not None or bool(env.get("JOBWATCH_CONFIG"))
-    chosen = Path(path or env.get("JOBWATCH_CONFIG") or default_config_path()).expanduser()
+    chosen, explicit = choose_path(path, env)
     try:
         text = chosen.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -256,7 +270,7 @@ def resolve_token(profile: Profile, env: Mapping[str, str] = os.environ) -> Valu
         if var not in env:
             raise ConfigError(f"environment variable {var} (named by token_env, {found.source}) "
                               "is not set", hint=f"export {var}=<your token>")
-        token, source = env[var], f"environment variable {var}"
+        token, source = env[var], f"env {var}"
     elif "token_command" in profile.values:
         found = profile.values["token_command"]
         token = _run_token_command(found)
@@ -268,7 +282,7 @@ def resolve_token(profile: Profile, env: Mapping[str, str] = os.environ) -> Valu
                  f"\"MY_TOKEN_VAR\" to {profile.section} in {profile.config.path}",
         )
     if not token:
-        raise ConfigError(f"the token from {source} is empty")
+        raise ConfigError(f"the token from {source} is empty", hint=_empty_token_hint(profile))
     if not header_safe(token):
         raise ConfigError(f"the token from {source} contains a newline, a control or "
                           "non-ASCII character, or surrounding spaces",
@@ -283,10 +297,32 @@ _RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "c
                                "keep-alive", "te", "trailer", "upgrade", "authorization"})
 
 
+def _empty_token_hint(profile: Profile) -> str:
+    if "token_env" in profile.values:
+        return f"export {profile.get('token_env')}=<your token>"
+    if "token_command" in profile.values:
+        return "the command printed nothing on stdout; run it by hand to see why"
+    if profile.source("token").startswith("env "):
+        return f"set {profile.source('token')[4:]} to your token, or unset it"
+    return f"put the token between the quotes, or use token_env or token_command instead " \
+           f"({profile.source('token')})"
+
+
+def _header_source(profile: Profile, name: str) -> str:
+    """Where header ``name`` was set: its own line in a [provider.profile.headers] table, else
+    the line of the profile's headers."""
+    where = profile.source("headers")
+    if where.startswith(f"{profile.config.path}:"):
+        table = f"{profile.provider}.{profile.name}.headers"
+        if profile.config.line_of(table) != str(profile.config.path):
+            return profile.config.line_of(table, name)
+    return where
+
+
 def check_header_values(profile: Profile) -> None:
     """Values that travel in headers: printable ASCII only, or exit 6 before any request."""
     for name in profile.get("headers") or {}:
-        where = profile.source("headers")
+        where = _header_source(profile, name)
         if not _HEADER_NAME.fullmatch(name):
             raise ConfigError(f"headers ({where}): {name!r} is not a valid header name",
                               hint="header names are letters, digits and -")
@@ -298,7 +334,8 @@ def check_header_values(profile: Profile) -> None:
     values.update({f"headers.{k}": v for k, v in (profile.get("headers") or {}).items()})
     for name, value in values.items():
         if value is not None and not header_safe(value):
-            source = profile.source(name.split(".")[0])
+            source = (_header_source(profile, name[len("headers."):])
+                      if name.startswith("headers.") else profile.source(name))
             raise ConfigError(f"{name} ({source}) contains a control or non-ASCII character, "
                               "or surrounding spaces", hint="header values must be printable ASCII")
 
@@ -329,8 +366,9 @@ def _run_token_command(found: Value) -> str:
         raise ConfigError(f"token_command '{name}' ({found.source}) cannot run: "
                           f"{exc.strerror}") from None
     if done.returncode != 0:
+        said = _first_line(done.stderr, hide=done.stdout)
         raise ConfigError(f"token_command '{name}' ({found.source}) failed with exit code "
-                          f"{done.returncode}")
+                          f"{done.returncode}" + (f": {said}" if said else ""))
     try:
         output = done.stdout.decode("utf-8")
     except UnicodeDecodeError:
@@ -338,3 +376,15 @@ def _run_token_command(found: Value) -> str:
                           ) from None
     # `pass show` and friends end the token with a newline; only that one is forgiven.
     return output[:-2] if output.endswith("\r\n") else output.removesuffix("\n")
+
+
+def _first_line(stderr: bytes, *, hide: bytes) -> str:
+    """The first line a failing command wrote on stderr (`pass`: "gpg: decryption failed"),
+    cut and printable, with whatever it wrote on stdout (which may be a token) and anything
+    token-shaped hidden."""
+    from jobwatch.http import Redactor
+
+    line = next((ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines()
+                 if ln.strip()), "")
+    printed = [ln.strip() for ln in hide.decode("utf-8", "replace").splitlines()]
+    return printable(Redactor(printed)(line))[:200]

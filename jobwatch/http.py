@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterable
+import weakref
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from jobwatch import __version__
-from jobwatch.errors import UnreachableError
+from jobwatch.errors import ConfigError, UnreachableError
 
 if TYPE_CHECKING:
     import ssl
@@ -29,6 +32,18 @@ RETRY_AFTER_CAP = 300.0
 ONE_SHOT_ATTEMPTS = 3  # status, download, a job's detail: then exit 7
 MAX_REDIRECTS = 5
 USER_AGENT = f"jobwatch/{__version__}"
+# An API answer (a status, a detail, config check's probe) past either bound is "answering
+# badly": a job's status is a few KiB, and a server that trickles a byte at a time, or sends a
+# compressed gigabyte, must neither hang a run nor fill its memory. Read at call time, so a test
+# can lower them.
+API_BODY_LIMIT = 8 << 20
+API_TIME_LIMIT = 60.0
+INFLATE_PIECE = 1 << 20  # the most compressed input inflates to at once
+UNREACHABLE_HINT = "check the base_url and the provider's status"
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
+                   "all_proxy")
+# The encodings undone here; anything else was not asked for (we send Accept-Encoding: identity).
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 Origin = tuple[str, str, int]
 Log = Callable[[str], None]
@@ -121,52 +136,80 @@ def _compiled(patterns: tuple[str, ...]) -> list[re.Pattern[str]]:
 
 
 class _RedactingFilter(logging.Filter):
-    def __init__(self, redact: Redactor) -> None:
+    """One per logger for the whole process, applying the Redactor of every client alive:
+    in-process runs (tests, the demo's second Runtime) each register theirs, and it leaves
+    with its client, so neither filters nor redactors ever pile up."""
+
+    def __init__(self) -> None:
         super().__init__()
-        self.redact = redact
+        self.redactors: weakref.WeakKeyDictionary[Any, Callable[[str], str]] = (
+            weakref.WeakKeyDictionary())
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
-        record.args = ()
+        redactors = list(self.redactors.values())
+        if redactors:
+            text = record.getMessage()
+            for redact in redactors:
+                text = redact(text)
+            record.msg = text
+            record.args = ()
         return True
 
 
 _LOGGERS = ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2",
             "httpcore.proxy")
+_LOG_FILTER = _RedactingFilter()
 
 
-def _install_log_redaction(redact: Redactor) -> None:
-    """Filters apply to records logged on that very logger, so each of httpcore's gets one;
-    installed once per redactor, however many clients a run makes."""
+def _install_log_redaction(client: httpx.Client, redact: Redactor) -> None:
+    """Filters apply to records logged on that very logger, so each of httpcore's gets the
+    one filter; ``redact`` applies for as long as ``client`` lives."""
+    _LOG_FILTER.redactors[client] = redact
     for name in _LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactingFilter) and f.redact is redact
-                   for f in logger.filters):
-            logger.addFilter(_RedactingFilter(redact))
+        if _LOG_FILTER not in logger.filters:
+            logger.addFilter(_LOG_FILTER)
 
 
 def make_client(*, verify: bool | ssl.SSLContext = True, pool_size: int = 10,
-                connect_timeout: float = 10.0, read_timeout: float = 30.0,
-                redact: Redactor | None = None, proxies_from_env: bool = False) -> httpx.Client:
+                redact: Redactor | None = None, proxies_from_env: bool = False
+                ) -> httpx.Client:
     """The run's one keep-alive client. It carries no credentials of its own. Pass an
-    SSLContext as ``verify``: with True, httpx would read SSL_CERT_FILE itself, or certifi."""
+    SSLContext as ``verify``: with True, httpx would read SSL_CERT_FILE itself, or certifi.
+
+    A proxy variable httpx cannot use (a socks:// proxy without socksio, an ftp:// one, a
+    malformed URL) is a configuration error naming the proxy variables that are set."""
     import httpx
 
+    try:
+        client = httpx.Client(
+            headers={"User-Agent": USER_AGENT},
+            # None of the four APIs uses cookies; a jar that keeps nothing means a cookie set
+            # by the trusted origin can never travel to another port or over plain http.
+            cookies=_NoCookies(),
+            verify=verify,
+            timeout=httpx.Timeout(30.0, connect=10.0),  # per read; API_TIME_LIMIT in all
+            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+            follow_redirects=False,
+            # httpx 0.28's trust_env means the proxy variables, and SSL_CERT_FILE/DIR when
+            # verify is True (jobwatch.trust reads those itself); never .netrc.
+            trust_env=proxies_from_env,
+        )
+    except (ImportError, ValueError, httpx.InvalidURL) as exc:
+        if not proxies_from_env:
+            raise
+        # httpx read os.environ, whatever environment the run was given.
+        shown = ", ".join(f"{name}={redact_url(os.environ[name])}" for name in PROXY_VARIABLES
+                          if os.environ.get(name)) or "a proxy variable"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        hint = ("install httpx[socks] for a socks:// proxy, or unset it" if
+                isinstance(exc, ImportError) else "give an http:// or https:// proxy URL, "
+                "or unset it")
+        raise ConfigError(f"cannot use the proxy from {shown}: {redact_url(reason)}",
+                          hint=hint) from None
     if redact is not None:
-        _install_log_redaction(redact)
-    return httpx.Client(
-        headers={"User-Agent": USER_AGENT},
-        # None of the four APIs uses cookies; a jar that keeps nothing means a cookie set by
-        # the trusted origin can never travel to another port or over plain http.
-        cookies=_NoCookies(),
-        verify=verify,
-        timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-        limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
-        follow_redirects=False,
-        # httpx 0.28's trust_env means the proxy variables, and SSL_CERT_FILE/DIR when verify
-        # is True (jobwatch.trust reads those itself); never .netrc.
-        trust_env=proxies_from_env,
-    )
+        _install_log_redaction(client, redact)
+    return client
 
 
 def _NoCookies() -> Any:
@@ -182,14 +225,49 @@ def describe_exception(exc: BaseException, redact: Callable[[str], str]) -> str:
     return redact(f"{name}: {text}" if text else name)
 
 
+def redact_url(text: str) -> str:
+    """``text`` with the password of any URL in it hidden (a proxy's user:password@)."""
+    return re.sub(r"(://[^/@\s:]*:)[^/@\s]*@", r"\1***@", text)
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy httpx takes from the environment for ``url``, password hidden; None for
+    none. httpx's rule: the scheme's variable, else ALL_PROXY; NO_PROXY exempts hosts. For
+    messages only ("cannot reach ... via proxy ..."): a dead proxy is not a dead provider."""
+    from urllib.request import getproxies, proxy_bypass_environment
+
+    proxies = getproxies()
+    parts = urlsplit(url)
+    if "*" in (h.strip() for h in proxies.get("no", "").split(",")):
+        return None
+    if parts.hostname and proxy_bypass_environment(parts.hostname, proxies):
+        return None
+    found = proxies.get(parts.scheme) or proxies.get("all")
+    if not found:
+        return None
+    return redact_url(found if "://" in found else f"http://{found}")
+
+
+def raise_if_transient(response: httpx.Response, message: str) -> None:
+    """429 and the 5xx worth another try become TransientError(message), with the answer's
+    Retry-After."""
+    if response.status_code in TRANSIENT_STATUS:
+        raise TransientError(message,
+                             retry_after=parse_retry_after(response.headers.get("retry-after")))
+
+
 def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str],
                   trusted: Origin, redact: Callable[[str], str], log: Log | None = None,
-                  stream: bool = False, headers: dict[str, str] | None = None
-                  ) -> httpx.Response:
+                  stream: bool = False, headers: dict[str, str] | None = None,
+                  time_limit: float | None = None) -> httpx.Response:
     """GET ``url``, following redirects by hand so credentials only reach the trusted origin.
-    ``headers`` go to every origin.
+    ``headers`` go to every origin. The body is asked for as stored (Accept-Encoding:
+    identity), so no network read can inflate to gigabytes inside httpx.
 
-    Network errors and timeouts become TransientError. The caller closes a streamed response.
+    Without ``stream``, the answer is read whole, within API_BODY_LIMIT bytes and
+    ``time_limit`` seconds (API_TIME_LIMIT by default) from the request on; past either it is a
+    TransientError. Network errors and timeouts are TransientError too. The caller closes a
+    streamed response.
     """
     import httpx
 
@@ -197,7 +275,7 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
         try:
             origin = origin_of(url)
             request = client.build_request(
-                "GET", url, headers={**(headers or {}),
+                "GET", url, headers={"Accept-Encoding": "identity", **(headers or {}),
                                      **(credentials if origin == trusted else {})})
         except (ValueError, httpx.InvalidURL):
             # A malformed artifact URL or Location header (bad port, bad IPv6 literal, ...).
@@ -208,12 +286,14 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
         try:
             response = client.send(request, stream=True)
         except httpx.TimeoutException as exc:
-            _log(log, redact, url, describe_exception(exc, redact), started)
-            raise TransientError(f"timed out talking to {redact(_host(url))}") from None
+            via = _via(client, url)
+            _log(log, redact, url, describe_exception(exc, redact) + via, started)
+            raise TransientError(f"timed out talking to {redact(_host(url))}{via}") from None
         except httpx.HTTPError as exc:
-            _log(log, redact, url, describe_exception(exc, redact), started)
+            via = _via(client, url)
+            _log(log, redact, url, describe_exception(exc, redact) + via, started)
             raise TransientError(
-                f"cannot reach {redact(_host(url))} ({describe_exception(exc, redact)})"
+                f"cannot reach {redact(_host(url))}{via} ({describe_exception(exc, redact)})"
             ) from None
         _log(log, redact, url, str(response.status_code), started)
         if response.is_redirect and "location" in response.headers:
@@ -226,19 +306,121 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
                 )
             url = target
             continue
-        if not stream:
-            try:
-                response.read()
-            except httpx.HTTPError as exc:
-                response.close()
-                raise TransientError(
-                    f"connection broke while reading from {redact(_host(url))} "
-                    f"({describe_exception(exc, redact)})"
-                ) from None
-            finally:
-                response.close()
-        return response
+        if stream:
+            return response
+        limit = API_TIME_LIMIT if time_limit is None else time_limit
+        return _read_answer(response, _host(url), redact, started + limit, limit)
     raise UnreachableError(f"too many redirects fetching {redact(url)}")
+
+
+def _via(client: httpx.Client, url: str) -> str:
+    return f" via proxy {proxy}" if client.trust_env and (proxy := env_proxy(url)) else ""
+
+
+def _read_answer(response: httpx.Response, host: str, redact: Callable[[str], str],
+                 deadline: float, limit: float) -> httpx.Response:
+    """The answer with its body read, inflated if the server compressed it anyway, within
+    API_BODY_LIMIT and the deadline (checked between reads: a server dribbling a byte every few
+    seconds never trips the per-read timeout)."""
+    import httpx
+
+    host = redact(host)
+    body = bytearray()
+    encoding = None
+    try:
+        encoding = content_encoding(response)
+        for chunk in inflated(response.iter_raw(), encoding):
+            body += chunk
+            if len(body) > API_BODY_LIMIT:
+                raise TransientError(f"{host} answered more than {API_BODY_LIMIT >> 20} MiB, "
+                                     "far more than a job's status")
+            if time.monotonic() > deadline:
+                raise TransientError(f"{host} took more than {limit:.0f}s to answer")
+    except httpx.HTTPError as exc:
+        raise TransientError(f"connection broke while reading from {host} "
+                             f"({describe_exception(exc, redact)})") from None
+    except ValueError as exc:
+        raise TransientError(f"{host} answered a body jobwatch cannot read: {exc}") from None
+    except zlib.error as exc:
+        raise TransientError(f"{host} sent a {encoding} body that does not decode ({exc})"
+                             ) from None
+    finally:
+        response.close()
+    # What the wire said about length and encoding no longer describes ``body``.
+    kept = [(k, v) for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    return httpx.Response(response.status_code, headers=kept, content=bytes(body),
+                          request=response.request, extensions=response.extensions)
+
+
+def content_encoding(response: httpx.Response) -> str | None:
+    """None for a body as stored; "gzip" or "deflate" for one Inflater undoes. Anything else
+    (br, zstd, a chain of several) we did not ask for and cannot bound: ValueError."""
+    value = response.headers.get("content-encoding", "").strip().lower()
+    if value in ("", "identity"):
+        return None
+    if value in _WBITS:
+        return value
+    raise ValueError(f"it came with Content-Encoding {value!r}, which jobwatch does not decode")
+
+
+def inflated(raw: Iterable[bytes], encoding: str | None) -> Iterator[bytes]:
+    """``raw`` undone from ``encoding``, at most INFLATE_PIECE bytes per piece."""
+    if encoding is None:
+        yield from raw
+        return
+    inflater = Inflater(encoding)
+    for chunk in raw:
+        yield from inflater.feed(chunk)
+    yield from inflater.end()
+
+
+class Inflater:
+    """gzip or deflate undone at most INFLATE_PIECE bytes at a time, so memory stays flat
+    however far the body inflates (a decompression bomb only makes a large file, or an answer
+    past API_BODY_LIMIT, never a large piece)."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self.decoder: Any = None  # made once the first two bytes tell zlib from raw deflate
+        self.head = b""
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self.decoder is None:
+            self.head += data
+            if len(self.head) < 2:
+                return
+            self.decoder = zlib.decompressobj(self._wbits(self.head))
+            data, self.head = self.head, b""
+        while data and not self.decoder.eof:
+            out = self.decoder.decompress(data, INFLATE_PIECE)
+            data = self.decoder.unconsumed_tail
+            if out:
+                yield out
+
+    def end(self) -> Iterator[bytes]:
+        if self.decoder is None:
+            if self.head:
+                raise zlib.error("the body is too short to be compressed data")
+            return  # an empty body is an empty file, whatever its encoding
+        # All input is consumed by now, so what zlib still holds is at most a back-reference.
+        tail = self.decoder.flush()
+        if tail:
+            yield tail
+        if not self.decoder.eof:
+            raise TransientError(f"the {self.encoding} stream ended early")
+
+    def _wbits(self, head: bytes) -> int:
+        wbits = _WBITS[self.encoding]
+        # RFC 9110's deflate has a zlib header, but some servers send raw deflate, which
+        # browsers and curl accept too.
+        if self.encoding == "deflate" and not _zlib_header(head):
+            return -zlib.MAX_WBITS
+        return wbits
+
+
+def _zlib_header(head: bytes) -> bool:
+    return head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
 
 
 def _host(url: str) -> str:
@@ -255,10 +437,12 @@ def _log(log: Log | None, redact: Callable[[str], str], url: str, outcome: str,
 
 def retrying(call: Callable[[], Any], *, attempts: int, sleep: Callable[[float], None] = time.sleep,
              clock: Callable[[], float] = time.monotonic, deadline: float | None = None,
-             on_retry: Callable[[TransientError, float], None] | None = None) -> Any:
+             on_retry: Callable[[TransientError, float], None] | None = None,
+             hint: str = UNREACHABLE_HINT + "; --verbose shows each request") -> Any:
     """Run ``call`` until it succeeds, retrying TransientError up to ``attempts`` tries in all.
 
     Waits honour Retry-After (already capped at 300 s) and never run past ``deadline``.
+    ``hint`` goes with the final error when the last failure brought none of its own.
     """
     failures = 0
     while True:
@@ -267,14 +451,11 @@ def retrying(call: Callable[[], Any], *, attempts: int, sleep: Callable[[float],
         except TransientError as exc:
             failures += 1
             if deadline is not None and clock() >= deadline:
-                raise PastDeadline(f"{exc.message} (no time left for another attempt)",
+                raise PastDeadline(f"{exc.message}; no time left for another attempt",
                                    hint=exc.hint) from None
             if failures >= attempts:
-                raise UnreachableError(
-                    f"{exc.message} (gave up after {failures} attempts)",
-                    hint=exc.hint or "check the base_url and the provider's status; "
-                    "--verbose shows each request",
-                ) from None
+                raise UnreachableError(f"{exc.message}; gave up after {failures} attempts",
+                                       hint=exc.hint or hint) from None
             delay = exc.retry_after if exc.retry_after is not None else backoff_delay(failures)
             if deadline is not None:
                 left = max(0.0, deadline - clock())
@@ -287,3 +468,8 @@ def retrying(call: Callable[[], Any], *, attempts: int, sleep: Callable[[float],
             if on_retry is not None:
                 on_retry(exc, delay)
             sleep(delay)
+
+
+def unreachable_hint(verbose: bool) -> str:
+    """The hint for a provider that kept failing; --verbose is suggested only when not on."""
+    return UNREACHABLE_HINT if verbose else UNREACHABLE_HINT + "; --verbose shows each request"

@@ -26,6 +26,7 @@ class Runtime:
     config_path: str | None = None
     profile: str = "default"
     verbose: bool = False
+    profile_chosen: bool = False  # by --profile or JOBWATCH_PROFILE, not the default
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     secrets: set[str] = field(default_factory=set)  # shared with __main__'s last resort
@@ -40,6 +41,19 @@ class Runtime:
             raise UsageError("--config needs a file path, got an empty one")
         if self.profile == "":
             raise UsageError("--profile needs a profile name, got an empty one")
+
+    @classmethod
+    def from_options(cls, *, config: str | None, profile: str | None, verbose: bool,
+                     secrets: set[str] | None = None,
+                     env: Mapping[str, str] = os.environ) -> Runtime:
+        """The runtime for the global options as parsed (None: not given), for the fast path
+        and the Typer callback alike. A given option wins over its variable; an empty
+        JOBWATCH_CONFIG or JOBWATCH_PROFILE counts as unset, as shells and Click treat it."""
+        profile = profile if profile is not None else env.get("JOBWATCH_PROFILE") or None
+        return cls(config_path=config if config is not None else env.get("JOBWATCH_CONFIG") or None,
+                   profile="default" if profile is None else profile,
+                   profile_chosen=profile is not None, verbose=verbose, env=env,
+                   secrets=set() if secrets is None else secrets)
 
     @property
     def redact(self) -> Redactor:
@@ -69,10 +83,9 @@ class Runtime:
 
     def config_file_path(self) -> Path:
         """Where the config is, or would be, without reading it."""
-        from jobwatch.config import default_config_path
+        from jobwatch.config import choose_path
 
-        chosen = self.config_path or self.env.get("JOBWATCH_CONFIG")
-        return Path(chosen).expanduser() if chosen else default_config_path()
+        return choose_path(self.config_path, self.env)[0]
 
     def config(self) -> ConfigFile:
         if self._config is None:
@@ -95,11 +108,12 @@ class Runtime:
         profile = resolve_profile(self.config(), provider, self.profile, self.env,
                                   default_base_url=cls.default_base_url, warn=self.warn)
         token = resolve_token(profile, self.env)
-        self.redact.add(token.value)
+        self.redact.add(token.value)  # at once: nothing that fails below may print it
         check_header_values(profile)
-        for value in (profile.get("headers") or {}).values():
-            self.redact.add(value)
-        return cls(profile, token.value, token.source, self.redact)
+        adapter = cls(profile, token.value, token.source, self.redact)
+        for secret in adapter.secrets():
+            self.redact.add(secret)
+        return adapter
 
     def client(self, adapter: Adapter, pool_size: int = 10) -> httpx.Client:
         from jobwatch.http import make_client

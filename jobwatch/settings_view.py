@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import httpx
 
     from jobwatch.adapters.base import Adapter
+    from jobwatch.config import ConfigFile
     from jobwatch.runtime import Runtime
 
 STARTER = """\
@@ -90,32 +91,47 @@ def render_config(runtime: Runtime) -> str:
         for key, found in profile.values.items():
             lines.append(f"{key} = {_shown(key, found.value, runtime)}  # {found.source}")
     if not profiles:
-        hint = (f"add a [<provider>.default] section to {config.path}" if config.exists
-                else "run 'jobwatch config init'")
-        lines.append(f"\n# no profiles yet: {hint}, or set JOBWATCH_<PROVIDER>_TOKEN and friends")
+        lines.append(f"\n# no profiles yet: {_no_profiles_hint(config)}, or set "
+                     "JOBWATCH_<PROVIDER>_TOKEN and friends")
     return runtime.redact("\n".join(lines)) + "\n"
 
 
-def write_starter(runtime: Runtime, *, force: bool) -> str:
-    config_path = runtime.config_path or runtime.env.get("JOBWATCH_CONFIG")
-    from jobwatch.config import default_config_path
+def _no_profiles_hint(config: ConfigFile) -> str:
+    if config.exists:
+        return f"add a [<provider>.default] section to {config.path}"
+    return "run 'jobwatch config init'"
 
-    target = os.path.expanduser(config_path) if config_path else str(default_config_path())
+
+def check_command(runtime: Runtime) -> str:
+    """The `config check` to suggest after `config init`: with the --config that was given."""
+    import shlex
+
+    if runtime.config_path:
+        return shlex.join(["jobwatch", "--config", runtime.config_path, "config", "check"])
+    return "jobwatch config check"
+
+
+def write_starter(runtime: Runtime, *, force: bool) -> str:
+    target = str(runtime.config_file_path())
     if os.path.lexists(target) and not force:
         raise ConfigError(f"{target} already exists", hint="add --force to overwrite it")
-    part = f"{target}.part"
+    # A name of its own, created exclusively: two `config init --force` at once never write
+    # into each other's file, and whatever already sits at a .part name is left alone.
+    part = f"{target}.{os.urandom(4).hex()}.part"
+    created = False
     try:
         os.makedirs(os.path.dirname(target) or ".", mode=0o700, exist_ok=True)
-        if os.path.lexists(part):
-            os.unlink(part)
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        created = True
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(STARTER)
         os.replace(part, target)
+        created = False
     except OSError as exc:
-        if os.path.lexists(part):
-            os.unlink(part)
         raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
+    finally:
+        if created:
+            os.unlink(part)
     return target
 
 
@@ -155,10 +171,16 @@ def check_profiles(runtime: Runtime) -> int:
     config = runtime.config()  # a broken file fails here, with its line and column
     profiles = _profiles(runtime)
     if not profiles:
-        hint = (f"add a [<provider>.default] section to {config.path}" if config.exists
-                else "run 'jobwatch config init'")
         raise ConfigError(f"no profiles to check in {config.path} or the environment",
-                          hint=f"{hint}, or set JOBWATCH_<PROVIDER>_TOKEN")
+                          hint=f"{_no_profiles_hint(config)}, or set JOBWATCH_<PROVIDER>_TOKEN")
+    if runtime.profile_chosen:  # `config check -p staging`: the staging profiles only
+        chosen = [(p, n) for p, n in profiles if n == runtime.profile]
+        if not chosen:
+            known = ", ".join(sorted({n for _, n in profiles}))
+            raise ConfigError(f"no profile named '{runtime.profile}' to check in {config.path} "
+                              f"or the environment (profiles: {known})",
+                              hint="leave out --profile to check every profile")
+        profiles = chosen
     worst = ExitCode.OK
     for provider, name in profiles:
         runtime.profile = name

@@ -4,7 +4,8 @@ httpx's default parses certifi's whole bundle whenever a client is made (25-40 m
 for a run that never leaves plain http. Here nothing is read until a TLS connection starts, and
 then, in this order: SSL_CERT_FILE / SSL_CERT_DIR when set (as OpenSSL, curl and httpx honour
 them), else the system's hashed CA directory (which OpenSSL reads one certificate at a time, as
-a handshake needs it), else certifi's bundle.
+a handshake needs it), else certifi's bundle. Certificates that cannot be loaded (a file that
+holds none) are a configuration error at that first handshake, never retried.
 """
 
 from __future__ import annotations
@@ -62,10 +63,21 @@ class LazyTrust(ssl.SSLContext):
 
                     self.load_verify_locations(cafile=certifi.where())
             except (OSError, ValueError) as exc:
-                # Raised as an SSLError, httpx reports it as a connect error naming the cause.
-                raise ssl.SSLError(f"cannot load CA certificates from {self.source}: "
-                                   f"{getattr(exc, 'strerror', None) or exc}") from None
+                # A ConfigError, not an SSLError: httpx would report that as a connect error,
+                # retried as if the network had failed. This passes through httpcore and httpx
+                # untouched and ends the run at once with exit 6.
+                reason = (getattr(exc, "reason", None) or getattr(exc, "strerror", None)
+                          or str(exc))
+                raise ConfigError(f"cannot load CA certificates from {self.source}: {reason}",
+                                  hint=self._load_hint()) from None
             self._loaded = True
+
+    def _load_hint(self) -> str:
+        if self._cafile:
+            return "unset SSL_CERT_FILE or point it at a PEM file of CA certificates"
+        if self._capath:
+            return "unset SSL_CERT_DIR or point it at a directory of hashed CA certificates"
+        return "install your system's CA certificates, or set SSL_CERT_FILE to a PEM bundle"
 
     def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
         self._load()

@@ -623,9 +623,10 @@ def test_config_init_writes_a_private_file_that_loads(run_cli, fake, tmp_path) -
     result = run_cli("--config", str(target), "config", "init")
     assert_ok(result, 0)
     assert str(target) in result.stderr
+    assert f"then try: jobwatch --config {target} config check" in result.stderr
     assert result.stdout == ""
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    assert not Path(f"{target}.part").exists()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["config.toml"]  # no .part
     loaded = load_file(target, env={})
     assert loaded.exists and "defaults" in loaded.data
     result = run_cli("--config", str(target), "config", "show")
@@ -643,6 +644,7 @@ def test_config_init_at_the_default_location(run_cli, tmp_path) -> None:
     xdg = tmp_path / "fresh-xdg"
     result = run_cli("config", "init", env={"XDG_CONFIG_HOME": str(xdg)})
     assert_ok(result, 0)
+    assert "then try: jobwatch config check" in result.stderr
     target = xdg / "jobwatch" / "config.toml"
     assert target.is_file()
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
@@ -779,3 +781,105 @@ def test_resolve_token_names_its_source(tmp_path) -> None:
     token = resolve_token(profile, {"JT": "tok_x"})
     assert token.value == "tok_x"
     assert "JT" in token.source
+
+
+# -- review 2-a: token_command's reason, header lines, wording, `config check -p` -----------
+
+
+def test_a_failing_token_commands_first_stderr_line_is_shown_redacted(run_cli, fake,
+                                                                      tmp_path) -> None:
+    # D12: `pass` says why (gpg, a locked vault) on stderr; what it printed on stdout, maybe
+    # a token, stays hidden even when stderr repeats it.
+    script = ("import sys; print('tok_printed_123'); "
+              "sys.stderr.write('\\ngpg: decryption failed for tok_printed_123: no secret key\\n"
+              "second line\\n'); sys.exit(3)")
+    config = command_file(tmp_path, fake, sys.executable, "-c", script)
+    result = run_cli("--config", str(config), "status", "claret", "12345")
+    assert_clean_error(result, 6)
+    assert "exit code 3: gpg: decryption failed for ***: no secret key" in result.stderr
+    assert "tok_printed_123" not in result.stderr and "second line" not in result.stderr
+
+
+@pytest.mark.parametrize("table", [
+    "[claret.default.headers]\nX-Team = \"a\"\nHost = \"evil\"\n",
+    "[claret.default.headers]\nX-Team = \"a\"\n\"Host\" = \"evil\"\n",
+])
+def test_a_header_error_in_a_headers_table_points_at_its_line(run_cli, fake, tmp_path,
+                                                              table) -> None:
+    # D15: it pointed at line 1, the [claret.default] line.
+    config = claret_file(tmp_path, fake, 'tenant = "acme"\n' + table)
+    result = run_cli("--config", str(config), "status", "claret", "12345",
+                     env={"JOBWATCH_CLARET_TOKEN": TOKEN})
+    assert_clean_error(result, 6)
+    assert f"headers ({config}:6): Host cannot be set here" in result.stderr
+    assert fake.requests == []
+
+
+def test_a_bad_header_value_in_a_headers_table_points_at_its_line(run_cli, fake,
+                                                                  tmp_path) -> None:
+    config = claret_file(tmp_path, fake, 'tenant = "acme"\n\n[claret.default.headers]\n'
+                         'X-Team = "a"\nX-Bad = " spaced "\n')
+    result = run_cli("--config", str(config), "status", "claret", "12345",
+                     env={"JOBWATCH_CLARET_TOKEN": TOKEN})
+    assert_clean_error(result, 6)
+    assert f"headers.X-Bad ({config}:7)" in result.stderr
+
+
+def test_the_token_source_has_one_wording(run_cli, fake, tmp_path) -> None:
+    # D13: "env JOBWATCH_CLARET_TOKEN" and "environment variable GOOD" in one table.
+    config = write(tmp_path / "c.toml", (
+        f'[claret.default]\nbase_url = {toml_str(fake.url)}\ntenant = "acme"\n'
+        'token_env = "GOOD"\n'))
+    claret_probe_ok(fake)
+    result = run_cli("--config", str(config), "config", "check", env={"GOOD": TOKEN})
+    assert_ok(result, 0)
+    assert "token from env GOOD" in result.stdout
+    assert "environment variable" not in result.stdout
+
+
+@pytest.mark.parametrize(("env", "hint"), [
+    ({"JOBWATCH_CLARET_TOKEN": ""}, "set JOBWATCH_CLARET_TOKEN to your token, or unset it"),
+    ({"JOBWATCH_CLARET_TOKEN_ENV": "EMPTY_TOK", "EMPTY_TOK": ""},
+     "export EMPTY_TOK=<your token>"),
+])
+def test_an_empty_token_error_has_a_hint(run_cli, fake, env, hint) -> None:
+    base = {k: v for k, v in provider_env(fake, "claret").items()
+            if k != "JOBWATCH_CLARET_TOKEN"}
+    result = run_cli("status", "claret", "12345", env={**base, **env})
+    assert_clean_error(result, 6)
+    assert f"hint: {hint}" in result.stderr
+
+
+def test_config_check_with_a_profile_checks_that_profile_only(run_cli, fake, tmp_path) -> None:
+    # D13: `config check -p staging` checked every profile and said nothing of it.
+    config = write(tmp_path / "c.toml", (
+        f'[claret.default]\nbase_url = {toml_str(fake.url)}\ntenant = "acme"\n'
+        'token_env = "UNSET_TOK"\n\n'
+        f'[claret.staging]\nbase_url = {toml_str(fake.url)}\ntenant = "acme"\n'
+        'token_env = "GOOD"\n'))
+    claret_probe_ok(fake)
+    result = run_cli("--config", str(config), "config", "check", "-p", "staging",
+                     env={"GOOD": TOKEN})
+    assert_ok(result, 0)
+    assert re.search(r"^claret\.staging\s+ok\b", result.stdout, re.MULTILINE), result.stdout
+    assert "claret.default" not in result.stdout
+    unknown = run_cli("--config", str(config), "config", "check", "-p", "prod")
+    assert_clean_error(unknown, 6)
+    assert "no profile named 'prod'" in unknown.stderr
+
+
+def test_config_path_init_and_loading_choose_the_same_file(tmp_path, monkeypatch) -> None:
+    from jobwatch.config import choose_path
+    from jobwatch.runtime import Runtime
+    from jobwatch.settings_view import check_command
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    env = {"JOBWATCH_CONFIG": str(tmp_path / "from-env.toml")}
+    assert choose_path("~/x.toml", env) == (tmp_path / "x.toml", True)
+    assert choose_path(None, env) == (tmp_path / "from-env.toml", True)
+    assert choose_path(None, {**env, "JOBWATCH_CONFIG": ""})[1] is False
+    runtime = Runtime.from_options(config="~/x.toml", profile=None, verbose=False, env=env)
+    assert runtime.config_file_path() == tmp_path / "x.toml"
+    assert check_command(runtime) == "jobwatch --config '~/x.toml' config check"
+    plain = Runtime.from_options(config=None, profile=None, verbose=False, env={})
+    assert check_command(plain) == "jobwatch config check"

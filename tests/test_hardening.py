@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TOKEN, assert_clean_error, assert_no_secret, clean_env, provider_env
+from tests.conftest import (
+    TOKEN,
+    assert_clean_error,
+    assert_no_secret,
+    clean_env,
+    provider_env,
+    within,
+)
 from tests.fakeserver import Reply, json_reply
 
 UUID = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"
@@ -292,7 +299,7 @@ def test_interrupting_status_mid_request_is_exit_130(tmp_path, fake, sig) -> Non
     started = time.monotonic()
     process.send_signal(sig)
     out, err = process.communicate(timeout=15)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < within(2)
     assert process.returncode == 130, err
     assert err == "jobwatch: error: interrupted\n"
     assert out == ""
@@ -337,3 +344,65 @@ def test_the_stderr_guard_keeps_quiet_after_its_reader_left() -> None:
     finally:
         os.dup2(saved, 2)  # the guard pointed fd 2 at /dev/null
         os.close(saved)
+
+
+# -- review 2-b D11: --version and help to a closed or full stdout ----------------------------
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("args", ["--version", "-V", "--help", "wait --help"])
+def test_version_and_help_into_a_closed_pipe_end_quietly(tmp_path, args, unbuffered) -> None:
+    command = (f"set +o pipefail; {JOBWATCH} {args} | true; "
+               "echo \"rc=${PIPESTATUS[0]}\" >&2")
+    result = shell(command, tmp_path, {"PYTHONUNBUFFERED": unbuffered})
+    assert result.stderr.strip() == "rc=0", result.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", ["--version", "--help", "wait --help",
+                                  "--show-completion bash"])
+def test_version_and_help_into_a_full_stdout_are_exit_74(tmp_path, args) -> None:
+    result = shell(f"{JOBWATCH} {args} >/dev/full", tmp_path, {})
+    assert_clean_error(result, 74)
+    assert "cannot write to standard output: No space left on device" in result.stderr
+    assert "Exception ignored" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_version_into_a_closed_stdout_is_exit_74(tmp_path) -> None:
+    result = shell(f"{JOBWATCH} --version >&-", tmp_path, {})
+    assert_clean_error(result, 74)
+    assert "standard output is closed" in result.stderr
+
+
+def test_sighup_is_handled_like_sigterm(tmp_path, fake) -> None:
+    # Review 2-b D9: a closed terminal or a dropped ssh session; 130 as for SIGINT and SIGTERM.
+    fake.route(RG_PATH, Reply(200, b"{}", delay=20))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jobwatch", "status", "retailgrid", UUID], cwd=tmp_path,
+        env=clean_env(tmp_path, **provider_env(fake, "retailgrid")), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 15
+    while not fake.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGHUP)
+    out, err = process.communicate(timeout=15)
+    assert process.returncode == 130, err
+    assert err == "jobwatch: error: interrupted\n"
+
+
+def test_a_sighup_ignored_at_start_stays_ignored(tmp_path, fake) -> None:
+    # `nohup jobwatch wait ...` must outlive the terminal.
+    fake.route(RG_PATH, Reply(200, json.dumps(retailgrid(status="completed")).encode(),
+                              delay=1.0))
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import signal, runpy, sys; "
+         "signal.signal(signal.SIGHUP, signal.SIG_IGN); "
+         "runpy.run_module('jobwatch', run_name='__main__')", "status", "retailgrid", UUID],
+        cwd=tmp_path, env=clean_env(tmp_path, **provider_env(fake, "retailgrid")), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 15
+    while not fake.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGHUP)
+    out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err

@@ -22,6 +22,7 @@ from jobwatch.http import (
     parse_retry_after,
     retrying,
 )
+from tests.conftest import within
 from tests.fakeserver import FakeServer, Reply, json_reply
 
 TOKEN = "tok_SECRET_http_42"
@@ -443,3 +444,98 @@ def test_httpx_and_httpcore_log_records_are_redacted(fake) -> None:
     assert "receive_response_headers" in text  # httpcore's records were seen
     assert TOKEN not in text and "SEKRET_cookie_1" not in text
     assert "(b'Set-Cookie', b'***')" in text
+
+
+# -- review 2: API answers are bounded in size and time --------------------------------------
+
+
+def _gzip_json_of(size: int) -> bytes:
+    """Valid JSON of ``size`` bytes (mostly whitespace), gzip-compressed to a few KiB."""
+    import zlib
+
+    encoder = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [encoder.compress(b'{"status": "running"')]
+    parts += [encoder.compress(b" " * (1 << 20)) for _ in range(size >> 20)]
+    return b"".join(parts) + encoder.compress(b"}") + encoder.flush()
+
+
+def test_an_api_answer_is_asked_for_as_stored(client, fake) -> None:
+    fake.route("/x", json_reply({"status": "running"}))
+    get(client, fake, "/x")
+    assert fake.requests[0].headers["accept-encoding"] == "identity"
+
+
+def test_a_compressed_answer_is_still_read(client, fake) -> None:
+    import gzip
+
+    fake.route("/x", Reply(200, gzip.compress(b'{"status": "running"}'),
+                           {"Content-Encoding": "gzip", "Content-Type": "application/json"}))
+    response = get(client, fake, "/x")
+    assert response.json() == {"status": "running"}
+    assert "content-encoding" not in response.headers
+
+
+def test_a_gzip_bomb_answer_is_answering_badly_in_bounded_memory(client, fake) -> None:
+    # Review 2-b D2: 64 MiB of JSON in ~64 KiB of gzip, sent though identity was asked for.
+    import tracemalloc
+
+    fake.route("/x", Reply(200, _gzip_json_of(64 << 20), {"Content-Encoding": "gzip"}))
+    tracemalloc.start()
+    try:
+        with pytest.raises(TransientError, match="answered more than 8 MiB"):
+            get(client, fake, "/x")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 24 << 20, peak
+
+
+def test_an_oversized_plain_answer_is_answering_badly(client, fake) -> None:
+    fake.route("/x", Reply(200, (b" " * (1 << 20) for _ in range(16))))  # 16 MiB, chunked
+    with pytest.raises(TransientError, match="answered more than 8 MiB"):
+        get(client, fake, "/x")
+
+
+def test_an_answer_dribbled_a_byte_at_a_time_is_cut_at_the_time_limit(client) -> None:
+    # Review 2-b D6: a byte every 0.1 s never trips the 30 s read timeout.
+    import time
+
+    from tests.rawserver import RawServer, answer
+
+    def dribble(conn) -> None:
+        conn.sendall(answer("200 OK", {"Content-Length": "1000"}))
+        for _ in range(100):
+            conn.sendall(b" ")
+            time.sleep(0.1)
+
+    raw = RawServer()
+    raw.routes["/x"] = dribble
+    started = time.monotonic()
+    try:
+        with pytest.raises(TransientError, match="took more than 1s to answer"):
+            open_response(client, raw.url + "/x", credentials={}, trusted=origin_of(raw.url),
+                          redact=str, time_limit=1.0)
+    finally:
+        raw.close()
+    assert time.monotonic() - started < within(2.5)
+
+
+def test_the_redacting_log_filter_never_piles_up(fake) -> None:
+    import logging
+
+    for _ in range(5):
+        with make_client(redact=Redactor([TOKEN])):
+            pass
+    for name in ("httpx", "httpcore", "httpcore.http11"):
+        assert len(logging.getLogger(name).filters) == 1
+
+
+def test_retrying_says_gave_up_without_double_parentheses() -> None:
+    def call():
+        raise TransientError("cannot reach http://x (ConnectError: refused)")
+
+    with pytest.raises(UnreachableError) as info:
+        retrying(call, attempts=2, sleep=lambda s: None, hint="the hint")
+    assert info.value.message == ("cannot reach http://x (ConnectError: refused); gave up "
+                                  "after 2 attempts")
+    assert info.value.hint == "the hint"

@@ -125,3 +125,60 @@ def test_a_provider_on_loopback_never_goes_through_the_proxy(run_cli, fake) -> N
         **provider_env(fake, "retailgrid"), "HTTP_PROXY": f"http://127.0.0.1:{closed_port()}",
         "ALL_PROXY": f"http://127.0.0.1:{closed_port()}"})
     assert result.returncode == 0, result.stderr
+
+
+# -- review 2: proxy variables httpx cannot use, a dead proxy, a CA file without certificates --
+
+
+REMOTE = "https://api.retailgrid.example"
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("HTTPS_PROXY", "ftp://proxy_user:pw_SECRET_9@proxy.example:1"),
+    ("HTTPS_PROXY", "http://[::1"),
+    ("ALL_PROXY", "socks5://127.0.0.1:1080"),
+])
+def test_a_proxy_variable_httpx_cannot_use_is_a_config_error(run_cli, fake, variable,
+                                                             value) -> None:
+    # Review 2-b D5: it was "internal error", exit 70.
+    try:
+        import socksio  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        if value.startswith("socks"):
+            pytest.skip("socksio is installed: a socks proxy is usable")
+    env = provider_env(fake, "retailgrid", base_url=REMOTE)
+    result = run_cli("status", "retailgrid", UUID, env={**env, variable: value})
+    assert_clean_error(result, 6)
+    assert f"cannot use the proxy from {variable}=" in result.stderr
+    assert "pw_SECRET_9" not in result.stderr and TOKEN not in result.stderr
+
+
+def test_a_dead_proxy_is_named_in_the_error(run_cli, fake) -> None:
+    # Review 2-a D9: "cannot reach http://api.example.invalid" blamed the provider.
+    from tests.test_cli_status import closed_port
+
+    proxy = f"http://proxy_user:pw_SECRET_9@127.0.0.1:{closed_port()}"
+    env = provider_env(fake, "retailgrid", base_url="http://api.example.invalid")
+    result = run_cli("status", "retailgrid", UUID, "-v", env={**env, "HTTP_PROXY": proxy})
+    assert_clean_error(result, 7)
+    shown = proxy.replace("pw_SECRET_9", "***")
+    assert f"cannot reach http://api.example.invalid via proxy {shown}" in result.stderr
+    assert "pw_SECRET_9" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["status", "wait"])
+def test_a_ca_file_without_certificates_is_a_config_error_at_once(run_cli, fake, tmp_path,
+                                                                  command) -> None:
+    # Review 2-b D13: it was retried as a network error, then exit 7.
+    empty = tmp_path / "no-certs.pem"
+    empty.write_text("no certificate in here\n")
+    https_url = fake.url.replace("http://", "https://")
+    result = run_cli(command, "retailgrid", UUID, env={
+        **provider_env(fake, "retailgrid", base_url=https_url), "SSL_CERT_FILE": str(empty)})
+    assert_clean_error(result, 6)
+    assert f"cannot load CA certificates from {empty}" in result.stderr
+    assert "hint: unset SSL_CERT_FILE or point it at a PEM file" in result.stderr
+    assert fake.connections == 1  # no second attempt
+    assert fake.requests == []

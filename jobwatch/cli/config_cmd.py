@@ -6,38 +6,33 @@ from typing import Annotated
 
 import typer
 
+from jobwatch.cli.jobs import examples
+
 config_app = typer.Typer(
     help="Find, show, create and check the config file.\n\n"
-         "Examples:\n\n  jobwatch config init\n\n  jobwatch config show\n\n"
-         "  jobwatch config check",
+         + examples("jobwatch config init", "jobwatch config show", "jobwatch config check"),
     no_args_is_help=True,
 )
 
-PATH_EXAMPLES = (
-    "Examples:\n\n"
-    "  jobwatch config path\n\n"
-    '  $EDITOR "$(jobwatch config path)"\n\n'
-    "  JOBWATCH_CONFIG=./jobwatch.toml jobwatch config path"
+PATH_EXAMPLES = examples(
+    "jobwatch config path",
+    '$EDITOR "$(jobwatch config path)"',
+    "JOBWATCH_CONFIG=./jobwatch.toml jobwatch config path",
 )
-SHOW_EXAMPLES = (
-    "Examples:\n\n"
-    "  jobwatch config show\n\n"
-    "  JOBWATCH_CLARET_TENANT=acme jobwatch config show\n\n"
-    "  jobwatch --config ./config.example.toml config show"
+SHOW_EXAMPLES = examples(
+    "jobwatch config show",
+    "JOBWATCH_CLARET_TENANT=acme jobwatch config show",
+    "jobwatch --config ./config.example.toml config show",
 )
-INIT_EXAMPLES = (
-    "Examples:\n\n"
-    "  jobwatch config init\n\n"
-    "  jobwatch --config ./jobwatch.toml config init\n\n"
-    "  jobwatch config init --force"
+INIT_EXAMPLES = examples(
+    "jobwatch config init",
+    "jobwatch --config ./jobwatch.toml config init",
+    "jobwatch config init --force",
 )
-CHECK_EXAMPLES = (
-    "Examples:\n\n"
-    "  jobwatch config check\n\n"
-    "  jobwatch -v config check\n\n"
-    "  jobwatch --config ./jobwatch.toml config check\n\n"
-    "Exit code: 0 every profile ok, 5 auth refused, 6 config error or not found (no such "
-    "endpoint: check base_url and tenant), 7 unreachable (the first profile that is not ok)."
+CHECK_EXAMPLES = examples(
+    "jobwatch config check",
+    "jobwatch -v config check",
+    "jobwatch --config ./jobwatch.toml config check",
 )
 
 
@@ -64,17 +59,21 @@ def show(ctx: typer.Context) -> int:
 def init(ctx: typer.Context, force: Annotated[bool, typer.Option(
         "--force", help="Overwrite an existing file.")] = False) -> int:
     """Write a commented starter config (mode 0600)."""
-    from jobwatch.settings_view import write_starter
+    from jobwatch.settings_view import check_command, write_starter
 
     written = write_starter(ctx.obj, force=force)
-    ctx.obj.stderr.write(f"wrote {written}; edit it, then try: jobwatch config check\n")
+    ctx.obj.stderr.write(f"wrote {written}; edit it, then try: {check_command(ctx.obj)}\n")
     return 0
 
 
 @config_app.command("check", epilog=CHECK_EXAMPLES)
 def check(ctx: typer.Context) -> int:
     """Validate the file and make one authenticated request per profile: ok, auth refused,
-    not found (wrong base_url or tenant) or unreachable, with where the token came from."""
+    not found (wrong base_url or tenant) or unreachable, with where the token came from.
+
+    Exit code: 0 every profile ok, 5 auth refused, 6 config error or not found (no such
+    endpoint: check base_url and tenant), 7 unreachable (the first profile that is not ok).
+    """
     from jobwatch.settings_view import check_profiles
 
     return check_profiles(ctx.obj)
