@@ -59,6 +59,13 @@ def free_word_state(word: object, completed_at: str | None, error: str | None) -
     return state
 
 
+# SPEC's JSON form of a job, in SPEC's order: `to_json_dict` and the `wait --json` line of a job
+# that never answered are both built from it, so neither can miss a key the other has.
+JSON_KEYS = ("provider", "profile", "job_id", "state", "status", "terminal", "progress", "done",
+             "total", "unit", "failed_items", "message", "job_type", "created_at", "started_at",
+             "finished_at", "url", "artifacts", "raw")
+
+
 @dataclass(frozen=True)
 class Artifact:
     category: str
@@ -117,11 +124,8 @@ class Job:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["state"] = self.state.value
         data["artifacts"] = [{"category": a.category, "url": a.url} for a in self.artifacts]
-        order = ("provider", "profile", "job_id", "state", "status", "terminal", "progress",
-                 "done", "total", "unit", "failed_items", "message", "job_type", "created_at",
-                 "started_at", "finished_at", "url", "artifacts", "raw")
         data["terminal"] = self.terminal
-        return {key: data[key] for key in order}
+        return {key: data[key] for key in JSON_KEYS}
 
 
 def fraction(done: float | None, total: float | None) -> float | None:

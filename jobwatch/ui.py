@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -38,6 +41,8 @@ def write_out(text: str, stream: TextIO | None = None) -> None:
     a closed or full stdout is an error (the data is lost, and a script must know)."""
     from jobwatch.errors import OutputError
 
+    if not text:  # nothing lost: a closed stdout is no error here (`download ... >&-`)
+        return
     stream = stream or sys.stdout
     if stream is None:
         raise OutputError("standard output is closed: nothing could be printed")
@@ -61,18 +66,29 @@ def silence_stdout() -> None:
         pass
 
 
-def progress_text(job: Job) -> str:
-    """'3/8 steps (38%)', '420/1000 items (42%), 3 failed', '57%', or '' when unknown."""
-    parts = []
-    if job.unit in ("steps", "items") and job.total is not None and job.done is not None:
-        parts.append(f"{_num(job.done)}/{_num(job.total)} {job.unit}")
-        if job.progress is not None:
-            parts[-1] += f" ({job.progress:.0%})"
-    elif job.progress is not None:
-        parts.append(f"{job.progress:.0%}")
-    if job.failed_items:
-        parts.append(f"{job.failed_items} failed")
-    return ", ".join(parts)
+AMOUNT_LEVELS = 3  # the lengths progress_text can say a job's amount in
+
+
+def progress_text(job: Job, level: int = 0) -> str:
+    """'3/8 steps (38%)', '420/1000 items (42%), 3 failed', '57%', or '' when unknown.
+    A higher ``level`` says it shorter, for a narrow terminal's live rows: without the unit
+    ('420/1000 (42%), 3 failed'), then without the percentage the bar beside it shows
+    ('420/1000, 3 failed')."""
+    count = _count(job)
+    percent = f"{job.progress:.0%}" if job.progress is not None else ""
+    amount = count or percent
+    if count and level == 0:
+        amount += f" {job.unit}"
+    if count and percent and level < 2:
+        amount += f" ({percent})"
+    failed = f"{job.failed_items} failed" if job.failed_items else ""
+    return ", ".join(part for part in (amount, failed) if part)
+
+
+def _count(job: Job) -> str:
+    if job.unit not in ("steps", "items") or job.total is None or job.done is None:
+        return ""
+    return f"{_num(job.done)}/{_num(job.total)}"
 
 
 def _num(value: float) -> str:
@@ -99,8 +115,44 @@ def status_summary(job: Job, color: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+# What json.dumps(ensure_ascii=False) leaves raw that a terminal may act on or that changes how
+# the line reads: C1 controls (U+009B is an 8-bit CSI to some terminals), bidi controls, line
+# and paragraph separators, and lone surrogates (which no UTF-8 stream can even write).
+_JSON_UNSAFE = re.compile(
+    r"[\u0080-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+
+
+def json_text(data: Any) -> str:
+    """``data`` as one line of JSON: other non-ASCII text stays readable, the characters above
+    become \\uXXXX escapes (they only ever occur inside strings: the same JSON, the same data)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}",
+                            json.dumps(data, ensure_ascii=False))
+
+
 def job_json(job: Job, **extra: Any) -> str:
-    return json.dumps({**job.to_json_dict(), **extra}, ensure_ascii=False)
+    return json_text({**job.to_json_dict(), **extra})
+
+
+ID_WORDS = {"UUIDs": "UUID", "integers": "integer"}  # an adapter's id_form, in a word
+
+
+def providers_text(adapters: dict[str, Any]) -> str:
+    """`jobwatch providers`: a row per provider (grep-able) in 100 columns, then the notes."""
+    rows = [("PROVIDER", "JOB ID", "NEEDS", "DEFAULT BASE_URL", "STATUS PATH")]
+    for name, cls in adapters.items():
+        needs = list(cls.required) + ([] if cls.default_base_url else ["base_url"])
+        rows.append((name, ID_WORDS.get(cls.id_form.split()[0], "string"),
+                     ", ".join(needs) or "-", cls.default_base_url or "(none)",
+                     cls.status_path))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines += ["", "Every profile needs a token (token, token_env or token_command).",
+              "Polls are GET {base_url} followed by the status path."]
+    lines += [f"{name} also calls GET {{base_url}}{cls.detail_path} once, when a job ends, "
+              "for its details." for name, cls in adapters.items() if cls.has_detail]
+    lines += ["Optional fields: organization_id (merchantops), interval, timeout, verify, "
+              "headers.", "Each field can also come from JOBWATCH_<PROVIDER>_<FIELD>."]
+    return "\n".join(lines) + "\n"
 
 
 # -- `wait` renderers ----------------------------------------------------------------------
@@ -111,6 +163,22 @@ def job_json(job: Job, **extra: Any) -> str:
 OUTCOME_WORDS = {"timeout": "timed out", "not_found": "not found", "auth": "refused",
                  "download_failed": "download failed"}
 LAST_SEEN_WIDTH = 40  # how much of a job's current step an interrupted row repeats
+
+
+def outcome_word(outcome: str) -> str:
+    """How a row or a tally says an outcome: "timed out", "not found", "succeeded"."""
+    return OUTCOME_WORDS.get(outcome, outcome.replace("_", " "))
+
+
+def tally(watches: Iterable[Any]) -> str:
+    """'2 succeeded, 1 failed, 3 running': outcomes, and how far the jobs without one got."""
+    counts = Counter(outcome_word(w.outcome) if w.outcome is not None else
+                     w.job.state.value if w.job is not None else "waiting" for w in watches)
+    return ", ".join(f"{n} {word}" for word, n in counts.items())
+
+
+def no_resume(watches: list[Any]) -> list[str]:
+    return []
 
 
 def _job_line(watch: Any) -> str:
@@ -148,7 +216,7 @@ def outcome_text(watch: Any, with_progress: bool = True) -> str:
         elif outcome == "failed" and job.message:
             text += f": {job.message}"
         text += f" (watched {format_duration(watch.ended_at - watch.started)})"
-    elif outcome in ("timeout", "interrupted") and job is not None and job.terminal:
+    elif outcome in ("timeout", "interrupted") and watch.ended:
         text = f"{state_word(job)}; its downloads were interrupted"
     elif outcome in ("timeout", "interrupted"):
         text = ("no answer yet" if job is None else "still running") + (
@@ -165,8 +233,9 @@ def outcome_text(watch: Any, with_progress: bool = True) -> str:
 
 
 def human_size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
+    """Binary units, as every renderer shows sizes and rates: '512 B', '1.5 MiB'."""
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} GiB"
@@ -211,14 +280,6 @@ def eta_seconds(first: tuple[float, float] | None, last: tuple[float, float] | N
     return max(0.0, (1 - p1) / rate - (now - t1))
 
 
-def guarded(progress: Any, cancelled: threading.Event | None) -> Any:
-    if cancelled is None:
-        return progress
-    from jobwatch.polling import GuardedProgress
-
-    return GuardedProgress(progress, cancelled)
-
-
 class PlainRenderer:
     """One line per change of state or progress, a heartbeat at least every minute, a progress
     line for a running download at least every 15 s, a closing line per job. No ANSI."""
@@ -226,9 +287,9 @@ class PlainRenderer:
     HEARTBEAT = 60.0
     DOWNLOAD_EVERY = 15.0
 
-    def __init__(self, stream: TextIO, clock: Any, *, resume: Any = "",
-                 heartbeat: float = HEARTBEAT, resumable: bool = True,
-                 cancelled: threading.Event | None = None) -> None:
+    def __init__(self, stream: TextIO, clock: Any, *,
+                 resume: Callable[[list[Any]], list[str]] = no_resume,
+                 heartbeat: float = HEARTBEAT, resumable: bool = True) -> None:
         self.stream = stream
         self.clock = clock
         self.start_time = clock()
@@ -237,7 +298,6 @@ class PlainRenderer:
         self.resume = resume
         self.resumable = resumable
         self.heartbeat = heartbeat
-        self.cancelled = cancelled
         self.downloads: dict[int, _PlainDownloads] = {}  # running, for progress and heartbeats
         self._watches: list[Any] = []
         self.closed = False
@@ -308,13 +368,13 @@ class PlainRenderer:
                 self._write(f"  {footer}")
 
     def download_progress(self, watch: Any) -> Any:
-        return guarded(_PlainDownloads(self, watch), self.cancelled)
+        return _PlainDownloads(self, watch)
 
     def finish(self, watches: list[Any], code: int) -> None:
         with self._lock:
             if watches:
                 # A closing line per job, so a CI reader need not scan the log for the failure.
-                self._write(f"done (exit {code}): {_tally(watches)}")
+                self._write(f"done (exit {code}): {tally(watches)}")
                 for watch in watches:
                     saved = saved_summary(watch)
                     files = f"; {saved}" if saved else ""
@@ -325,14 +385,6 @@ class PlainRenderer:
                 self.stream.write(error_lines(watches))
             except (BrokenPipeError, ValueError):
                 pass
-
-
-def _tally(watches: list[Any]) -> str:
-    counts: dict[str, int] = {}
-    for watch in watches:
-        word = OUTCOME_WORDS.get(watch.outcome or "timeout", watch.outcome or "timeout")
-        counts[word] = counts.get(word, 0) + 1
-    return ", ".join(f"{n} {word}" for word, n in counts.items())
 
 
 class _PlainDownloads:
@@ -383,29 +435,48 @@ class _PlainDownloads:
                     f"{self.watch.label}: saved {label} ({human_size(self.got)})")
 
 
-def finish_notes(write: Any, watches: list[Any], code: int, resume: Any,
-                  resumable: bool = True) -> None:
-    commands = resume(watches) if callable(resume) else ([resume] if resume else [])
-    timed_out = [w for w in watches if w.outcome == "timeout"]
-    unwatched = [w for w in watches if w.outcome == "interrupted"]
+def finish_notes(write: Callable[[str], None], watches: list[Any], code: int,
+                 resume: Callable[[list[Any]], list[str]], resumable: bool = True) -> None:
+    """The lines under the closing ones: which jobs were left running, and how to resume.
+    A job that had ended is never said to be running, even when its downloads were cut."""
+    stopped = [w for w in watches if w.outcome in ("timeout", "interrupted")]
+    timed_out = [w for w in stopped if w.outcome == "timeout" and not w.ended]
+    unwatched = [w for w in stopped if w.outcome == "interrupted" and not w.ended]
+    cut = [w for w in stopped if w.ended]  # it ended; its details or downloads were stopped
     if code == 130:
-        write("interrupted: the remote jobs keep running; jobwatch only stopped watching"
-              if resumable else "interrupted: the watch stopped")
+        write(_interrupted_note(resumable, bool(timed_out or unwatched)))
     if timed_out:
         head = (f"timed out with {len(timed_out)} job(s) still running: " if resumable else
                 f"timed out with {len(timed_out)} job(s) not ended: ")
         write(head + "; ".join(f"{w.label} ({_brief(w) or 'no answer yet'})"
                                for w in timed_out))
-    if code != 130 and unwatched:
-        first = next((w for w in watches if w.outcome not in ("succeeded", "interrupted")),
-                     None)
-        reason = f" after {first.label} ended {first.outcome}" if first else ""
-        write(f"stopped watching{reason}; "
-              + ("still running, no longer watched: " if resumable else "not watched to the end: ")
-              + ", ".join(w.label for w in unwatched))
-    if resumable and (timed_out or unwatched or any(w.downloads_cut for w in watches)):
-        for command in commands:
+    if code != 130 and (unwatched or cut):
+        write(_stopped_note(watches, unwatched, cut, resumable))
+    if resumable and (stopped or any(w.downloads_cut for w in watches)):
+        for command in resume(watches):
             write(f"resume with: {command}")
+
+
+def _interrupted_note(resumable: bool, running: bool) -> str:
+    if not resumable:
+        return "interrupted: the watch stopped"
+    if running:
+        return "interrupted: the remote jobs keep running; jobwatch only stopped watching"
+    return "interrupted: downloads stopped; the jobs had ended"
+
+
+def _stopped_note(watches: list[Any], unwatched: list[Any], cut: list[Any],
+                  resumable: bool) -> str:
+    """After --fail-fast (or a refused token): why the watch stopped, and what it left."""
+    first = next((w for w in watches if w.outcome not in ("succeeded", "interrupted")), None)
+    reason = f" after {first.label} ended {first.outcome}" if first else ""
+    parts = []
+    if unwatched:
+        parts.append(("still running, no longer watched: " if resumable else
+                      "not watched to the end: ") + ", ".join(w.label for w in unwatched))
+    if cut:
+        parts.append("ended, downloads cut short: " + ", ".join(w.label for w in cut))
+    return f"stopped watching{reason}; " + "; ".join(parts)
 
 
 def error_lines(watches: list[Any]) -> str:
@@ -426,9 +497,8 @@ def error_lines(watches: list[Any]) -> str:
 class QuietRenderer:
     """--quiet: nothing but errors."""
 
-    def __init__(self, stream: TextIO, *, cancelled: threading.Event | None = None) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.cancelled = cancelled
 
     def start(self, watches: list[Any]) -> None: ...
     def add(self, watch: Any) -> None: ...
@@ -444,7 +514,7 @@ class QuietRenderer:
     def download_progress(self, watch: Any) -> Any:
         from jobwatch.downloads import NullProgress
 
-        return guarded(NullProgress(), self.cancelled)
+        return NullProgress()
 
     def finish(self, watches: list[Any], code: int) -> None:
         self.stream.write(error_lines(watches))
@@ -454,16 +524,20 @@ def json_lines(watches: list[Any], profile: str) -> str:
     """`wait --json`: one normalized job per line, in command-line order."""
     lines = []
     for watch in watches:
-        if watch.job is not None:
-            data = watch.job.to_json_dict()
-        else:
-            data = {"provider": watch.provider, "profile": profile, "job_id": watch.job_id,
-                    "state": "unknown", "status": None, "terminal": False, "progress": None,
-                    "done": None, "total": None, "unit": None, "failed_items": None,
-                    "message": watch.error.message if watch.error else watch.last_problem,
-                    "job_type": None, "created_at": None, "started_at": None,
-                    "finished_at": None, "url": None, "artifacts": [], "raw": None}
+        data = watch.job.to_json_dict() if watch.job is not None else _unanswered(watch, profile)
         data["outcome"] = watch.outcome or "timeout"
         data["downloads"] = [saved.to_json_dict() for saved in watch.downloads]
-        lines.append(json.dumps(data, ensure_ascii=False))
+        lines.append(json_text(data))
     return "\n".join(lines) + "\n"
+
+
+def _unanswered(watch: Any, profile: str) -> dict[str, Any]:
+    """The JSON form of a job that never answered (not found, refused, unreachable): SPEC's
+    keys in SPEC's order, null where nothing is known."""
+    from jobwatch.models import JSON_KEYS
+
+    data: dict[str, Any] = dict.fromkeys(JSON_KEYS)
+    data.update(provider=watch.provider, profile=profile, job_id=watch.job_id, state="unknown",
+                terminal=False, artifacts=[],
+                message=watch.error.message if watch.error else watch.last_problem)
+    return data

@@ -77,8 +77,8 @@ CASES = [
     ("julep/unknown.json", 3, ["unknown"]),
     ("merchantops/status_completed.json", 0, ["succeeded (completed)", "120/120 items (100%)"]),
     ("merchantops/status_completed_failed_items.json", 0,
-     ["succeeded (completed)", "116/120 items (100%), 4 failed"]),
-    ("merchantops/status_failed.json", 1, ["failed", "30/80 items (40%), 2 failed"]),
+     ["succeeded (completed)", "120/120 items (100%), 4 failed"]),
+    ("merchantops/status_failed.json", 1, ["failed", "32/80 items (40%), 2 failed"]),
     ("merchantops/status_processing.json", 3, ["running (processing)", "45/120 items (38%)"]),
     ("merchantops/status_unknown_word.json", 3, ["unknown (reticulating)", "15/120 items"]),
     ("retailgrid/completed_with_related.json", 0, ["succeeded (completed)", "100%"]),
@@ -634,3 +634,142 @@ def test_tokens_that_cannot_be_a_header_are_config_errors(run_cli, fake, token) 
     assert_clean_error(result, 6)
     assert "JOBWATCH_CLARET_TOKEN" in result.stderr
     assert fake.requests == []
+
+
+# -- review 2: answers bounded in size and time, secrets echoed JSON-escaped -----------------
+
+# VmHWM, not ru_maxrss: that one keeps the RSS of the pytest process the child was forked from.
+RSS_PROBE = """
+import re, sys
+from jobwatch.__main__ import run
+code = run(sys.argv[1:])
+with open("/proc/self/status") as status:
+    peak = re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1)
+sys.stderr.write(f"MAXRSS_KIB {peak}\\n")
+sys.exit(code)
+"""
+
+
+def _status_with_peak_memory(tmp_path: Path, fake: FakeServer) -> tuple[int, str, int]:
+    result = subprocess.run([sys.executable, "-c", RSS_PROBE, "status", "claret", "1"],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            env=clean_env(tmp_path, **provider_env(fake, "claret")))
+    peak = int(re.search(r"MAXRSS_KIB (\d+)", result.stderr).group(1))
+    return result.returncode, result.stderr, peak
+
+
+def _json_of(size: int, compress: bool) -> bytes:
+    """A valid Claret answer of ``size`` bytes, mostly JSON whitespace."""
+    import zlib
+
+    head, tail = b'{"message": "ok", "content": {"status": "in_progress"', b"}}"
+    if not compress:
+        return head + b" " * size + tail
+    encoder = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [encoder.compress(head)]
+    parts += [encoder.compress(b" " * (1 << 20)) for _ in range(size >> 20)]
+    return b"".join(parts) + encoder.compress(tail) + encoder.flush()
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+@pytest.mark.parametrize("compress", [True, False], ids=["gzip-bomb", "oversized"])
+def test_a_huge_status_answer_is_answering_badly_in_small_memory(fake, tmp_path,
+                                                                 compress: bool) -> None:
+    # Review 2-b D2: 96 MiB of valid JSON, compressed to ~100 KiB or sent as is.
+    headers = {"Content-Encoding": "gzip"} if compress else {}
+    fake.route(PATHS["claret"].format(1), Reply(200, _json_of(96 << 20, compress), headers))
+    code, stderr, peak_kib = _status_with_peak_memory(tmp_path, fake)
+    assert code == 7, stderr
+    assert "answered more than 8 MiB" in stderr
+    assert peak_kib < 100 * 1024, peak_kib  # an interpreter with httpx is ~40 MiB
+    assert fake.hits(PATHS["claret"].format(1)) == 3  # answering badly is retried
+
+
+def test_a_status_answer_dribbled_for_ever_gives_up(fake, monkeypatch, capsys) -> None:
+    # Review 2-b D6, with a 1 s bound instead of the real 60 s.
+    import time
+
+    from jobwatch import __main__, http
+    from tests.rawserver import RawServer, answer
+
+    def dribble(conn) -> None:
+        conn.sendall(answer("200 OK", {"Transfer-Encoding": "chunked"}))
+        for _ in range(200):
+            conn.sendall(b"1\r\n \r\n")
+            time.sleep(0.1)
+
+    raw = RawServer()
+    raw.routes["/acme/api/v1/imports/status/1"] = dribble
+    monkeypatch.setattr(http, "API_TIME_LIMIT", 1.0)
+    for name, value in provider_env(fake, "claret", base_url=raw.url).items():
+        monkeypatch.setenv(name, value)
+    started = time.monotonic()
+    try:
+        assert __main__.run(["status", "claret", "1"]) == 7
+    finally:
+        raw.close()
+    assert time.monotonic() - started < 3 * 1.5 + 3  # three attempts, and backoff between
+    err = capsys.readouterr().err
+    assert "took more than 1s to answer; gave up after 3 attempts" in err
+
+
+ESCAPED_TOKEN = "tok/SECRET+abc=="  # PHP's json_encode writes it as tok\/SECRET+abc==
+
+
+def _escaped_answer(status: str = "in_progress") -> bytes:
+    # The token echoed twice, JSON-escaped two ways: \/ for its slash, \u0074 for its "t".
+    return (b'{"message": "key tok\\/SECRET+abc== accepted", "content": {"status": "%s", '
+            b'"job_log_id": 1, "job_status_link": "https://x/\\u0074ok\\/SECRET+abc==", '
+            b'"tok\\/SECRET+abc==": "a key"}}' % status.encode())
+
+
+@pytest.mark.parametrize("args", [(), ("--json",), ("-v",)])
+def test_a_token_echoed_json_escaped_is_never_printed(run_cli, fake, args) -> None:
+    # Review 2-b D3: the raw bytes hold no copy of the token; the decoded strings do.
+    fake.route(PATHS["claret"].format(1), Reply(200, _escaped_answer(),
+                                                {"Content-Type": "application/json"}))
+    result = status(run_cli, fake, "claret", "1", *args, token=ESCAPED_TOKEN)
+    assert result.returncode == 3, result.stderr
+    assert_no_secret(result, ESCAPED_TOKEN)
+    if args == ("--json",):
+        job = json.loads(result.stdout)
+        assert job["url"] == "https://x/***"
+        assert job["raw"]["message"] == "key *** accepted" and "***" in job["raw"]["content"]
+
+
+def test_the_verbose_snippet_hides_a_token_echoed_json_escaped(run_cli, fake) -> None:
+    body = (b'{"content": {"no_status": "here"}, "echo": "\\u0074ok\\/SECRET+abc==", '
+            b'"auth": "Bearer tok\\/SECRET+abc=="}')
+    fake.route(PATHS["claret"].format(1), Reply(200, body, {"Content-Type": "application/json"}))
+    result = status(run_cli, fake, "claret", "1", "-v", token=ESCAPED_TOKEN)
+    assert_clean_error(result, 7)
+    assert "body starts:" in result.stderr
+    assert_no_secret(result, ESCAPED_TOKEN)
+    assert "SECRET" not in result.stderr
+
+
+def test_a_token_cut_at_the_snippet_end_shows_no_prefix_of_it(run_cli, fake) -> None:
+    body = b'<html>' + b"x" * 100 + b" " + TOKEN.encode() + b"</html>"
+    fake.route(PATHS["claret"].format(1), Reply(200, body, {"Content-Type": "text/html"}))
+    result = status(run_cli, fake, "claret", "1", "-v")
+    assert_clean_error(result, 7)
+    assert TOKEN[:8] not in result.stderr
+
+
+def test_combined_short_flags_after_the_command(run_cli, fake) -> None:
+    # Review 2-a D14: `-qv` is `-q -v`, and -v is a global option.
+    _route_payload(fake, "claret/completed.json")
+    result = status(run_cli, fake, "claret", "12345", "-qv")
+    assert_ok(result, 0)
+    assert result.stdout == ""
+    assert len(request_lines(result.stderr)) == 1
+
+
+@pytest.mark.parametrize(("flag", "suggested"), [((), True), (("-v",), False)])
+def test_the_unreachable_hint_suggests_verbose_only_without_it(run_cli, fake, flag,
+                                                               suggested) -> None:
+    fake.route(PATHS["claret"].format(1), json_reply({"error": "down"}, 500))
+    result = status(run_cli, fake, "claret", "1", *flag)
+    assert_clean_error(result, 7)
+    assert "gave up after 3 attempts" in result.stderr and ") (" not in result.stderr
+    assert ("--verbose shows each request" in result.stderr) is suggested

@@ -11,13 +11,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from jobwatch.errors import AuthError, ConfigError, NotFoundError, UnreachableError, UsageError
-from jobwatch.http import (
-    TRANSIENT_STATUS,
-    TransientError,
-    open_response,
-    origin_of,
-    parse_retry_after,
-)
+from jobwatch.http import TransientError, open_response, origin_of, raise_if_transient
+from jobwatch.models import free_word_state, percent_fraction
 from jobwatch.text import printable
 
 if TYPE_CHECKING:
@@ -26,6 +21,8 @@ if TYPE_CHECKING:
     from jobwatch.config import Profile
     from jobwatch.models import Job
 
+SNIPPET_CHARS = 120  # of the body shown by --verbose for an answer that is not a job
+SNIPPET_WINDOW = 4096  # bytes looked at for it: a secret that starts in the shown part is whole
 
 
 def segment(value: str) -> str:
@@ -133,17 +130,34 @@ class Adapter(ABC):
         """For --strict: the job succeeded, but with failed items or errors."""
         return bool(job.failed_items)
 
+    error_columns: ClassVar[tuple[str, ...]] = ()  # of the table error_rows fills
+
+    @staticmethod
+    def detail_reports(detail: Any) -> tuple[list[Any], list[Any]]:
+        """(errors, warnings) listed in a detail answer: what the reports are written from."""
+        return [], []
+
+    @staticmethod
+    def error_rows(errors: list[Any], limit: int) -> list[list[str]]:
+        """The first ``limit`` errors as rows under ``error_columns``, for the terminal."""
+        return []
+
     # -- talking and parsing ---------------------------------------------------------------
 
     def fetch(self, client: httpx.Client, job_id: str, log: Any = None) -> Job:
         payload = self.get_json(client, self.status_url(job_id), job_id, log)
-        return self.normalize(payload, job_id)
+        return self.normalize(payload, job_id, log)
 
-    def normalize(self, payload: Any, job_id: str) -> Job:
+    def normalize(self, payload: Any, job_id: str, log: Any = None) -> Job:
         try:
             job = self.parse(payload)
-        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError):
-            # ArithmeticError: a 400-digit integer where a count belongs overflows a float.
+        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+            # A value of the wrong type or range where a field belongs (ArithmeticError: a
+            # 400-digit integer where a count belongs overflows a float): the provider is
+            # answering badly. --verbose names the exception, so a bug in a parser shows too.
+            if log is not None:
+                reason = printable(f"{type(exc).__name__}: {exc}")[:SNIPPET_CHARS]
+                log(self.redact(f"  {self.name}'s answer did not parse: {reason}"))
             raise TransientError(f"{self.name} answered JSON of an unexpected shape") from None
         # The id the user asked about (already checked), not whatever the answer claims.
         return job.replace(profile=self.profile.name, job_id=job_id)
@@ -165,9 +179,7 @@ class Adapter(ABC):
         if status == 404:
             raise NotFoundError(f"{self.name} job {job_id} not found (HTTP 404)",
                                 hint=self.not_found_hint)
-        if status in TRANSIENT_STATUS:
-            raise TransientError(f"{self.name} answered HTTP {status}",
-                                 retry_after=parse_retry_after(response.headers.get("retry-after")))
+        raise_if_transient(response, f"{self.name} answered HTTP {status}")
         if not 200 <= status < 300:
             raise UnreachableError(f"{self.name} answered HTTP {status}: "
                                    f"{self._snippet(response)}")
@@ -186,8 +198,11 @@ class Adapter(ABC):
         return payload
 
     def _snippet(self, response: httpx.Response) -> str:
-        text = response.content[:120].decode("utf-8", "replace")
-        return self.redact(printable(text)).strip()
+        """The start of the body, for messages. JSON escapes are undone before redaction, so a
+        secret the provider wrote as "tok\\/x" or "\\u0074ok" is hidden too; the window read
+        is wider than what is shown, so a secret cannot be cut into a visible prefix."""
+        text = response.content[:SNIPPET_WINDOW].decode("utf-8", "replace")
+        return printable(self.redact(_unescape_json(text)))[:SNIPPET_CHARS].strip()
 
     def _auth_hint_extra(self) -> str:
         return ""
@@ -212,10 +227,7 @@ class Adapter(ABC):
         base_url and the token."""
         if response.status_code != 404:
             return False
-        try:
-            body = parse_json(response.content)
-        except (ValueError, RecursionError):
-            return False
+        body = json_or_none(response)
         return isinstance(body, dict) and "detail" in body and body != {"detail": "Not Found"}
 
 
@@ -248,19 +260,41 @@ def parse_json(body: bytes, secrets: Iterable[str] = ()) -> Any:
     """A provider's JSON, made safe to print, to re-serialize and to save: NaN and Infinity
     (which Python accepts but JSON does not) become null, a lone UTF-16 surrogate (a valid
     escape that no encoder can write) becomes U+FFFD, and a secret of ours that the provider
-    echoes back ("token tok_... is revoked") becomes ***."""
+    echoes back ("token tok_... is revoked") becomes ***, in keys and values.
+
+    The secrets are looked for in the decoded strings, not in the bytes: JSON may spell the
+    same text escaped ("tok\\/x", as PHP writes every slash, or "\\u0074ok")."""
     payload = json.loads(body, parse_constant=lambda name: None)
     if _SURROGATE_ESCAPE.search(body):
         payload = _map_strings(payload, lambda text: _SURROGATE.sub("\ufffd", text))
-    echoed = [s for s in secrets if s.encode("utf-8", "replace") in body]
-    if echoed:
+    hidden = sorted((s for s in secrets if s), key=len, reverse=True)
+    if hidden:
         def hide(text: str) -> str:
-            for secret in echoed:
+            for secret in hidden:
                 text = text.replace(secret, "***")
             return text
 
         payload = _map_strings(payload, hide)
     return payload
+
+
+def json_or_none(response: httpx.Response, secrets: Iterable[str] = ()) -> Any:
+    """The answer's JSON, or None when it is none: for answers read only for a hint."""
+    try:
+        return parse_json(response.content, secrets)
+    except (ValueError, RecursionError):
+        return None
+
+
+_JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
+                   "t": "\t"}
+
+
+def _unescape_json(text: str) -> str:
+    """JSON string escapes undone in any text (a body cut short is no JSON to decode)."""
+    return _JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1)
+                            else _SIMPLE_ESCAPES[m.group(2)], text)
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -275,6 +309,25 @@ def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
     if isinstance(value, dict):
         return {change(k): _map_strings(v, change) for k, v in value.items()}
     return value
+
+
+def percent_fields(percent: int | float | None) -> dict[str, Any]:
+    """Job fields for a provider that counts progress in percent (Julep, Retailgrid)."""
+    return {"progress": percent_fraction(percent), "done": percent,
+            "total": 100 if percent is not None else None, "unit": "percent"}
+
+
+def free_word_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """Job fields Retailgrid and MerchantOps name alike: a free status word, an error message,
+    the type and the timestamps."""
+    error = text_or_none(payload.get("error_message"))
+    completed_at = text_or_none(payload.get("completed_at"))
+    return {"state": free_word_state(payload["status"], completed_at, error),
+            "status": payload["status"], "message": error,
+            "job_type": text_or_none(payload.get("job_type")),
+            "created_at": text_or_none(payload.get("created_at")),
+            "started_at": text_or_none(payload.get("started_at")),
+            "finished_at": completed_at}
 
 
 def text_or_none(value: Any) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jobwatch.adapters.base import Adapter, number_or_none, parse_json, text_or_none
+from jobwatch.adapters.base import Adapter, json_or_none, number_or_none, text_or_none
 from jobwatch.errors import JobwatchError, NotFoundError
 from jobwatch.models import Artifact, Job, JobState, fraction
 
@@ -38,10 +38,7 @@ class ClaretAdapter(Adapter):
     def check(self, response: Any, job_id: str, log: Any = None) -> Any:
         # Claret answers 422 "Job not found ..." for unknown jobs, not 404.
         if response.status_code == 422:
-            try:
-                body = parse_json(response.content)
-            except (ValueError, RecursionError):
-                body = None
+            body = json_or_none(response, self.secrets())
             message = str(body.get("message", "")) if isinstance(body, dict) else ""
             if "not found" in message.lower():
                 raise NotFoundError(f"claret job {job_id} not found (HTTP 422: {message})",
@@ -68,8 +65,8 @@ class ClaretAdapter(Adapter):
     def has_shape(payload: Any) -> bool:
         return isinstance(payload, dict) and Adapter.has_shape(payload.get("content"))
 
-    def normalize(self, payload: Any, job_id: str) -> Job:
-        job = super().normalize(payload, job_id)
+    def normalize(self, payload: Any, job_id: str, log: Any = None) -> Job:
+        job = super().normalize(payload, job_id, log)
         return job.replace(artifacts=[Artifact(a.category, self.file_url(a.url))
                                       for a in job.artifacts])
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobwatch.adapters.base import UuidIdAdapter, number_or_none, text_or_none
-from jobwatch.models import Job, JobState, percent_fraction
+from jobwatch.adapters.base import UuidIdAdapter, number_or_none, percent_fields, text_or_none
+from jobwatch.models import Job, JobState
 
 STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
           "retrying": JobState.RUNNING, "succeeded": JobState.SUCCEEDED,
@@ -30,9 +30,7 @@ class JulepAdapter(UuidIdAdapter):
             job_id=str(payload.get("id") or ""),
             state=state,
             status=payload["state"],
-            progress=percent_fraction(percent),
-            done=percent, total=100 if percent is not None else None,
-            unit="percent",
+            **percent_fields(percent),
             message=text_or_none(payload.get("reason")),
             job_type=text_or_none(payload.get("name")),
             created_at=text_or_none(payload.get("created_at")),

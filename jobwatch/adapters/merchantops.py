@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobwatch.adapters.base import Adapter, number_or_none, text_or_none
-from jobwatch.models import Job, JobState, free_word_state, map_free_word, percent_fraction
+from jobwatch.adapters.base import Adapter, free_word_fields, number_or_none
+from jobwatch.models import Job, JobState, map_free_word, percent_fraction
 from jobwatch.text import has_control
 
 
@@ -55,27 +55,33 @@ class MerchantOpsAdapter(Adapter):
         Warnings alone are not errors."""
         return bool(job.failed_items) or (isinstance(detail, dict) and _reports_errors(detail))
 
+    error_columns = ("type", "key", "message")
+
+    @staticmethod
+    def detail_reports(detail: Any) -> tuple[list[Any], list[Any]]:
+        answer = detail if isinstance(detail, dict) else {}
+        return _entries(answer.get("errors")), _entries(answer.get("warnings"))
+
+    @staticmethod
+    def error_rows(errors: list[Any], limit: int) -> list[list[str]]:
+        return [[str(e.get("error_type", "")), str(e.get("entity_key", "")),
+                 " ".join(str(e.get("message", "")).split())]
+                for e in errors[:limit] if isinstance(e, dict)]
+
     @staticmethod
     def parse(payload: dict[str, Any]) -> Job:
-        done = number_or_none(payload.get("processed_items"))
-        total = number_or_none(payload.get("total_items"))
+        # processed_items counts the items that went through and failed_items the others, while
+        # progress_percentage covers both (116 + 4 of 120 is 100%): done is their sum.
+        processed = number_or_none(payload.get("processed_items"))
         failed = number_or_none(payload.get("failed_items"))
-        error = text_or_none(payload.get("error_message"))
-        completed_at = text_or_none(payload.get("completed_at"))
-        state = free_word_state(payload["status"], completed_at, error)
         return Job(
             provider="merchantops",
             job_id=str(payload.get("job_id") or ""),
-            state=state,
-            status=payload["status"],
+            **free_word_fields(payload),
             progress=percent_fraction(payload.get("progress_percentage")),
-            done=done, total=total, unit="items",
+            done=processed + (failed or 0) if processed is not None else None,
+            total=number_or_none(payload.get("total_items")), unit="items",
             failed_items=int(failed) if failed is not None else None,
-            message=error,
-            job_type=text_or_none(payload.get("job_type")),
-            created_at=text_or_none(payload.get("created_at")),
-            started_at=text_or_none(payload.get("started_at")),
-            finished_at=completed_at,
             raw=payload,
         )
 
@@ -97,3 +103,7 @@ def _positive(value: Any) -> bool:
 
 def _listed(value: Any) -> bool:
     return isinstance(value, list) and len(value) > 0
+
+
+def _entries(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

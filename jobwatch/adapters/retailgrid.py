@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobwatch.adapters.base import UuidIdAdapter, canonical_uuid, number_or_none, text_or_none
-from jobwatch.models import Job, free_word_state, percent_fraction
+from jobwatch.adapters.base import (
+    UuidIdAdapter,
+    canonical_uuid,
+    free_word_fields,
+    number_or_none,
+    percent_fields,
+)
+from jobwatch.models import Job
 
 
 class RetailgridAdapter(UuidIdAdapter):
@@ -23,22 +29,10 @@ class RetailgridAdapter(UuidIdAdapter):
 
     @staticmethod
     def parse(payload: dict[str, Any]) -> Job:
-        error = text_or_none(payload.get("error_message"))
-        completed_at = text_or_none(payload.get("completed_at"))
-        state = free_word_state(payload["status"], completed_at, error)
-        percent = number_or_none(payload.get("progress"))
         return Job(
             provider="retailgrid",
             job_id=str(payload.get("job_id") or ""),
-            state=state,
-            status=payload["status"],
-            progress=percent_fraction(percent),
-            done=percent, total=100 if percent is not None else None,
-            unit="percent",
-            message=error,
-            job_type=text_or_none(payload.get("job_type")),
-            created_at=text_or_none(payload.get("created_at")),
-            started_at=text_or_none(payload.get("started_at")),
-            finished_at=completed_at,
+            **free_word_fields(payload),
+            **percent_fields(number_or_none(payload.get("progress"))),
             raw=payload,
         )

@@ -6,13 +6,21 @@ from typing import Annotated, Optional
 
 import typer
 
+from jobwatch.cli.jobs import examples
 from jobwatch.errors import UsageError
 
-DEMO_EXAMPLES = (
-    "Examples:\n\n"
-    "  jobwatch demo\n\n"
-    "  jobwatch demo --serve --port 8765"
+DEMO_EXAMPLES = examples(
+    "jobwatch demo",
+    "jobwatch demo --serve --port 8765",
 )
+
+
+def port_number(value: str) -> int:
+    """Our own check, so the help says PORT rather than "<int range> [0<=x<=65535]"."""
+    port = int(value) if value.isdecimal() else -1
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port takes a number from 0 to 65535, not {value!r}")
+    return port
 
 
 def demo(
@@ -21,8 +29,8 @@ def demo(
         "--serve", help="Keep the simulator running and print the variables that point "
                         "jobwatch at it.")] = False,
     port: Annotated[Optional[int], typer.Option(  # noqa: UP045 - Typer needs Optional here
-        "--port", min=0, max=65535, show_default=False,
-        help="Port for --serve (default 0: any free port).")] = None,
+        "--port", metavar="PORT", parser=port_number, show_default=False,
+        help="Port for --serve, 0 to 65535 (default 0: any free port).")] = None,
 ) -> int:
     """Watch simulated Retailgrid, MerchantOps, Julep and Claret jobs end to end, offline."""
     from jobwatch.demo import run
