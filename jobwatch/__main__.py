@@ -6,13 +6,14 @@ import sys
 
 from jobwatch import __version__
 
-GLOBAL_WITH_VALUE = ("--config", "--profile", "-p")
-GLOBAL_FLAGS = ("--verbose", "-v")
-
 
 def hoist_global_options(args: list[str]) -> list[str]:
     """Move global options to the front so they work after the command too
-    (`jobwatch status claret 1 -p staging`)."""
+    (`jobwatch status claret 1 -p staging`). Combined short flags are split first (`-qv` is
+    `-q -v`), or the global one in them would stay behind."""
+    from jobwatch.fastpath import GLOBAL_FLAGS, GLOBAL_VALUES
+
+    args = _split_combined(args)
     front: list[str] = []
     rest: list[str] = []
     i = 0
@@ -21,13 +22,13 @@ def hoist_global_options(args: list[str]) -> list[str]:
         if arg == "--":
             rest += args[i:]
             break
-        if (arg in GLOBAL_FLAGS or any(arg.startswith(o + "=") for o in GLOBAL_WITH_VALUE[:2])
-                or (arg.startswith("-p") and len(arg) > 2 and arg[2] != "-")):  # -pstaging
+        if arg in GLOBAL_FLAGS or (arg.startswith("--") and arg.partition("=")[0]
+                                   in GLOBAL_VALUES and "=" in arg):
             front.append(arg)
-        elif arg in GLOBAL_WITH_VALUE and i + 1 < len(args):
+        elif arg in GLOBAL_VALUES and i + 1 < len(args):
             front += args[i:i + 2]
             i += 1
-        elif arg in GLOBAL_WITH_VALUE:
+        elif arg in GLOBAL_VALUES:
             from jobwatch.errors import UsageError
 
             example = "-p staging" if arg == "-p" else f"{arg} " + (
@@ -38,6 +39,20 @@ def hoist_global_options(args: list[str]) -> list[str]:
             rest.append(arg)
         i += 1
     return front + rest
+
+
+def _split_combined(args: list[str]) -> list[str]:
+    """Every `-qv` before `--` split, except where it is an option's value (`--timeout -5`)."""
+    from jobwatch.fastpath import COMMANDS, GLOBAL_VALUES, split_short_flags
+
+    takes_value = set(GLOBAL_VALUES).union(*(values for _, values, _ in COMMANDS.values()))
+    split: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return split + args[i:]
+        is_value = i > 0 and args[i - 1] in takes_value
+        split += [arg] if is_value else split_short_flags(arg)
+    return split
 
 
 def _error(message: str, hint: str | None = None) -> None:
@@ -77,6 +92,12 @@ def run(args: list[str]) -> int:
         silence_stdout()
         return int(ExitCode.OK)
     except Exception as exc:  # the last resort: one line, never a traceback
+        if _stdout_failed(exc):
+            from jobwatch.ui import silence_stdout
+
+            silence_stdout()
+            _error(f"cannot write to standard output: {exc.strerror}")  # type: ignore[attr-defined]
+            return int(ExitCode.OUTPUT)
         from jobwatch.http import Redactor
 
         text = Redactor(store=secrets)(f"{type(exc).__name__}: {exc}".splitlines()[0])
@@ -84,6 +105,17 @@ def run(args: list[str]) -> int:
                "please report this at the project's issue tracker, with --verbose output")
         # Not 1: a script must not read a bug in jobwatch as "the job failed".
         return int(ExitCode.INTERNAL)
+
+
+def _stdout_failed(exc: Exception) -> bool:
+    """Whether an error nothing of jobwatch handled is standard output failing: Click writing
+    help or a completion script to a full disk (`--help > /dev/full`). Only writing raises
+    these; stderr is guarded, and every file jobwatch writes turns its own into DownloadError
+    or ConfigError."""
+    import errno
+
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG,
+                                                      errno.EIO)
 
 
 def run_typer(args: list[str], secrets: set[str] | None = None) -> int:
@@ -104,11 +136,13 @@ def run_typer(args: list[str], secrets: set[str] | None = None) -> int:
             sys.stderr.write(message + "\n")
         return int(ExitCode.USAGE)
     except UsageError as exc:
-        if exc.ctx is not None:
-            sys.stderr.write(exc.ctx.get_usage() + "\n")
+        # One error line; the usage goes into the hint ("Usage: jobwatch status [OPTIONS]
+        # PROVIDER JOB_ID" said first would make two lines of one mistake).
         command_path = exc.ctx.command_path if exc.ctx is not None else "jobwatch"
+        usage = " ".join(exc.ctx.get_usage().split()[1:]) if exc.ctx is not None else ""
         _error(" ".join(exc.format_message().split()),
-               f"run '{command_path} --help' for usage and examples")
+               (f"usage: {usage}; " if usage else "")
+               + f"run '{command_path} --help' for examples")
         return int(ExitCode.USAGE)
     except ClickException as exc:
         _error(exc.format_message())
@@ -127,27 +161,31 @@ def run_typer(args: list[str], secrets: set[str] | None = None) -> int:
     return int(result) if isinstance(result, int) else 0
 
 
-def _sigterm_as_interrupt() -> None:
-    """SIGTERM stops any command exactly as Ctrl-C does: cleanups run, exit 130."""
+def _signals_as_interrupt() -> None:
+    """SIGTERM, and SIGHUP (the terminal closed, the ssh session dropped), stop any command
+    exactly as Ctrl-C does: cleanups run, no .part is left, exit 130. A signal ignored when we
+    started (`nohup jobwatch wait ...`) stays ignored."""
     import signal
 
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, handler)
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, handler)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     # Answered before anything else is imported (even `signal`, which brings `enum`).
     if args in (["--version"], ["-V"]):
-        print(f"jobwatch {__version__}")
-        sys.exit(0)
+        sys.exit(_print_version())
     try:
         from jobwatch.streams import GuardedStream
 
         sys.stderr = GuardedStream(sys.stderr)  # type: ignore[assignment]
-        _sigterm_as_interrupt()
+        _signals_as_interrupt()
         code = run(args)
     except KeyboardInterrupt:  # Ctrl-C in the few milliseconds before run() listens
         _error("interrupted")
@@ -155,6 +193,32 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None:  # the console script or `python -m jobwatch`, not a caller in-process
         _leave(code)
     sys.exit(code)
+
+
+def _print_version() -> int:
+    """`jobwatch --version`, ending as `status` would: quietly when the reader went away
+    (`| true`), 74 with one line when stdout is full or closed. Imports nothing (os is in
+    every interpreter already)."""
+    import os
+
+    if sys.stdout is None:  # `>&-`
+        _error("standard output is closed: nothing could be printed")
+        return 74
+    try:
+        sys.stdout.write(f"jobwatch {__version__}\n")
+        sys.stdout.flush()
+        return 0
+    except OSError as exc:
+        try:  # so the interpreter's last flush cannot fail (exit 120) or complain
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        _error(f"cannot write to standard output: {exc.strerror or exc}")
+        return 74
 
 
 def _leave(code: int) -> None:

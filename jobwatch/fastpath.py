@@ -1,14 +1,15 @@
-"""The everyday forms of `status`, `wait` and `download`, parsed without importing Typer.
+"""The everyday forms of `status`, `wait` and `download`, parsed without importing Typer, and
+the one table of global options.
 
-Typer (and the pydantic it brings) costs ~100 ms per start, which a shell loop calling
-`jobwatch status` pays every time. Only plain forms are taken here: anything else — `--help`, a
-typo, an unknown provider, a missing id — returns None and goes through Typer, which owns the
-usage errors. tests/test_fastpath.py checks that this table matches the Typer commands.
+Importing Typer and building its commands costs ~60 ms per start, which a shell loop calling
+`jobwatch status` would pay every time. Only plain forms are taken here: anything else —
+`--help`, a typo, an unknown provider, a missing id — returns None and goes through Typer,
+which owns the usage errors. tests/test_fastpath.py checks that these tables match the Typer
+commands and callback.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -25,8 +26,34 @@ COMMANDS: dict[str, tuple[dict[str, str], dict[str, str], bool]] = {
              {"--timeout": "timeout", "--interval": "interval", "--download-dir": "download_dir",
               "--artifacts": "artifacts"}, True),
 }
-GLOBAL_VALUES = {"--config": "config_path", "--profile": "profile", "-p": "profile"}
-GLOBAL_FLAGS = {"--verbose": "verbose", "-v": "verbose"}
+# The global options, which work before the command and after it (__main__ moves them to the
+# front): name -> (key, takes a value).
+GLOBAL_OPTIONS: dict[str, tuple[str, bool]] = {
+    "--config": ("config_path", True), "--profile": ("profile", True), "-p": ("profile", True),
+    "--verbose": ("verbose", False), "-v": ("verbose", False),
+}
+GLOBAL_VALUES = {name: key for name, (key, value) in GLOBAL_OPTIONS.items() if value}
+GLOBAL_FLAGS = {name: key for name, (key, value) in GLOBAL_OPTIONS.items() if not value}
+# One-letter flags that may be combined (`-qv`): every command's, the global ones, and help's.
+SHORT_FLAGS = frozenset({"-h", *(n for n in GLOBAL_FLAGS if len(n) == 2),
+                         *(n for flags, _, _ in COMMANDS.values() for n in flags if len(n) == 2)})
+SHORT_VALUES = frozenset(n for n in GLOBAL_VALUES if len(n) == 2)
+
+
+def split_short_flags(arg: str) -> list[str]:
+    """`-qv` as ["-q", "-v"], `-vpstaging` as ["-v", "-p", "staging"], as Click reads them;
+    anything else (an unknown letter: Click's to refuse) unchanged."""
+    if len(arg) < 3 or arg[0] != "-" or arg[1] == "-":
+        return [arg]
+    split: list[str] = []
+    for at, letter in enumerate(arg[1:], 2):
+        flag = "-" + letter
+        if flag in SHORT_VALUES:  # the rest of the word is its value
+            return split + [flag] + ([arg[at:]] if arg[at:] else [])
+        if flag not in SHORT_FLAGS:
+            return [arg]
+        split.append(flag)
+    return split
 
 
 def parse(args: list[str]) -> tuple[str, dict[str, Any], list[str]] | None:
@@ -75,15 +102,9 @@ def run(args: list[str], secrets: set[str] | None = None) -> int | None:
     command, options, positional = parsed
     from jobwatch.runtime import Runtime
 
-    config_path = options.pop("config_path", None)
-    profile = options.pop("profile", None)
-    runtime = Runtime(  # as the Typer callback: a given option wins, an empty env var is unset
-        config_path=os.environ.get("JOBWATCH_CONFIG") or None if config_path is None
-        else config_path,
-        profile=os.environ.get("JOBWATCH_PROFILE") or "default" if profile is None else profile,
-        verbose=options.pop("verbose", False),
-        secrets=set() if secrets is None else secrets,
-    )
+    runtime = Runtime.from_options(config=options.pop("config_path", None),
+                                   profile=options.pop("profile", None),
+                                   verbose=options.pop("verbose", False), secrets=secrets)
     provider, ids = positional[0].lower(), positional[1:]
     return _RUNNERS[command](runtime, provider, ids, options)
 

@@ -23,15 +23,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from jobwatch.errors import AuthError, DownloadTimeout, ExitCode, JobwatchError, NotFoundError
+from jobwatch.errors import (
+    AuthError,
+    ConfigError,
+    ExitCode,
+    JobwatchError,
+    NotFoundError,
+    UnreachableError,
+)
 from jobwatch.http import RETRY_AFTER_CAP, TransientError
+from jobwatch.models import JobState
 
 MIN_INTERVAL = 0.2
 MAX_FAILURES = 10
 BACKOFF_CAP = 60.0  # and never more than BACKOFF_INTERVALS polling intervals
 BACKOFF_INTERVALS = 10
 GRACE = 0.5  # after a stop, how long in-flight on_end work gets to notice `cancelled`
-IDLE_WAIT = 60.0  # the longest wait when nothing is due and the renderer asked for no tick
+# The longest the loop waits at once: when nothing is due and the renderer asked for no tick,
+# and under any --timeout or --interval (a wait past threading.TIMEOUT_MAX cannot be asked for).
+IDLE_WAIT = 60.0
 
 OUTCOME_CODES = {
     "succeeded": ExitCode.OK, "failed": ExitCode.FAILED, "timeout": ExitCode.TIMEOUT,
@@ -66,7 +76,13 @@ class Watch:
 
     @property
     def done(self) -> bool:
+        """Settled: nothing more happens to this watch."""
         return self.outcome is not None
+
+    @property
+    def ended(self) -> bool:
+        """The job itself has ended (its files may still be on their way)."""
+        return self.job is not None and self.job.terminal
 
     @property
     def exit_code(self) -> int:
@@ -85,6 +101,23 @@ class Renderer(Protocol):
     def report_table(self, title: str, columns: list[str], rows: list[list[str]],
                      footer: str = "") -> None: ...
     def download_progress(self, watch: Watch) -> Any: ...
+    # After a bug or a second Ctrl-C while finishing: give the terminal back (the live
+    # display's cursor). The plain and quiet renderers have nothing to undo and may lack it.
+    def abort(self) -> None: ...
+
+
+def job_failed(job: Any, *, with_errors: bool = False) -> bool:
+    """An ended job counts as failed: it did not succeed, or (--strict) ``with_errors``."""
+    return job.state is not JobState.SUCCEEDED or with_errors
+
+
+def settle(job: Any, download_failures: list[str], *, with_errors: bool = False) -> str:
+    """The outcome of an ended job once its files are fetched, for `wait` and `download`
+    alike: a failed job is "failed" whatever happened to its files; a good one whose files
+    did not all arrive is "download_failed"."""
+    if job_failed(job, with_errors=with_errors):
+        return "failed"
+    return "download_failed" if download_failures else "succeeded"
 
 
 @dataclass
@@ -115,37 +148,6 @@ class Cancelled(BaseException):
     """Raised inside on_end work once the watch has stopped. A BaseException, as
     KeyboardInterrupt is, so no `except Exception` on the way swallows it and every `finally`
     (the removal of a .part file) runs."""
-
-
-class GuardedProgress:
-    """Download progress that ends the download once the watch has stopped. The download code
-    calls it for every chunk, which makes it the place where a download running in a worker
-    thread notices Ctrl-C (Cancelled) or the deadline (DownloadTimeout, as the download code
-    itself raises it)."""
-
-    def __init__(self, inner: Any, cancelled: threading.Event) -> None:
-        self.inner = inner
-        self.cancelled = cancelled
-        self.label = ""
-
-    def start(self, label: str, total: int | None) -> None:
-        self.label = label
-        self._check()
-        self.inner.start(label, total)
-
-    def advance(self, n: int) -> None:
-        self.inner.advance(n)
-        self._check()
-
-    def finish(self, label: str, ok: bool) -> None:
-        self.inner.finish(label, ok)
-
-    def _check(self) -> None:
-        if not self.cancelled.is_set():
-            return
-        if getattr(self.cancelled, "reason", None) == "timeout":
-            raise DownloadTimeout(f"the --timeout passed while downloading {self.label}")
-        raise Cancelled(self.label)
 
 
 class Engine:
@@ -247,13 +249,13 @@ class Engine:
             return  # a second Ctrl-C: wait no longer
 
     def _give_up(self, watch: Watch, reason: str) -> None:
-        if watch.job is None or not watch.job.terminal:
+        if not watch.ended:
             watch.outcome = "timeout" if reason == "timeout" else "interrupted"
             return
         # It ended, but its on_end did not finish (or never started): say so, and let the
         # resume notes name the `download` command that fetches its files.
         watch.downloads_cut = self.on_end is not None
-        if self._failed(watch):
+        if job_failed(watch.job, with_errors=self._with_errors(watch)):
             watch.outcome = "failed"
         elif reason == "timeout":
             watch.outcome = "download_failed"
@@ -264,7 +266,7 @@ class Engine:
     def _abort(self) -> None:
         self.cancelled.stop(self.cancelled.reason or "interrupted")
         self._call_on_stop()
-        abort = getattr(self.renderer, "abort", None)
+        abort = getattr(self.renderer, "abort", None)  # see Renderer.abort
         if abort is not None:
             abort()  # the live display gives the terminal its cursor back
 
@@ -302,11 +304,11 @@ class Engine:
             if not (self._heap or self._busy or self._ends):
                 return "done"
             now = self.clock()
-            wake = self._wake_time(now, self.renderer.tick(now))
+            wait = min(self._wake_time(now, self.renderer.tick(now)) - now, IDLE_WAIT)
             if self._busy:
-                self._await(wake - now)  # an answer wakes it early
-            elif wake > now:
-                self.sleep(wake - now)
+                self._await(wait)  # an answer wakes it early
+            elif wait > 0:
+                self.sleep(wait)
 
     def _wake_time(self, now: float, wish: float | None) -> float:
         times = [t for t in (self._heap[0][0] if self._heap else None, wish,
@@ -365,7 +367,7 @@ class Engine:
             return
         watch.failures = 0
         watch.last_problem = None
-        if watch.job is not None and watch.job.terminal:
+        if watch.ended:
             return  # a terminal state is final
         watch.job = result
         if not self._stopping:
@@ -402,7 +404,7 @@ class Engine:
             return
         # on_end may hold a worker for minutes (a big download): while some job is still
         # polled, one worker stays free for the polls.
-        polled = any(w.job is None or not w.job.terminal for w in self.active())
+        polled = any(not w.ended for w in self.active())
         slots = max(1, self.settings.workers - (1 if polled else 0))
         running = sum(1 for kind in self._busy.values() if kind == "end")
         while self._ends and running < slots:
@@ -419,15 +421,14 @@ class Engine:
         self._settle(watch)
 
     def _settle(self, watch: Watch) -> None:
-        watch.outcome = ("failed" if self._failed(watch) else
-                         "download_failed" if watch.download_failures else "succeeded")
+        watch.outcome = settle(watch.job, watch.download_failures,
+                               with_errors=self._with_errors(watch))
         self.renderer.update(watch)
         if self.settings.fail_fast and watch.outcome != "succeeded" and not self._stopping:
             self._stop(watch)
 
-    def _failed(self, watch: Watch) -> bool:
-        return watch.job.state.value != "succeeded" or (
-            self.settings.strict and self.has_errors(watch))
+    def _with_errors(self, watch: Watch) -> bool:
+        return self.settings.strict and self.has_errors(watch)
 
     def _stop(self, watch: Watch) -> None:
         if self.stopped_by is None:
@@ -443,15 +444,20 @@ class Engine:
                 # Every job shares the token: once it is refused, polling on helps nobody.
                 self._stop(watch)
             return
-        if not isinstance(error, JobwatchError):
+        if not isinstance(error, JobwatchError) or isinstance(error, ConfigError):
+            # A bug, or a config no retry can mend (a CA file with no certificates in it,
+            # found at the first handshake): the run ends with it.
             raise error
         if self._stopping:
             return  # no more retries; it stays as it was last seen
         watch.failures += 1
         watch.last_problem = error.message
-        if watch.failures >= self.settings.max_failures:
+        limit = self.settings.max_failures
+        if watch.failures >= limit:
             watch.outcome = "unreachable"
-            watch.error = error
+            watch.error = UnreachableError(
+                f"{error.message}; gave up after {watch.failures} failures in a row",
+                hint=error.hint)
             watch.ended_at = now
             self.renderer.update(watch)
             if self.settings.fail_fast:
@@ -460,8 +466,8 @@ class Engine:
         delay = self._retry_delay(watch, error)
         if self.settings.deadline is not None:
             delay = min(delay, max(0.0, self.settings.deadline - now))
-        self.renderer.problem(watch, f"{error.message}; retry {watch.failures}/"
-                                     f"{self.settings.max_failures - 1} in {delay:.1f}s")
+        self.renderer.problem(watch, f"{error.message}; failure {watch.failures} of {limit} "
+                                     f"in a row, retrying in {delay:.1f}s")
         self._schedule(watch, now + delay)
 
     def _retry_delay(self, watch: Watch, error: JobwatchError) -> float:

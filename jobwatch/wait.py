@@ -7,7 +7,7 @@ import os
 import shlex
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,8 +24,9 @@ from jobwatch.runtime import Runtime
 
 if TYPE_CHECKING:
     from jobwatch.adapters.base import Adapter
-    from jobwatch.downloads import Parts
+    from jobwatch.artifacts import ArtifactReport
     from jobwatch.polling import Watch
+    from jobwatch.safefs import Parts
 
 ERRORS_SHOWN = 5
 
@@ -65,28 +66,61 @@ def _setting(runtime: Runtime, adapter: Adapter, flag: str | None, name: str) ->
     return None
 
 
-def _interval_or_default(chosen: float | None, default: float) -> float:
-    return default if chosen is None else chosen
-
-
 def download_root(runtime: Runtime, flag: str | None) -> Path:
     chosen = flag or runtime.defaults().get("download_dir")
     return Path(os.path.expanduser(str(chosen))) if chosen else Path.cwd()
 
 
 def parse_categories(value: str | None, providers: list[str]) -> set[str] | None:
+    """The --artifacts categories; None (all) when the option is not given."""
     from jobwatch.adapters import ADAPTERS
 
-    if not value:
+    if value is None:
         return None
     categories = {part.strip().lower() for part in value.split(",") if part.strip()}
     known = {c for p in providers for c in ADAPTERS[p].artifact_categories}
+    hint = (f"choose from {', '.join(sorted(known))}" if known else
+            f"{' and '.join(sorted(set(providers)))} jobs have no artifacts to download")
+    if not categories:  # `--artifacts ,`: a selection of nothing is a typo, not "none"
+        raise UsageError(f"--artifacts {value!r} names no category",
+                         hint=hint + "; leave --artifacts out for all of them")
     unknown = categories - known
     if unknown:
-        hint = (f"choose from {', '.join(sorted(known))}" if known else
-                f"{' and '.join(sorted(set(providers)))} jobs have no artifacts to download")
         raise UsageError(f"unknown artifact categories: {', '.join(sorted(unknown))}", hint=hint)
     return categories
+
+
+class GuardedProgress:
+    """Download progress that ends the download once the watch has stopped. The download code
+    calls it for every chunk, which makes it the place where a download running in a worker
+    thread notices Ctrl-C (Cancelled) or the deadline (DownloadTimeout, as the download code
+    itself raises it)."""
+
+    def __init__(self, inner: Any, cancelled: threading.Event) -> None:
+        self.inner = inner
+        self.cancelled = cancelled
+        self.label = ""
+
+    def start(self, label: str, total: int | None) -> None:
+        self.label = label
+        self._check()
+        self.inner.start(label, total)
+
+    def advance(self, n: int) -> None:
+        self.inner.advance(n)
+        self._check()
+
+    def finish(self, label: str, ok: bool) -> None:
+        self.inner.finish(label, ok)
+
+    def _check(self) -> None:
+        if not self.cancelled.is_set():
+            return
+        if getattr(self.cancelled, "reason", None) == "timeout":
+            raise DownloadTimeout(f"the --timeout passed while downloading {self.label}")
+        from jobwatch.polling import Cancelled
+
+        raise Cancelled(self.label)
 
 
 class Artifacts:
@@ -119,30 +153,40 @@ class Artifacts:
             raise Cancelled("the watch stopped during a retry's wait")
 
     def on_end(self, watch: Watch) -> None:
-        from jobwatch.artifacts import ArtifactReport, download_artifacts, job_dir_name
+        from jobwatch.artifacts import ArtifactReport
         from jobwatch.http import PastDeadline
 
-        report = ArtifactReport()
+        # The watch's own lists, filled as each file lands: after a stop midway (Ctrl-C,
+        # SIGTERM, the deadline) the closing lines and --json still list what is on disk.
+        report = ArtifactReport(saved=watch.downloads, failures=watch.download_failures)
         try:
             answered = self._detail(watch)
             if answered is not None:
-                report = self._reports(watch, *answered)
+                self._reports(watch, *answered, report)
             elif self.enabled and watch.job.artifacts:
-                report = download_artifacts(
-                    self.client, self.root, job_dir_name(watch.provider, watch.job_id),
-                    watch.job.artifacts, categories=self.categories,
-                    credentials=self.adapter.credentials(), trusted=self.adapter.origin,
-                    redact=self.runtime.redact, log=self.runtime.request_log,
-                    progress=self.renderer.download_progress(watch), deadline=self.deadline,
-                    on_retry=self._retry_note(watch), sleep=self._sleep, parts=self.parts)
+                self._download(watch, report)
         except JobwatchError as exc:
             report.failures.append(exc.message)
             report.timed_out = report.timed_out or isinstance(
                 exc, (DownloadTimeout, PastDeadline)) or (
                 self.deadline is not None and time.monotonic() >= self.deadline)
-        watch.downloads += report.saved
-        watch.download_failures += report.failures
         watch.downloads_cut = watch.downloads_cut or report.timed_out
+
+    def _download(self, watch: Watch, report: ArtifactReport) -> None:
+        from jobwatch.artifacts import download_artifacts, job_dir_name
+
+        download_artifacts(
+            self.client, self.root, job_dir_name(watch.provider, watch.job_id),
+            watch.job.artifacts, categories=self.categories,
+            credentials=self.adapter.credentials(), trusted=self.adapter.origin,
+            redact=self.runtime.redact, log=self.runtime.request_log,
+            progress=self._progress(watch), deadline=self.deadline,
+            on_retry=self._retry_note(watch), sleep=self._sleep, parts=self.parts,
+            report=report)
+
+    def _progress(self, watch: Watch) -> Any:
+        progress = self.renderer.download_progress(watch)
+        return progress if self.cancelled is None else GuardedProgress(progress, self.cancelled)
 
     def _retry_note(self, watch: Watch) -> Callable[[str, float], None]:
         """Say why nothing moves while a request waits to be retried (Retry-After can ask
@@ -156,74 +200,93 @@ class Artifacts:
     def _detail(self, watch: Watch) -> tuple[dict[str, Any], Any] | None:
         """The detail answer, once, and the job as that answer describes it. Only a failure to
         fetch one that should be written down is a download failure; otherwise it is a note."""
-        from jobwatch.http import ONE_SHOT_ATTEMPTS, retrying
+        from jobwatch.http import ONE_SHOT_ATTEMPTS, retrying, unreachable_hint
 
         if not self.adapter.has_detail:
             return None
         note = self._retry_note(watch)
+        log = self.runtime.request_log
         try:
-            detail = retrying(lambda: self.adapter.fetch_detail(
-                self.client, watch.job_id, self.runtime.request_log),
-                attempts=ONE_SHOT_ATTEMPTS, deadline=self.deadline, sleep=self._sleep,
-                on_retry=lambda exc, delay: note(exc.message, delay))
+            detail = retrying(lambda: self.adapter.fetch_detail(self.client, watch.job_id, log),
+                              attempts=ONE_SHOT_ATTEMPTS, deadline=self.deadline,
+                              sleep=self._sleep, on_retry=lambda exc, delay: note(exc.message,
+                                                                                  delay),
+                              hint=unreachable_hint(self.runtime.verbose))
         except JobwatchError as exc:
             if self.enabled and self.adapter.wants_detail(watch.job):
                 raise
             self.renderer.problem(watch, f"no job details ({exc.message})")
             return None
         watch.detail = detail
-        richer = self.adapter.normalize(detail, watch.job_id)
+        richer = self.adapter.normalize(detail, watch.job_id, log)
         watch.job = watch.job.replace(**{
             k: getattr(richer, k) for k in ("message", "created_at", "started_at", "finished_at",
                                             "job_type") if getattr(richer, k) is not None})
         return detail, richer
 
-    def _reports(self, watch: Watch, detail: dict[str, Any], described: Any) -> Any:
-        from jobwatch.artifacts import ArtifactReport, job_dir_name, write_merchantops_reports
+    def _reports(self, watch: Watch, detail: dict[str, Any], described: Any,
+                 report: ArtifactReport) -> None:
+        from jobwatch.artifacts import job_dir_name, write_reports
 
-        errors = detail.get("errors") if isinstance(detail.get("errors"), list) else []
-        warnings = detail.get("warnings") if isinstance(detail.get("warnings"), list) else []
+        errors, warnings = self.adapter.detail_reports(detail)
         self._show_errors(watch, errors, warnings)
         # The detail answer has the counts and lists the lightweight status answer lacks
         # (warned_items, warnings): either answer asking for the reports is enough.
         wanted = (self.adapter.wants_detail(watch.job) or self.adapter.wants_detail(described)
                   or errors or warnings)
-        if not (self.enabled and wanted):
-            return ArtifactReport()
-        return write_merchantops_reports(self.root, job_dir_name(watch.provider, watch.job_id),
-                                         detail, self.categories, self.parts)
+        if self.enabled and wanted:
+            write_reports(self.root, job_dir_name(watch.provider, watch.job_id), detail,
+                          errors, warnings, self.categories, self.parts, report=report)
 
     def _show_errors(self, watch: Watch, errors: list[Any], warnings: list[Any]) -> None:
         if not errors and not warnings:
             return
-        rows = [[str(e.get("error_type", "")), str(e.get("entity_key", "")),
-                 " ".join(str(e.get("message", "")).split())]
-                for e in errors[:ERRORS_SHOWN] if isinstance(e, dict)]
+        redact = self.runtime.redact  # parse_json hid our secrets already; this is the belt
+        rows = [[redact(cell) for cell in row]
+                for row in self.adapter.error_rows(errors, ERRORS_SHOWN)]
         rest = len(errors) - len(rows)
         footer = "; ".join(part for part in (
             f"… and {rest} more error(s)" if rest > 0 else "",
             f"{len(warnings)} warning(s)" if warnings else "") if part)
         self.renderer.report_table(f"{watch.label}: {len(errors)} error(s)",
-                                   ["type", "key", "message"], rows, footer)
+                                   list(self.adapter.error_columns), rows, footer)
 
 
 def choose_renderer(runtime: Runtime, opts: WaitOptions, clock: Callable[[], float],
-                    resume: Callable[[list[Watch]], list[str]], *, resumable: bool = True,
-                    cancelled: threading.Event | None = None) -> Any:
-    """``cancelled``: the engine's stop signal; the renderer's download progress then ends a
-    download (its .part removed) once the watch stops."""
+                    resume: Callable[[list[Watch]], list[str]], *,
+                    resumable: bool = True) -> Any:
     from jobwatch.ui import PlainRenderer, QuietRenderer
 
     stream = runtime.stderr
     if opts.quiet:
-        return QuietRenderer(stream, cancelled=cancelled)
+        return QuietRenderer(stream)
     # --verbose request lines would tear a live display: they get the plain one.
     if stream.isatty() and runtime.env.get("TERM") != "dumb" and not runtime.verbose:
         from jobwatch.live import LiveRenderer
 
-        return LiveRenderer(stream, clock, resume=resume, resumable=resumable,
-                            cancelled=cancelled)
-    return PlainRenderer(stream, clock, resume=resume, resumable=resumable, cancelled=cancelled)
+        return LiveRenderer(stream, clock, resume=resume, resumable=resumable)
+    return PlainRenderer(stream, clock, resume=resume, resumable=resumable)
+
+
+# WaitOptions fields as command-line options, in the order a resume command lists them.
+_VALUE_OPTIONS = {"timeout": "--timeout", "interval": "--interval",
+                  "download_dir": "--download-dir", "artifacts": "--artifacts"}
+_FLAG_OPTIONS = {"fail_fast": "--fail-fast", "strict": "--strict",
+                 "no_download": "--no-download", "json_output": "--json",
+                 "follow_related": "--follow-related"}
+_DOWNLOAD_OPTIONS = ("download_dir", "artifacts")
+
+
+def _as_options(opts: WaitOptions, names: Iterable[str]) -> list[str]:
+    """The options that give ``opts``' chosen fields again."""
+    options: list[str] = []
+    for name in names:
+        value = getattr(opts, name)
+        if name in _FLAG_OPTIONS and value:
+            options.append(_FLAG_OPTIONS[name])
+        elif name in _VALUE_OPTIONS and value:
+            options += [_VALUE_OPTIONS[name], value]
+    return options
 
 
 def resume_commands(runtime: Runtime, provider: str, opts: WaitOptions,
@@ -239,39 +302,21 @@ def resume_commands(runtime: Runtime, provider: str, opts: WaitOptions,
     mine = [w for w in watches if w.provider == provider]
     listed: list[Watch] = []
     for watch in mine:
-        if watch.outcome not in ("interrupted", "timeout") or _ended(watch):
+        if watch.outcome not in ("interrupted", "timeout") or watch.ended:
             continue
         if watch.parent is not None and any(p is watch.parent for p in listed):
             continue  # --follow-related finds it again from its parent
         listed.append(watch)
     commands = []
     if listed:
-        options = list(common)
-        for flag, value in (("--timeout", opts.timeout), ("--interval", opts.interval),
-                            ("--download-dir", opts.download_dir),
-                            ("--artifacts", opts.artifacts)):
-            if value:
-                options += [flag, value]
-        for flag, on in (("--fail-fast", opts.fail_fast), ("--strict", opts.strict),
-                         ("--no-download", opts.no_download), ("--json", opts.json_output),
-                         ("--follow-related", opts.follow_related)):
-            if on:
-                options.append(flag)
+        options = common + _as_options(opts, (*_VALUE_OPTIONS, *_FLAG_OPTIONS))
         commands.append(_command("wait", provider, [w.job_id for w in listed], options))
     for watch in mine:  # ended, but its downloads were cut short
-        if _ended(watch) and (watch.downloads_cut or watch.outcome in ("interrupted",
-                                                                        "timeout")):
-            options = list(common)
-            for flag, value in (("--download-dir", opts.download_dir),
-                                ("--artifacts", opts.artifacts)):
-                if value:
-                    options += [flag, value]
+        if watch.ended and (watch.downloads_cut or watch.outcome in ("interrupted",
+                                                                      "timeout")):
+            options = common + _as_options(opts, _DOWNLOAD_OPTIONS)
             commands.append(_command("download", provider, [watch.job_id], options))
     return commands
-
-
-def _ended(watch: Watch) -> bool:
-    return watch.job is not None and watch.job.terminal
 
 
 def _command(verb: str, provider: str, job_ids: list[str], options: list[str]) -> str:
@@ -297,17 +342,22 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
     ``resumable=False`` (the demo, whose simulator stops with it): no resume commands, and no
     claim that the remote jobs keep running; a stop is said to stop the watch."""
     from jobwatch.adapters import ADAPTERS
-    from jobwatch.downloads import Parts
     from jobwatch.polling import Engine, Settings, StopSignal, Watch
+    from jobwatch.safefs import Parts
     from jobwatch.ui import json_lines, write_out
 
     checked = list(dict.fromkeys((p, ADAPTERS[p].validate_id(j)) for p, j in targets))
     providers = list(dict.fromkeys(p for p, _ in checked))
     categories = parse_categories(opts.artifacts, providers)
+    for flag, name in ((opts.interval, "interval"), (opts.timeout, "timeout")):
+        if flag is not None:  # a usage error (2) before any config error (6)
+            _duration(flag, f"--{name}", UsageError)
     adapters = {p: runtime.adapter(p) for p in providers}
-    # `--interval 0` is the engine's floor (0.2 s), not "unset": only None means the default.
-    intervals = {p: _interval_or_default(_setting(runtime, a, opts.interval, "interval"),
-                                         a.default_interval) for p, a in adapters.items()}
+    intervals: dict[str, float] = {}
+    for provider, adapter in adapters.items():
+        chosen = _setting(runtime, adapter, opts.interval, "interval")
+        # `--interval 0` is the engine's floor (0.2 s), not "unset": only None is the default.
+        intervals[provider] = adapter.default_interval if chosen is None else chosen
     # 0 means no limit, as with timeout(1) and curl --max-time; `--timeout 0` lifts a
     # configured one.
     timeout = _setting(runtime, adapters[providers[0]], opts.timeout, "timeout") or None
@@ -322,8 +372,7 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
                 for command in resume_commands(runtime, provider, opts, watches)]
 
     cancelled = StopSignal()
-    renderer = choose_renderer(runtime, opts, clock, resume, resumable=resumable,
-                               cancelled=cancelled)
+    renderer = choose_renderer(runtime, opts, clock, resume, resumable=resumable)
     workers = min(16, len(checked) + (1 if opts.follow_related else 0))
     # One client for the run, with the first profile's TLS settings (the CLI has one provider).
     with runtime.client(adapters[providers[0]], pool_size=workers) as client:
@@ -355,19 +404,25 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
             on_stop=parts.remove_all)
         code = engine.run([Watch(p, job_id, interval=intervals[p]) for p, job_id in checked])
     if opts.json_output:
-        write_out(json_lines(engine.watches, runtime.profile))
+        # parse_json hid our secrets in every answer already; this is the belt to its braces.
+        write_out(runtime.redact(json_lines(engine.watches, runtime.profile)))
     return code
 
 
 def run_download(runtime: Runtime, provider: str, job_id: str, *,
                  download_dir: str | None = None, artifacts: str | None = None,
                  json_output: bool = False, quiet: bool = False) -> int:
-    """Fetch the artifacts of a job that has already ended: exit 0 when all are saved."""
+    """Fetch the artifacts of a job that has already ended. Exit 0 when every file is saved
+    (or there is none), 8 when one is not, whatever the job's own outcome (which the JSON line
+    gives, by the same rule as `wait`); 3 while the job runs."""
     from jobwatch.adapters import ADAPTERS
-    from jobwatch.polling import Watch
+    from jobwatch.polling import Watch, settle
     from jobwatch.status import fetch_once
     from jobwatch.ui import error_lines, json_lines, write_out
 
+    if not ADAPTERS[provider].artifact_categories:
+        raise UsageError(f"{provider} jobs have no artifacts to download",
+                         hint="see the job with: " + _command("status", provider, [job_id], []))
     job_id = ADAPTERS[provider].validate_id(job_id)
     categories = parse_categories(artifacts, [provider])
     adapter = runtime.adapter(provider)
@@ -378,7 +433,8 @@ def run_download(runtime: Runtime, provider: str, job_id: str, *,
         if not job.terminal:
             raise StillRunningError(
                 f"{provider} job {job_id} has not ended yet ({job.status})",
-                hint=f"wait for it and download in one go: jobwatch wait {provider} {job_id}")
+                hint="wait for it and download in one go: "
+                     + _command("wait", provider, [job_id], []))
         now = time.monotonic()
         watch = Watch(provider, job_id, started=now, job=job, ended_at=now)
         renderer.start([])
@@ -387,10 +443,9 @@ def run_download(runtime: Runtime, provider: str, job_id: str, *,
                       ).on_end(watch)
         finally:
             renderer.finish([], 0)
-    watch.outcome = ("download_failed" if watch.download_failures else
-                     "succeeded" if job.state.value == "succeeded" else "failed")
+    watch.outcome = settle(job, watch.download_failures)
     if json_output:
-        write_out(json_lines([watch], runtime.profile))
+        write_out(runtime.redact(json_lines([watch], runtime.profile)))
     else:
         write_out("".join(f"{saved.path}\n" for saved in watch.downloads))
     if watch.download_failures:

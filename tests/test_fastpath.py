@@ -113,3 +113,38 @@ def test_a_plain_status_imports_neither_typer_nor_rich(fake) -> None:
     modules = imported_by(["status", "claret", "1", "--json"], env)
     assert "httpx" in modules  # it did make its request
     assert heavy(modules, ("typer", "click", "pydantic", "rich")) == set()
+
+
+@pytest.mark.parametrize(("argv", "hoisted"), [
+    (["status", "claret", "1", "-qv"], ["-v", "status", "claret", "1", "-q"]),
+    (["status", "claret", "1", "-vpstaging"], ["-v", "-p", "staging", "status", "claret", "1"]),
+    (["status", "claret", "1", "-pstaging"], ["-p", "staging", "status", "claret", "1"]),
+    (["wait", "claret", "1", "--timeout", "-qv"], ["wait", "claret", "1", "--timeout", "-qv"]),
+    (["status", "merchantops", "--", "-qv"], ["status", "merchantops", "--", "-qv"]),
+    (["status", "claret", "1", "-qx"], ["status", "claret", "1", "-qx"]),  # Click refuses it
+])
+def test_combined_short_flags_are_split_before_hoisting(argv, hoisted) -> None:
+    # Review 2-a D14: `jobwatch status claret 4 -qv` was "No such option: -v".
+    assert hoist_global_options(argv) == hoisted
+
+
+def test_one_table_of_global_options_for_hoisting_parsing_and_typer() -> None:
+    params = get_command(app).params
+    typer_names = {o for p in params if p.name in ("config", "profile", "verbose")
+                   for o in p.opts}
+    assert typer_names == set(fastpath.GLOBAL_OPTIONS)
+
+
+@pytest.mark.parametrize(("config", "profile", "env", "expected"), [
+    (None, None, {}, (None, "default", False)),
+    (None, None, {"JOBWATCH_CONFIG": "", "JOBWATCH_PROFILE": ""}, (None, "default", False)),
+    (None, None, {"JOBWATCH_CONFIG": "e.toml", "JOBWATCH_PROFILE": "ci"}, ("e.toml", "ci", True)),
+    ("f.toml", "dev", {"JOBWATCH_CONFIG": "e.toml", "JOBWATCH_PROFILE": "ci"},
+     ("f.toml", "dev", True)),
+])
+def test_runtime_from_options_is_one_rule_for_both_paths(config, profile, env,
+                                                         expected) -> None:
+    from jobwatch.runtime import Runtime
+
+    runtime = Runtime.from_options(config=config, profile=profile, verbose=False, env=env)
+    assert (runtime.config_path, runtime.profile, runtime.profile_chosen) == expected

@@ -311,3 +311,52 @@ def test_strict_asks_the_has_errors_hook() -> None:
                     Settings(interval=1, workers=0, strict=True), clock=clock,
                     sleep=clock.sleep, has_errors=lambda watch: True)
     assert engine.run([Watch("claret", "1")]) == 1
+
+
+# -- review 2 ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("state", "failures", "with_errors", "outcome"), [
+    ("succeeded", [], False, "succeeded"),
+    ("succeeded", ["x.csv: HTTP 403"], False, "download_failed"),
+    ("succeeded", [], True, "failed"),
+    ("failed", ["x.csv: HTTP 403"], False, "failed"),  # the job's own failure comes first
+    ("canceled", [], False, "failed"),
+])
+def test_one_outcome_rule_for_wait_and_download(state, failures, with_errors, outcome) -> None:
+    from jobwatch.polling import settle
+
+    assert settle(job("1", state), failures, with_errors=with_errors) == outcome
+
+
+def test_a_deadline_past_what_a_wait_can_ask_for_is_no_crash() -> None:
+    # Review 2-a D4: --timeout 10000000000 asked the result queue for a wait past
+    # threading.TIMEOUT_MAX (OverflowError) while the only job's poll was in flight. Each wait
+    # is at most IDLE_WAIT now. A real clock and a real worker: the answer comes after 0.2 s.
+    import time
+
+    def fetch(watch: Watch) -> Job:
+        time.sleep(0.2)
+        return job(watch.job_id, "succeeded")
+
+    engine = Engine(fetch, Recorder(), Settings(interval=0.2, deadline=time.monotonic() + 1e10,
+                                               workers=1),
+                    clock=time.monotonic, sleep=time.sleep)
+    assert engine.run([Watch("claret", "1")]) == 0
+
+
+def test_a_config_error_from_a_poll_ends_the_run() -> None:
+    # A CA file with no certificates in it is found at the first handshake: no retry helps.
+    from jobwatch.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        run({"1": [ConfigError("cannot load CA certificates from /x: NO_CERTIFICATE")]})
+
+
+def test_the_retry_count_names_the_failures_that_end_it() -> None:
+    _, _, _, recorder, engine = run({"1": [TransientError("HTTP 503")]}, interval=1)
+    problems = [text for kind, text in recorder.events if kind == "problem"]
+    assert problems[0].startswith(f"HTTP 503; failure 1 of {MAX_FAILURES} in a row, retrying")
+    assert problems[-1].startswith(f"HTTP 503; failure {MAX_FAILURES - 1} of {MAX_FAILURES}")
+    assert engine.watches[0].error.message == (
+        f"HTTP 503; gave up after {MAX_FAILURES} failures in a row")

@@ -22,6 +22,7 @@ from tests.conftest import (
     assert_no_secret,
     clean_env,
     provider_env,
+    within,
 )
 from tests.fakeserver import FakeServer, Reply, json_reply
 
@@ -175,6 +176,10 @@ def test_unreachable_host_gives_up_with_7(run_cli, tmp_path) -> None:
                           "JOBWATCH_CLARET_TENANT": "acme"}, timeout=60)
     assert result.returncode == 7, result.stderr
     assert "cannot reach" in result.stderr
+    # Review 2-a D13: the count says how many failures in a row end it, and then they do.
+    assert "failure 9 of 10 in a row, retrying in" in result.stderr
+    assert "failure 10 of 10" not in result.stderr
+    assert "gave up after 10 failures in a row" in result.stderr
     assert_no_secret(result)
 
 
@@ -299,6 +304,20 @@ def _popen_wait(fake: FakeServer, tmp_path: Path, *args: str) -> subprocess.Pope
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _stderr_until(proc: subprocess.Popen[str], text: str, limit: float = 20) -> str:
+    """What the process wrote to stderr, read as it comes until ``text`` is in it."""
+    seen = b""
+    deadline = time.monotonic() + limit
+    while text.encode() not in seen:
+        assert time.monotonic() < deadline, f"never said {text!r}: {seen.decode()!r}"
+        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
+        if ready:
+            chunk = os.read(proc.stderr.fileno(), 65536)  # type: ignore[union-attr]
+            assert chunk, f"ended before saying {text!r}: {seen.decode()!r}"
+            seen += chunk
+    return seen.decode()
+
+
 def _wait_for_requests(fake: FakeServer, count: int, limit: float = 20) -> None:
     deadline = time.monotonic() + limit
     while len(fake.requests) < count:
@@ -317,7 +336,7 @@ def test_signals_stop_the_watch_with_130_and_print_the_resume_command(fake, tmp_
     sent = time.monotonic()
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=10)
-    assert time.monotonic() - sent < 1.5
+    assert time.monotonic() - sent < within(1.5)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert "keep running" in stderr
@@ -331,7 +350,7 @@ def test_signal_while_a_request_hangs_still_stops_within_a_second(fake, tmp_path
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=10)
-    assert time.monotonic() - sent < 1.5
+    assert time.monotonic() - sent < within(1.5)
     assert proc.returncode == 130, stderr
 
 
@@ -527,7 +546,9 @@ def test_a_signal_during_a_download_leaves_no_part_and_says_how_to_resume(fake, 
     assert "resume with: jobwatch download claret 83" in stderr
 
 
-def test_sigterm_during_the_download_command_leaves_no_part(fake, tmp_path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_during_the_download_command_leaves_no_part(fake, tmp_path, signum) -> None:
+    # SIGHUP: the terminal closed, the ssh session dropped (review 2-b D9).
     _big_download(fake, 84)
     work = tmp_path / "work"
     work.mkdir()
@@ -535,7 +556,7 @@ def test_sigterm_during_the_download_command_leaves_no_part(fake, tmp_path) -> N
                             cwd=work, env=clean_env(tmp_path, **env(fake)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_a_part_file(work)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 130, stderr
     assert not list(work.rglob("*.part")) and "Traceback" not in stderr
@@ -725,7 +746,7 @@ def test_a_stalled_download_is_cut_at_the_deadline_and_leaves_no_part(fake, run_
     assert "resume with: jobwatch download claret 90" in result.stderr
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_during_a_stalled_download_stops_at_once_and_leaves_no_part(
         fake, tmp_path, signum) -> None:
     _stalled_download(fake, 91)
@@ -734,7 +755,7 @@ def test_a_signal_during_a_stalled_download_stops_at_once_and_leaves_no_part(
     sent = time.monotonic()
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=10)
-    assert time.monotonic() - sent < 1.5
+    assert time.monotonic() - sent < within(1.5)
     assert proc.returncode == 130, stderr
     assert not list((tmp_path / "work").rglob("*.part"))
 
@@ -744,14 +765,134 @@ def test_a_signal_during_a_long_retry_after_wait_stops_at_once(fake, tmp_path) -
                                   files={"output": ["/acme/download/later.bin"]}))
     fake.route("/acme/download/later.bin", Reply(503, b"busy", {"Retry-After": "120"}))
     proc = _popen_wait(fake, tmp_path, "claret", "92", *FAST)
-    deadline = time.monotonic() + 20
-    while not fake.hits("/acme/download/later.bin"):
-        assert time.monotonic() < deadline, "the download never started"
-        time.sleep(0.05)
-    time.sleep(0.3)
+    said = _stderr_until(proc, "retrying in")  # the download is in its Retry-After wait
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=10)
-    assert time.monotonic() - sent < 1.5
+    assert time.monotonic() - sent < within(1.5)
+    assert proc.returncode == 130, said + stderr
+    assert "retrying in 2m" in said or "retrying in 120s" in said
+
+
+# -- review 2: what a stop leaves reported, huge timeouts, outcomes, selections ---------------
+
+
+def test_files_saved_before_a_stop_are_reported(fake, tmp_path) -> None:
+    # Review 2-a D3: the small input file lands, the big output file stalls, SIGTERM comes.
+    route_claret(fake, 95, claret(95, "completed", 8, 8, files={
+        "input": ["/acme/download/in.csv"], "output": ["/acme/download/stuck.bin"]}))
+    fake.route("/acme/download/in.csv", Reply(200, b"a,b\n1,2\n"))
+
+    def stuck():
+        yield b"x" * 10
+        time.sleep(60)
+        yield b"x" * 990
+
+    fake.route("/acme/download/stuck.bin", lambda _r: Reply(200, stuck(), content_length=1000))
+    proc = _popen_wait(fake, tmp_path, "claret", "95", *FAST, "--json")
+    _wait_for_a_part_file(tmp_path / "work")
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 130, stderr
-    assert "retrying in 2m" in stderr or "retrying in 120s" in stderr
+    line = json.loads(stdout)
+    saved = tmp_path / "work" / "claret-95" / "input" / "in.csv"
+    assert line["outcome"] == "interrupted"
+    assert line["downloads"] == [{"category": "input", "path": str(saved), "bytes": 8}]
+    assert saved.read_bytes() == b"a,b\n1,2\n"
+    assert not list((tmp_path / "work").rglob("*.part"))
+
+
+@pytest.mark.parametrize("quiet", [("-q",), ()], ids=["quiet", "plain"])
+def test_a_huge_timeout_is_no_crash(fake, run_cli, quiet) -> None:
+    # Review 2-a D4: a wait past threading.TIMEOUT_MAX raised OverflowError (exit 70).
+    route_claret(fake, 96, running(96), claret(96, "completed", 8, 8))
+    result = run_cli("wait", "claret", "96", *FAST, "--timeout", "10000000000", *quiet,
+                     "--no-download", env=env(fake))
+    assert result.returncode == 0, result.stderr
+    configured = run_cli("wait", "claret", "96", *FAST, *quiet, "--no-download",
+                         env=env(fake, timeout="3000000h"))
+    assert configured.returncode == 0, configured.stderr
+
+
+@pytest.mark.parametrize("command", ["wait", "download"])
+@pytest.mark.parametrize("selection", [",", " , ", ""])
+def test_an_empty_artifact_selection_is_a_usage_error(fake, run_cli, command,
+                                                      selection) -> None:
+    # Review 2-a D10: `--artifacts ,` meant "none" (exit 0, nothing downloaded).
+    route_claret(fake, 97, claret(97, "completed", 8, 8))
+    result = run_cli(command, "claret", "97", "--artifacts", selection, env=env(fake))
+    assert_clean_error(result, 2)
+    assert "names no category" in result.stderr
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("flag", ["--timeout", "--interval"])
+def test_a_bad_duration_is_a_usage_error_before_any_config_error(run_cli, flag) -> None:
+    # No token anywhere (exit 6 once the config is resolved): the mistake on the command line
+    # is still the one reported, with exit 2.
+    result = run_cli("wait", "claret", "1", flag, "5x")
+    assert_clean_error(result, 2)
+    assert f"{flag}: not a duration: '5x'" in result.stderr
+
+
+@pytest.mark.parametrize("provider", ["julep", "retailgrid"])
+def test_download_for_a_provider_without_artifacts_says_so_up_front(fake, run_cli,
+                                                                   provider) -> None:
+    # Review 2-a D11: it answered exit 3 with a hint to `wait`, which downloads nothing either.
+    job = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"
+    result = run_cli("download", provider, job, env=env(fake, provider))
+    assert_clean_error(result, 2)
+    assert f"{provider} jobs have no artifacts to download" in result.stderr
+    assert f"jobwatch status {provider} {job}" in result.stderr
+    assert fake.requests == []
+
+
+def test_a_failed_job_whose_files_fail_is_failed_for_wait_and_download(fake, run_cli) -> None:
+    # Review 2-c item 1: one outcome rule. Exit codes: wait 1 (the job failed); download 8
+    # (a file it was asked for is missing), whatever the job's own outcome.
+    route_claret(fake, 98, claret(98, "failed", 4, files={"errors": ["/acme/download/e.csv"]}))
+    fake.route("/acme/download/e.csv", Reply(403, b"no"))
+    waited = run_cli("wait", "claret", "98", *FAST, "--json", env=env(fake))
+    downloaded = run_cli("download", "claret", "98", "--json", env=env(fake))
+    assert waited.returncode == 1, waited.stderr
+    assert downloaded.returncode == 8, downloaded.stderr
+    assert json.loads(waited.stdout)["outcome"] == "failed"
+    assert json.loads(downloaded.stdout)["outcome"] == "failed"
+
+
+def test_a_good_job_whose_files_fail_is_download_failed_for_both(fake, run_cli) -> None:
+    route_claret(fake, 99, claret(99, "completed", 8, 8,
+                                  files={"output": ["/acme/download/o.csv"]}))
+    fake.route("/acme/download/o.csv", Reply(403, b"no"))
+    waited = run_cli("wait", "claret", "99", *FAST, "--json", env=env(fake))
+    downloaded = run_cli("download", "claret", "99", "--json", env=env(fake))
+    assert (waited.returncode, downloaded.returncode) == (8, 8)
+    assert json.loads(waited.stdout)["outcome"] == "download_failed"
+    assert json.loads(downloaded.stdout)["outcome"] == "download_failed"
+
+
+ESCAPED = TOKEN.replace("t", "\\u0074", 1).replace("_", "\\u005f")  # \u0074ok\u005fSECRET...
+
+
+def test_a_token_echoed_json_escaped_in_a_detail_answer_is_never_shown_or_saved(
+        fake, run_cli) -> None:
+    # Review 2-b D3: neither the errors table, the reports, job.json nor --json holds it.
+    fake.route("/api/jobs/job_5/status", merchantops_status("failed", 40, 1))
+    detail = ('{"job_id": "job_5", "status": "failed", "failed_items": 1, "warnings": [], '
+              '"errors": [{"entity_type": "product", "entity_key": "K", "error_type": "auth", '
+              f'"message": "key {ESCAPED} lacks scope", "timestamp": "t"}}], '
+              f'"{ESCAPED}": "echoed as a key too"}}')
+    fake.route("/api/jobs/job_5", Reply(200, detail.encode(),
+                                        {"Content-Type": "application/json"}))
+    result = run_cli("wait", "merchantops", "job_5", *FAST, "--json",
+                     env=env(fake, "merchantops"))
+    assert result.returncode == 1, result.stderr
+    assert_no_secret(result)
+    assert "key *** lacks scope" in result.stderr  # the errors table
+    folder = run_cli.cwd / "merchantops-job_5"
+    assert sorted(p.name for p in folder.iterdir()) == ["errors.csv", "job.json",
+                                                        "warnings.csv"]
+    for saved in folder.iterdir():
+        assert TOKEN not in saved.read_text(encoding="utf-8"), saved
+    assert json.loads((folder / "job.json").read_text())["errors"][0]["message"] == (
+        "key *** lacks scope")
