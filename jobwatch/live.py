@@ -374,7 +374,9 @@ class LiveRenderer:
         line.append_text(_fit(c["word"], columns.word, c["style"]))
         line.append(" ")
         if columns.bar:
-            line.append_text(_bar(c["progress"], columns.bar, now, c["running"]))
+            line.append_text(_bar(c["progress"], columns.bar, now, c["running"],
+                                  colour=self.console.color_system is not None
+                                  and not self.console.no_color))
             line.append(" ")
         if columns.amount:
             line.append_text(_fit(c["amounts"][columns.level], columns.amount))
@@ -498,17 +500,22 @@ def _fit(text: str, width: int, style: str = "", pad: bool = True) -> Any:
     return cell
 
 
-def _bar(progress: float | None, width: int, now: float, running: bool) -> Any:
-    """A bar as text: cheaper than rich's ProgressBar in a table, and exactly `width` wide."""
+def _bar(progress: float | None, width: int, now: float, running: bool,
+         colour: bool = True) -> Any:
+    """A bar as text: cheaper than rich's ProgressBar in a table, and exactly `width` wide.
+    Without colour (NO_COLOR, TERM=dumb) the part still to go is drawn thin, ─, since only
+    its colour told it from the done part."""
+    back = "━" if colour else "─"
     bar = Text(no_wrap=True, end="")
     if progress is None:
         if not running:
-            bar.append("━" * width, style="bar.back")
+            bar.append(back * width, style="bar.back")
             return bar
         # Unknown progress: a short bright stretch sweeping along the bar.
         head = int(now * 15) % (width + 6) - 3
         for i in range(width):
-            bar.append("━", style="bar.pulse" if 0 <= i - head < 4 else "bar.back")
+            pulse = 0 <= i - head < 4
+            bar.append("━" if pulse else back, style="bar.pulse" if pulse else "bar.back")
         return bar
     filled = max(0.0, min(1.0, progress)) * width
     full = int(filled)
@@ -516,8 +523,8 @@ def _bar(progress: float | None, width: int, now: float, running: bool) -> Any:
     bar.append("━" * full, style=style)
     if full < width:
         half = filled - full >= 0.5
-        bar.append("╸" if half else "━", style=style if half else "bar.back")
-        bar.append("━" * (width - full - 1), style="bar.back")
+        bar.append("╸" if half else back, style=style if half else "bar.back")
+        bar.append(back * (width - full - 1), style="bar.back")
     return bar
 
 

@@ -108,6 +108,22 @@ def test_two_merchantops_jobs_at_80_columns_keep_their_ids_and_a_bar() -> None:
     assert "39/120" in lines[0] and "1 failed" in lines[0]  # the amount, whole
 
 
+@pytest.mark.parametrize("no_color", [False, True])
+def test_without_colour_the_bar_still_shows_how_far(no_color: bool) -> None:
+    # Only colour told the done part of a bar from the rest; NO_COLOR drew one solid line.
+    clock, out = Clock(), io.StringIO()
+    console = Console(file=out, force_terminal=True, width=80, height=30,
+                      color_system="standard", no_color=no_color)
+    renderer = LiveRenderer(out, clock, console=console)
+    watches = two_merchantops_jobs()
+    renderer.start(watches)
+    clock.now = 3.0
+    line = show(renderer, watches)[0]
+    done, rest = re.search(r"(━+)╸?(─*)", line).groups()  # type: ignore[union-attr]
+    assert len(done) >= 1
+    assert (len(rest) > len(done)) is no_color, line  # 40/120 done: most of it still to go
+
+
 def test_a_message_takes_room_only_once_a_row_has_one() -> None:
     renderer, clock, _ = live(80)
     watches = two_merchantops_jobs()
