@@ -181,6 +181,10 @@ def main(argv: list[str] | None = None) -> None:
     # Answered before anything else is imported (even `signal`, which brings `enum`).
     if args in (["--version"], ["-V"]):
         sys.exit(_print_version())
+    if argv is None:  # a process of its own: see jobwatch.long_running
+        import gc
+
+        gc.disable()
     try:
         from jobwatch.streams import GuardedStream
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobwatch import long_running
 from jobwatch.errors import (
     ConfigError,
     DownloadTimeout,
@@ -402,6 +403,7 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
             clock=clock, sleep=sleep, on_end=lambda w: artifacts[w.provider].on_end(w),
             discover=discover, has_errors=has_errors, cancelled=cancelled,
             on_stop=parts.remove_all)
+        long_running()
         code = engine.run([Watch(p, job_id, interval=intervals[p]) for p, job_id in checked])
     if opts.json_output:
         # parse_json hid our secrets in every answer already; this is the belt to its braces.
@@ -428,6 +430,7 @@ def run_download(runtime: Runtime, provider: str, job_id: str, *,
     adapter = runtime.adapter(provider)
     root = download_root(runtime, download_dir)
     renderer = choose_renderer(runtime, WaitOptions(quiet=quiet), time.monotonic, lambda w: [])
+    long_running()  # a multi-GiB file can take a while
     with runtime.client(adapter, pool_size=1) as client:
         job = fetch_once(runtime, adapter, client, job_id, quiet=quiet)
         if not job.terminal:

@@ -113,9 +113,11 @@ SERVE_EXAMPLES = (
 
 def serve(runtime: Runtime, port: int, stop: threading.Event | None = None) -> int:
     """Keep the simulator up until Ctrl-C and say how to point jobwatch at it."""
+    from jobwatch import long_running
     from jobwatch.demo.simulator import Simulator
     from jobwatch.ui import write_out
 
+    long_running()
     try:
         sim = Simulator(token=f"demo-{secrets.token_hex(8)}", port=port).start()
     except OSError as exc:
