@@ -40,6 +40,8 @@ API_BODY_LIMIT = 8 << 20
 API_TIME_LIMIT = 60.0
 INFLATE_PIECE = 1 << 20  # the most compressed input inflates to at once
 UNREACHABLE_HINT = "check the base_url and the provider's status"
+# A failure through a proxy from the environment: the proxy is the first suspect.
+PROXY_HINT = "check that proxy, or exempt the host with NO_PROXY"
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
                    "all_proxy")
 # The encodings undone here; anything else was not asked for (we send Accept-Encoding: identity).
@@ -52,8 +54,9 @@ Log = Callable[[str], None]
 class TransientError(UnreachableError):
     """Worth another try: a network error, a timeout, 429/5xx, or a bad answer."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: float | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint)
         self.retry_after = retry_after
 
 
@@ -288,13 +291,14 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
         except httpx.TimeoutException as exc:
             via = _via(client, url)
             _log(log, redact, url, describe_exception(exc, redact) + via, started)
-            raise TransientError(f"timed out talking to {redact(_host(url))}{via}") from None
+            raise TransientError(f"timed out talking to {redact(_host(url))}{via}",
+                                 hint=PROXY_HINT if via else None) from None
         except httpx.HTTPError as exc:
             via = _via(client, url)
             _log(log, redact, url, describe_exception(exc, redact) + via, started)
             raise TransientError(
-                f"cannot reach {redact(_host(url))}{via} ({describe_exception(exc, redact)})"
-            ) from None
+                f"cannot reach {redact(_host(url))}{via} ({describe_exception(exc, redact)})",
+                hint=PROXY_HINT if via else None) from None
         _log(log, redact, url, str(response.status_code), started)
         if response.is_redirect and "location" in response.headers:
             target = urljoin(url, response.headers["location"])

@@ -166,6 +166,7 @@ def test_a_dead_proxy_is_named_in_the_error(run_cli, fake) -> None:
     shown = proxy.replace("pw_SECRET_9", "***")
     assert f"cannot reach http://api.example.invalid via proxy {shown}" in result.stderr
     assert "pw_SECRET_9" not in result.stderr
+    assert "hint: check that proxy, or exempt the host with NO_PROXY" in result.stderr
 
 
 @pytest.mark.parametrize("command", ["status", "wait"])
