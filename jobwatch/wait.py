@@ -242,9 +242,8 @@ class Artifacts:
     def _show_errors(self, watch: Watch, errors: list[Any], warnings: list[Any]) -> None:
         if not errors and not warnings:
             return
-        redact = self.runtime.redact  # parse_json hid our secrets already; this is the belt
-        rows = [[redact(cell) for cell in row]
-                for row in self.adapter.error_rows(errors, ERRORS_SHOWN)]
+        # The answer came through parse_json, which hid our secrets already.
+        rows = self.adapter.error_rows(errors, ERRORS_SHOWN)
         rest = len(errors) - len(rows)
         footer = "; ".join(part for part in (
             f"… and {rest} more error(s)" if rest > 0 else "",
@@ -407,7 +406,7 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
         code = engine.run([Watch(p, job_id, interval=intervals[p]) for p, job_id in checked])
     if opts.json_output:
         # parse_json hid our secrets in every answer already; this is the belt to its braces.
-        write_out(runtime.redact(json_lines(engine.watches, runtime.profile)))
+        write_out(json_lines(engine.watches, runtime.profile))
     return code
 
 
@@ -422,10 +421,10 @@ def run_download(runtime: Runtime, provider: str, job_id: str, *,
     from jobwatch.status import fetch_once
     from jobwatch.ui import error_lines, json_lines, write_out
 
+    job_id = ADAPTERS[provider].validate_id(job_id)  # first: the hint below repeats the id
     if not ADAPTERS[provider].artifact_categories:
         raise UsageError(f"{provider} jobs have no artifacts to download",
                          hint="see the job with: " + _command("status", provider, [job_id], []))
-    job_id = ADAPTERS[provider].validate_id(job_id)
     categories = parse_categories(artifacts, [provider])
     adapter = runtime.adapter(provider)
     root = download_root(runtime, download_dir)
@@ -448,7 +447,7 @@ def run_download(runtime: Runtime, provider: str, job_id: str, *,
             renderer.finish([], 0)
     watch.outcome = settle(job, watch.download_failures)
     if json_output:
-        write_out(runtime.redact(json_lines([watch], runtime.profile)))
+        write_out(json_lines([watch], runtime.profile))
     else:
         write_out("".join(f"{saved.path}\n" for saved in watch.downloads))
     if watch.download_failures:

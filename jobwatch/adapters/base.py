@@ -102,8 +102,13 @@ class Adapter(ABC):
         return {}
 
     def secrets(self) -> list[str]:
-        """What must never be printed or saved: the token and the extra headers' values."""
-        return [self.token, *(self.profile.get("headers") or {}).values()]
+        """What must never be printed or saved: the token, and the values of the extra headers
+        whose names say they carry a credential (X-Api-Key, X-Session-Token, ...). Not every
+        header value: `X-Request-Source = "jobwatch"` or `X-Debug = "1"` would be blanked out
+        of the provider's answers, dates and file URLs included."""
+        headers = self.profile.get("headers") or {}
+        return [self.token, *(value for name, value in headers.items()
+                              if _CREDENTIAL_HEADER.search(name))]
 
     def credentials(self) -> dict[str, str]:
         """Headers that only ever go to the base_url's own origin."""
@@ -286,6 +291,8 @@ def json_or_none(response: httpx.Response, secrets: Iterable[str] = ()) -> Any:
         return None
 
 
+_CREDENTIAL_HEADER = re.compile(
+    r"(?i)key|token|secret|auth|session|cookie|signature|password|credential")
 _JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
                    "t": "\t"}
