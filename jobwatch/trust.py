@@ -33,10 +33,8 @@ class LazyTrust(ssl.SSLContext):
         super().__init__()
         self._cafile = env.get("SSL_CERT_FILE") or None
         self._capath = env.get("SSL_CERT_DIR") or None
-        for name, path in (("SSL_CERT_FILE", self._cafile), ("SSL_CERT_DIR", self._capath)):
-            if path and not os.path.exists(path):
-                raise ConfigError(f"{name}={path}: no such file or directory",
-                                  hint=f"unset {name} or point it at your CA certificates")
+        # Nothing checked here: a plain-http run never reads them (as curl); _load does, at
+        # the first handshake.
         self._loaded = False
         self._lock = threading.Lock()
         if hasattr(ssl, "VERIFY_X509_PARTIAL_CHAIN"):  # as create_default_context does
@@ -53,6 +51,11 @@ class LazyTrust(ssl.SSLContext):
         with self._lock:
             if self._loaded:
                 return
+            for name, path in (("SSL_CERT_FILE", self._cafile),
+                               ("SSL_CERT_DIR", self._capath)):
+                if path and not os.path.exists(path):  # OpenSSL takes a missing dir silently
+                    raise ConfigError(f"{name}={path}: no such file or directory",
+                                      hint=f"unset {name} or point it at your CA certificates")
             try:
                 if self._cafile or self._capath:
                     self.load_verify_locations(cafile=self._cafile, capath=self._capath)
