@@ -25,6 +25,7 @@ from jobwatch.http import (
     TransientError,
     content_encoding,
     describe_exception,
+    drop_if_overfed,
     inflated,
     open_response,
     raise_if_transient,
@@ -111,8 +112,6 @@ def download_file(client: httpx.Client, url: str, directory: Path | OpenDir, nam
         try:
             return retrying(attempt, attempts=attempts, sleep=sleep, deadline=deadline,
                             on_retry=tell)
-        except DownloadError:
-            raise
         except UnreachableError as exc:
             if isinstance(exc, PastDeadline) or (
                     deadline is not None and time.monotonic() >= deadline):
@@ -228,36 +227,29 @@ class _RawBody:
         self.response = response
         self.announced = announced
         self.received = 0
+        # The connection to read the rest from directly, or None to stay with h11. A chunked
+        # body has no `announced` length (_content_length): h11 de-chunks it, and reading
+        # around h11 would put the chunk framing into the file.
+        stream = response.extensions.get("network_stream")
+        self.stream = (stream if announced is not None and hasattr(stream, "read")
+                       and response.http_version == "HTTP/1.1" else None)
 
     def __iter__(self) -> Iterator[bytes]:
         chunks = self.response.iter_raw()
         for chunk in chunks:
             self.received += len(chunk)
             yield chunk
-            stream = self._network_stream()
-            if stream is not None:
+            if (self.stream is not None and self.announced is not None
+                    and self.announced - self.received >= DIRECT_MIN):
                 # ``chunks`` stays open (closing it would close the connection) until the
                 # direct reads are done and this generator ends.
-                yield from self._direct(stream)
+                yield from self._direct(self.stream, self.announced)
                 return
-        _drop_if_overfed(self.response)
+        drop_if_overfed(self.response)
 
-    def _network_stream(self) -> Any:
-        """The connection to read the rest from directly, or None to stay with h11."""
-        if self.announced is None or self.announced - self.received < DIRECT_MIN:
-            return None
-        stream = self.response.extensions.get("network_stream")
-        # h11 de-chunks a chunked body; read around it, the chunk framing would land in the
-        # file (RFC 9112: Transfer-Encoding wins over Content-Length, as it does in h11).
-        if (stream is None or not hasattr(stream, "read")
-                or "transfer-encoding" in self.response.headers
-                or self.response.http_version != "HTTP/1.1"):
-            return None
-        return stream
-
-    def _direct(self, stream: Any) -> Iterator[bytes]:
+    def _direct(self, stream: Any, announced: int) -> Iterator[bytes]:
         timeout = (self.response.request.extensions.get("timeout") or {}).get("read")
-        remaining = (self.announced or 0) - self.received
+        remaining = announced - self.received
         while remaining > 0:
             chunk = stream.read(min(CHUNK_SIZE, remaining), timeout)
             if not chunk:
@@ -265,29 +257,6 @@ class _RawBody:
             self.received += len(chunk)
             remaining -= len(chunk)
             yield chunk
-
-
-def _drop_if_overfed(response: httpx.Response) -> None:
-    """Keep the connection out of the pool when the server sent more than this answer: h11
-    would keep the extra bytes and read them as the answer to the next request on it (a
-    pipelined fake response would become the next file). httpcore discards an idle
-    connection whose socket has something to read, but not bytes h11 already took in, which
-    only its connection object knows; where that is out of reach (another httpcore), the
-    connection is dropped anyway, as every download's was before keep-alive."""
-    node: Any = response.stream
-    for _ in range(6):  # httpx's stream -> transport stream -> pool stream -> connection
-        state = getattr(node, "_h11_state", None)
-        if state is not None:
-            if not state.trailing_data[0]:
-                return
-            break
-        node = next((getattr(node, a) for a in ("_stream", "_httpcore_stream", "_connection")
-                     if hasattr(node, a)), None)
-        if node is None:
-            break
-    stream = response.extensions.get("network_stream")
-    if stream is not None:
-        stream.close()  # an idle connection whose socket is closed is never handed out again
 
 
 class _Writeback:
