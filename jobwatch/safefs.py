@@ -223,15 +223,16 @@ def held_dir(directory: Path | OpenDir, name: str) -> Iterator[OpenDir]:
 
 
 def write_atomically(directory: Path | OpenDir, name: str, write: Callable[[int], int],
-                     parts: Parts | None = None) -> int:
+                     parts: Parts | None = None, mode: int | None = None) -> int:
     """Create ``directory/name`` through a .part of its own: ``write(fd)`` fills it and returns
-    the byte count; then fsync, usual mode, rename. On any failure or interruption the .part is
-    removed and the error re-raised; OSError becomes DownloadError with the OS's reason.
+    the byte count; then fsync, ``mode`` (default: the usual, umask applied), rename. On any
+    failure or interruption the .part is removed and the error re-raised; OSError becomes
+    DownloadError with the OS's reason.
     """
     check_component(name)
     with held_dir(directory, name) as held:
         check_target(held, name)
-        return write_part(held, name, write, parts)
+        return write_part(held, name, write, parts, mode)
 
 
 def check_target(held: OpenDir, name: str) -> None:
@@ -243,7 +244,7 @@ def check_target(held: OpenDir, name: str) -> None:
 
 
 def write_part(held: OpenDir, name: str, write: Callable[[int], int],
-               parts: Parts | None = None) -> int:
+               parts: Parts | None = None, mode: int | None = None) -> int:
     """The part of write_atomically after check_target. The .part's random name is created
     O_EXCL and O_NOFOLLOW: whatever already sits at that name is never written through."""
     final = held.path / name
@@ -255,7 +256,7 @@ def write_part(held: OpenDir, name: str, write: Callable[[int], int],
         part, fd, key = _create_part(held, name, parts)
         written = write(fd)
         os.fsync(fd)
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~_umask() if mode is None else mode)
         os.close(fd)
         fd = None
         _refuse_symlink_or_dir(held, name)  # planted while we were writing?

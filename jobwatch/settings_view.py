@@ -112,27 +112,23 @@ def check_command(runtime: Runtime) -> str:
 
 
 def write_starter(runtime: Runtime, *, force: bool) -> str:
-    target = str(runtime.config_file_path())
+    """The starter file, written as downloads are (safefs.write_atomically): through a .part of
+    its own, fsynced, renamed into place; a symlink or directory at the target is refused."""
+    from jobwatch.errors import DownloadError
+    from jobwatch.safefs import write_all, write_atomically
+
+    target = runtime.config_file_path()
     if os.path.lexists(target) and not force:
         raise ConfigError(f"{target} already exists", hint="add --force to overwrite it")
-    # A name of its own, created exclusively: two `config init --force` at once never write
-    # into each other's file, and whatever already sits at a .part name is left alone.
-    part = f"{target}.{os.urandom(4).hex()}.part"
-    created = False
     try:
-        os.makedirs(os.path.dirname(target) or ".", mode=0o700, exist_ok=True)
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        created = True
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(STARTER)
-        os.replace(part, target)
-        created = False
+        os.makedirs(target.parent, mode=0o700, exist_ok=True)
+        write_atomically(target.parent, target.name,
+                         lambda fd: write_all(fd, STARTER.encode("utf-8")), mode=0o600)
     except OSError as exc:
         raise ConfigError(f"cannot write {target}: {exc.strerror}") from None
-    finally:
-        if created:
-            os.unlink(part)
-    return target
+    except DownloadError as exc:
+        raise ConfigError(exc.message) from None
+    return str(target)
 
 
 class EndpointNotFound(ConfigError):
