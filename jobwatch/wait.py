@@ -55,10 +55,11 @@ def _duration(value: Any, where: str, error: type[JobwatchError]) -> float:
         raise error(f"{where}: {exc}") from None
 
 
-def _setting(runtime: Runtime, adapter: Adapter, flag: str | None, name: str) -> float | None:
-    """A flag wins over the profile, which wins over [defaults]."""
+def _setting(runtime: Runtime, adapter: Adapter, flag: float | None, name: str
+             ) -> float | None:
+    """A flag (parsed already) wins over the profile, which wins over [defaults]."""
     if flag is not None:
-        return _duration(flag, f"--{name}", UsageError)
+        return flag
     if adapter.profile.get(name) is not None:
         return _duration(adapter.profile.get(name), adapter.profile.source(name), ConfigError)
     defaults = runtime.defaults()
@@ -349,18 +350,19 @@ def watch_jobs(runtime: Runtime, targets: list[tuple[str, str]], opts: WaitOptio
     checked = list(dict.fromkeys((p, ADAPTERS[p].validate_id(j)) for p, j in targets))
     providers = list(dict.fromkeys(p for p, _ in checked))
     categories = parse_categories(opts.artifacts, providers)
-    for flag, name in ((opts.interval, "interval"), (opts.timeout, "timeout")):
-        if flag is not None:  # a usage error (2) before any config error (6)
-            _duration(flag, f"--{name}", UsageError)
+    # Parsed before the config is read: a usage error (2) comes before any config error (6).
+    interval_flag, timeout_flag = (
+        None if flag is None else _duration(flag, f"--{name}", UsageError)
+        for flag, name in ((opts.interval, "interval"), (opts.timeout, "timeout")))
     adapters = {p: runtime.adapter(p) for p in providers}
     intervals: dict[str, float] = {}
     for provider, adapter in adapters.items():
-        chosen = _setting(runtime, adapter, opts.interval, "interval")
+        chosen = _setting(runtime, adapter, interval_flag, "interval")
         # `--interval 0` is the engine's floor (0.2 s), not "unset": only None is the default.
         intervals[provider] = adapter.default_interval if chosen is None else chosen
     # 0 means no limit, as with timeout(1) and curl --max-time; `--timeout 0` lifts a
     # configured one.
-    timeout = _setting(runtime, adapters[providers[0]], opts.timeout, "timeout") or None
+    timeout = _setting(runtime, adapters[providers[0]], timeout_flag, "timeout") or None
     root = download_root(runtime, opts.download_dir)
     start = clock()
     deadline = start + timeout if timeout is not None else None
