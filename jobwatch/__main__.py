@@ -87,13 +87,13 @@ def run(args: list[str]) -> int:
     except BrokenPipeError:
         # Only stdout can raise it (stderr is guarded): the reader of our data has what it
         # wanted (`jobwatch --help | head -1`).
-        from jobwatch.ui import silence_stdout
+        from jobwatch.streams import silence_stdout
 
         silence_stdout()
         return int(ExitCode.OK)
     except Exception as exc:  # the last resort: one line, never a traceback
         if _stdout_failed(exc):
-            from jobwatch.ui import silence_stdout
+            from jobwatch.streams import silence_stdout
 
             silence_stdout()
             _error(f"cannot write to standard output: {exc.strerror}")  # type: ignore[attr-defined]
@@ -201,10 +201,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def _print_version() -> int:
     """`jobwatch --version`, ending as `status` would: quietly when the reader went away
-    (`| true`), 74 with one line when stdout is full or closed. Imports nothing (os is in
-    every interpreter already)."""
-    import os
-
+    (`| true`), 74 with one line when stdout is full or closed. Imports nothing beyond
+    jobwatch.streams (which needs only os and sys, in every interpreter already)."""
     if sys.stdout is None:  # `>&-`
         _error("standard output is closed: nothing could be printed")
         return 74
@@ -213,12 +211,9 @@ def _print_version() -> int:
         sys.stdout.flush()
         return 0
     except OSError as exc:
-        try:  # so the interpreter's last flush cannot fail (exit 120) or complain
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-        except (OSError, ValueError):
-            pass
+        from jobwatch.streams import silence_stdout
+
+        silence_stdout()
         if isinstance(exc, BrokenPipeError):
             return 0
         _error(f"cannot write to standard output: {exc.strerror or exc}")

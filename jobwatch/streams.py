@@ -3,7 +3,29 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+import sys
+
+TYPE_CHECKING = False  # typing itself is not imported: `--version` uses this module
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def silence(fd: int) -> None:
+    """Point a standard stream's descriptor at /dev/null once its reader has gone away, so the
+    interpreter's last flush cannot fail (exit 120) or complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def silence_stdout() -> None:
+    try:
+        silence(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # closed, or no descriptor at all
+        pass
 
 
 class GuardedStream:
@@ -35,12 +57,7 @@ class GuardedStream:
 
     def _went_away(self) -> None:
         self._gone = True
-        try:  # so the interpreter's last flush of fd 2 cannot complain either
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            os.close(devnull)
-        except OSError:
-            pass
+        silence(2)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from jobwatch.streams import silence_stdout
 from jobwatch.text import printable
 
 if TYPE_CHECKING:
@@ -54,16 +55,6 @@ def write_out(text: str, stream: TextIO | None = None) -> None:
     except OSError as exc:
         silence_stdout()
         raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
-
-
-def silence_stdout() -> None:
-    # Point stdout at /dev/null so the interpreter's final flush does not raise again.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass
 
 
 AMOUNT_LEVELS = 3  # the lengths progress_text can say a job's amount in
