@@ -261,10 +261,9 @@ def raise_if_transient(response: httpx.Response, message: str) -> None:
 
 def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str],
                   trusted: Origin, redact: Callable[[str], str], log: Log | None = None,
-                  stream: bool = False, headers: dict[str, str] | None = None,
-                  time_limit: float | None = None) -> httpx.Response:
+                  stream: bool = False, time_limit: float | None = None) -> httpx.Response:
     """GET ``url``, following redirects by hand so credentials only reach the trusted origin.
-    ``headers`` go to every origin. The body is asked for as stored (Accept-Encoding:
+    The body is asked for as stored (Accept-Encoding:
     identity), so no network read can inflate to gigabytes inside httpx.
 
     Without ``stream``, the answer is read whole, within API_BODY_LIMIT bytes and
@@ -278,7 +277,7 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
         try:
             origin = origin_of(url)
             request = client.build_request(
-                "GET", url, headers={"Accept-Encoding": "identity", **(headers or {}),
+                "GET", url, headers={"Accept-Encoding": "identity",
                                      **(credentials if origin == trusted else {})})
         except (ValueError, httpx.InvalidURL):
             # A malformed artifact URL or Location header (bad port, bad IPv6 literal, ...).
