@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 Handler = Callable[[socket.socket], None]
@@ -66,3 +67,15 @@ class RawServer:
 def answer(status: str, headers: dict[str, str], body: bytes = b"") -> bytes:
     lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def dribbling(head: bytes, piece: bytes, times: int, every: float = 0.1) -> Handler:
+    """A handler that sends ``head``, then ``piece`` every ``every`` seconds, ``times`` times:
+    an answer that keeps coming, too slowly for a read timeout ever to fire."""
+    def dribble(conn: socket.socket) -> None:
+        conn.sendall(head)
+        for _ in range(times):
+            conn.sendall(piece)
+            time.sleep(every)
+
+    return dribble

@@ -690,16 +690,11 @@ def test_a_status_answer_dribbled_for_ever_gives_up(fake, monkeypatch, capsys) -
     import time
 
     from jobwatch import __main__, http
-    from tests.rawserver import RawServer, answer
-
-    def dribble(conn) -> None:
-        conn.sendall(answer("200 OK", {"Transfer-Encoding": "chunked"}))
-        for _ in range(200):
-            conn.sendall(b"1\r\n \r\n")
-            time.sleep(0.1)
+    from tests.rawserver import RawServer, answer, dribbling
 
     raw = RawServer()
-    raw.routes["/acme/api/v1/imports/status/1"] = dribble
+    raw.routes["/acme/api/v1/imports/status/1"] = dribbling(
+        answer("200 OK", {"Transfer-Encoding": "chunked"}), b"1\r\n \r\n", 200)
     monkeypatch.setattr(http, "API_TIME_LIMIT", 1.0)
     for name, value in provider_env(fake, "claret", base_url=raw.url).items():
         monkeypatch.setenv(name, value)
@@ -773,3 +768,29 @@ def test_the_unreachable_hint_suggests_verbose_only_without_it(run_cli, fake, fl
     assert_clean_error(result, 7)
     assert "gave up after 3 attempts" in result.stderr and ") (" not in result.stderr
     assert ("--verbose shows each request" in result.stderr) is suggested
+
+
+def test_only_credential_header_values_are_hidden_in_answers(run_cli, fake, tmp_path) -> None:
+    # Every `headers` value was a secret: X-Debug = "1" blanked each 1 of the answer (dates,
+    # file URLs, keys) and X-Request-Source = "jobwatch" the word. Only values of headers
+    # named like a credential are hidden now.
+    config = tmp_path / "headers.toml"
+    config.write_text(
+        f'[claret.default]\nbase_url = "{fake.url}"\ntenant = "acme"\ntoken_env = "T"\n'
+        'headers = { X-Debug = "1", X-Request-Source = "jobwatch", '
+        'X-Api-Key = "hdr_key_4242" }\n', encoding="utf-8")
+    config.chmod(0o600)
+    fake.route(PATHS["claret"].format(1), json_reply({"content": {
+        "status": "in_progress", "job_log_id": 1,
+        "timestamps": {"started_at": "2026-11-21T10:21:51Z"},
+        "progress": {"completed_steps": 1, "total_steps": 8,
+                     "current_step": "jobwatch saw key hdr_key_4242"}}}))
+    result = run_cli("--config", str(config), "status", "claret", "1", "--json",
+                     env={"T": TOKEN})
+    assert result.returncode == 3, result.stderr
+    assert_no_secret(result, "hdr_key_4242")
+    job = json.loads(result.stdout)
+    assert job["started_at"] == "2026-11-21T10:21:51Z"
+    assert job["raw"]["content"]["job_log_id"] == 1 and "status" in job["raw"]["content"]
+    assert job["message"] == "jobwatch saw key ***"
+    assert fake.requests[-1].headers["x-debug"] == "1"  # still sent

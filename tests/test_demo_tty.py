@@ -4,23 +4,15 @@ are exercised end to end, not only the renderer's unit tests."""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
 import re
-import select
-import signal
-import struct
-import subprocess
 import sys
-import termios
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import clean_env
+from tests.ptyutil import run_on_a_pty
 
 DEMO_TIMEOUT = 90
 COLUMNS, ROWS = 120, 40
@@ -30,13 +22,6 @@ CURSOR_CONTROL = re.compile(r"\x1b\[\?25l|\x1b\[\d*A|\x1b\[2K")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-
-
-def _controlling_tty() -> None:
-    # In the child: a session of its own with the pty as its terminal, so 0x03 written to the
-    # pty becomes SIGINT for it, as Ctrl-C does; and the SIGINT a terminal would deliver.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 @dataclass
@@ -60,39 +45,12 @@ def run_on_a_tty(base: Path, *, ctrl_c_after: str | None = None) -> TtyRun:
     run = TtyRun(base)
     for folder in (run.cwd, run.tmp):
         folder.mkdir(parents=True)
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     env = clean_env(base, TMPDIR=str(run.tmp), TERM="xterm-256color")
     env.pop("COLUMNS", None)  # the terminal's own size, as for a person
-    process = subprocess.Popen([sys.executable, "-m", "jobwatch", "demo"], cwd=run.cwd,
-                               stdin=slave, stdout=slave, stderr=slave, env=env,
-                               start_new_session=True, preexec_fn=_controlling_tty)
-    os.close(slave)
-    chunks: list[bytes] = []
-    typed = False
-    try:
-        deadline = time.monotonic() + DEMO_TIMEOUT
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:  # EIO: the child has closed its end
-                    break
-                if not data:
-                    break
-                chunks.append(data)
-            if (ctrl_c_after is not None and not typed
-                    and ctrl_c_after in b"".join(chunks).decode("utf-8", "replace")):
-                os.write(master, b"\x03")
-                typed = True
-        run.returncode = process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
-    run.output = b"".join(chunks).decode("utf-8", "replace")
+    ctrl_c_when = None if ctrl_c_after is None else (lambda output: ctrl_c_after in output)
+    run.returncode, run.output, _ = run_on_a_pty(["demo"], env, run.cwd, columns=COLUMNS,
+                                                 rows=ROWS, ctrl_c_when=ctrl_c_when,
+                                                 limit=DEMO_TIMEOUT)
     return run
 
 

@@ -407,16 +407,26 @@ def test_invalid_url_is_a_download_error(fake, client, out: Path) -> None:
 
 # --- what is already on disk --------------------------------------------------------------------
 
+def precious(tmp_path: Path) -> Path:
+    """Someone else's file, which a symlink planted in the download folder points at."""
+    target = tmp_path / "secret.txt"
+    target.write_text("precious")
+    return target
+
+
+def assert_untouched(link: Path, target: Path) -> None:
+    assert os.readlink(link) == str(target)
+    assert target.read_text() == "precious"
+
+
 def test_planted_symlink_is_refused_and_untouched(fake, client, tmp_path: Path,
                                                   out: Path) -> None:
     fake.route("/files/a.csv", Reply(200, b"evil"))
-    target = tmp_path / "secret.txt"
-    target.write_text("precious")
+    target = precious(tmp_path)
     (out / "a.csv").symlink_to(target)
     with pytest.raises(DownloadError, match="symlink"):
         fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
-    assert os.readlink(out / "a.csv") == str(target)
-    assert target.read_text() == "precious"
+    assert_untouched(out / "a.csv", target)
     assert leftovers(out) == ["a.csv"]
     assert fake.hits("/files/a.csv") == 0
 
@@ -425,12 +435,10 @@ def test_a_symlink_at_name_part_is_someone_elses_and_untouched(fake, client, tmp
                                                                out: Path) -> None:
     # Each attempt writes a temporary of its own (a.csv.<random>.part): a.csv.part is not it.
     fake.route("/files/a.csv", Reply(200, b"data"))
-    target = tmp_path / "secret.txt"
-    target.write_text("precious")
+    target = precious(tmp_path)
     (out / "a.csv.part").symlink_to(target)
     fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
-    assert os.readlink(out / "a.csv.part") == str(target)
-    assert target.read_text() == "precious"
+    assert_untouched(out / "a.csv.part", target)
     assert (out / "a.csv").read_bytes() == b"data"
     assert leftovers(out) == ["a.csv", "a.csv.part"]
 
@@ -439,8 +447,7 @@ def test_symlink_planted_at_the_temporary_name_is_not_followed(fake, client, tmp
                                                               out: Path, monkeypatch) -> None:
     # The random name is made predictable, and a symlink planted at it while the request is
     # on its way: O_EXCL|O_NOFOLLOW refuses it, and the next random name is used instead.
-    target = tmp_path / "secret.txt"
-    target.write_text("precious")
+    target = precious(tmp_path)
     tags = iter([b"\x00" * 4, b"\x01" * 4])
     monkeypatch.setattr(os, "urandom", lambda n: next(tags))
 
@@ -451,8 +458,7 @@ def test_symlink_planted_at_the_temporary_name_is_not_followed(fake, client, tmp
     fake.route("/files/a.csv", plant)
     fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     monkeypatch.undo()
-    assert target.read_text() == "precious"
-    assert os.readlink(out / "a.csv.00000000.part") == str(target)
+    assert_untouched(out / "a.csv.00000000.part", target)
     assert (out / "a.csv").read_bytes() == b"data"
     assert leftovers(out) == ["a.csv", "a.csv.00000000.part"]
 

@@ -23,6 +23,7 @@ from tests.conftest import (
     within,
 )
 from tests.fakeserver import Reply, json_reply
+from tests.helpers import wait_for_requests
 
 UUID = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"
 RG_PATH = f"/v1/jobs/{UUID}"
@@ -260,22 +261,19 @@ def test_a_closed_stderr_is_not_a_crash(tmp_path, fake) -> None:
     assert result.stdout.strip() == "rc=4", result
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_a_full_stdout_is_one_clean_error(tmp_path, fake) -> None:
+@pytest.mark.parametrize(("args", "said"), [
+    pytest.param("--json >/dev/full", "cannot write to standard output: No space left on device",
+                 marks=pytest.mark.skipif(not Path("/dev/full").exists(),
+                                          reason="needs /dev/full"), id="full"),
+    pytest.param(">&-", "standard output is closed", id="closed"),
+])
+def test_a_full_or_closed_stdout_is_one_clean_error(tmp_path, fake, args, said) -> None:
     fake.route(RG_PATH, json_reply(retailgrid(status="completed")))
-    result = shell(f"{JOBWATCH} status retailgrid {UUID} --json >/dev/full", tmp_path,
+    result = shell(f"{JOBWATCH} status retailgrid {UUID} {args}", tmp_path,
                    provider_env(fake, "retailgrid"))
     assert_clean_error(result, 74)
-    assert "cannot write to standard output: No space left on device" in result.stderr
+    assert said in result.stderr
     assert "Exception ignored" not in result.stderr
-
-
-def test_a_closed_stdout_is_one_clean_error(tmp_path, fake) -> None:
-    fake.route(RG_PATH, json_reply(retailgrid(status="completed")))
-    result = shell(f"{JOBWATCH} status retailgrid {UUID} >&-", tmp_path,
-                   provider_env(fake, "retailgrid"))
-    assert_clean_error(result, 74)
-    assert "standard output is closed" in result.stderr
 
 
 def test_quiet_needs_no_stdout_at_all(tmp_path, fake) -> None:
@@ -285,17 +283,23 @@ def test_quiet_needs_no_stdout_at_all(tmp_path, fake) -> None:
     assert result.stderr.strip() == "rc=0", result.stderr
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def status_mid_request(tmp_path: Path, fake, *python_args: str) -> subprocess.Popen[str]:
+    """`jobwatch status retailgrid UUID`, run by `python -m jobwatch` (or by ``python
+    PYTHON_ARGS``), once its request has reached the fake provider."""
+    process = subprocess.Popen(
+        [sys.executable, *(python_args or ("-m", "jobwatch")), "status", "retailgrid", UUID],
+        cwd=tmp_path, env=clean_env(tmp_path, **provider_env(fake, "retailgrid")), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for_requests(fake, 1, limit=15)
+    return process
+
+
+# SIGHUP (review 2-b D9): a closed terminal or a dropped ssh session; 130 as for SIGINT and
+# SIGTERM.
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_interrupting_status_mid_request_is_exit_130(tmp_path, fake, sig) -> None:
     fake.route(RG_PATH, Reply(200, b"{}", delay=20))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jobwatch", "status", "retailgrid", UUID], cwd=tmp_path,
-        env=clean_env(tmp_path, **provider_env(fake, "retailgrid")), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    while not fake.requests and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert fake.requests, "the request never arrived"
+    process = status_mid_request(tmp_path, fake)
     started = time.monotonic()
     process.send_signal(sig)
     out, err = process.communicate(timeout=15)
@@ -374,35 +378,14 @@ def test_version_into_a_closed_stdout_is_exit_74(tmp_path) -> None:
     assert "standard output is closed" in result.stderr
 
 
-def test_sighup_is_handled_like_sigterm(tmp_path, fake) -> None:
-    # Review 2-b D9: a closed terminal or a dropped ssh session; 130 as for SIGINT and SIGTERM.
-    fake.route(RG_PATH, Reply(200, b"{}", delay=20))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jobwatch", "status", "retailgrid", UUID], cwd=tmp_path,
-        env=clean_env(tmp_path, **provider_env(fake, "retailgrid")), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    while not fake.requests and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGHUP)
-    out, err = process.communicate(timeout=15)
-    assert process.returncode == 130, err
-    assert err == "jobwatch: error: interrupted\n"
-
-
 def test_a_sighup_ignored_at_start_stays_ignored(tmp_path, fake) -> None:
     # `nohup jobwatch wait ...` must outlive the terminal.
     fake.route(RG_PATH, Reply(200, json.dumps(retailgrid(status="completed")).encode(),
                               delay=1.0))
-    process = subprocess.Popen(
-        [sys.executable, "-c", "import signal, runpy, sys; "
-         "signal.signal(signal.SIGHUP, signal.SIG_IGN); "
-         "runpy.run_module('jobwatch', run_name='__main__')", "status", "retailgrid", UUID],
-        cwd=tmp_path, env=clean_env(tmp_path, **provider_env(fake, "retailgrid")), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    while not fake.requests and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = status_mid_request(
+        tmp_path, fake, "-c", "import signal, runpy, sys; "
+        "signal.signal(signal.SIGHUP, signal.SIG_IGN); "
+        "runpy.run_module('jobwatch', run_name='__main__')")
     process.send_signal(signal.SIGHUP)
     out, err = process.communicate(timeout=15)
     assert process.returncode == 0, err

@@ -248,20 +248,18 @@ def test_retrying_honours_a_retry_after_that_fits_before_the_deadline() -> None:
     assert sleeps == [1.5]
 
 
-def test_retrying_gives_up_at_once_when_retry_after_passes_the_deadline() -> None:
+@pytest.mark.parametrize(("retry_after", "now", "deadline", "said"), [
     # Asking again at the deadline, before the provider said to, would only be refused again.
+    pytest.param(250.0, 100.0, 160.0, "asks to retry in 250s: more than the 60s left",
+                 id="retry-after-passes-the-deadline"),
+    pytest.param(30.0, 200.0, 100.0, "no time left", id="already-past-the-deadline"),
+])
+def test_retrying_gives_up_at_once_without_sleeping_when_the_deadline_cannot_be_met(
+        retry_after: float, now: float, deadline: float, said: str) -> None:
     sleeps: list[float] = []
-    call = Script(TransientError("429", retry_after=250.0))
-    with pytest.raises(UnreachableError, match="asks to retry in 250s: more than the 60s left"):
-        retrying(call, attempts=3, sleep=sleeps.append, clock=lambda: 100.0, deadline=160.0)
-    assert sleeps == []
-
-
-def test_retrying_past_the_deadline_gives_up_without_sleeping() -> None:
-    sleeps: list[float] = []
-    call = Script(TransientError("429", retry_after=30.0))
-    with pytest.raises(UnreachableError, match="no time left"):
-        retrying(call, attempts=3, sleep=sleeps.append, clock=lambda: 200.0, deadline=100.0)
+    call = Script(TransientError("429", retry_after=retry_after))
+    with pytest.raises(UnreachableError, match=said):
+        retrying(call, attempts=3, sleep=sleeps.append, clock=lambda: now, deadline=deadline)
     assert sleeps == []
 
 
@@ -500,16 +498,10 @@ def test_an_answer_dribbled_a_byte_at_a_time_is_cut_at_the_time_limit(client) ->
     # Review 2-b D6: a byte every 0.1 s never trips the 30 s read timeout.
     import time
 
-    from tests.rawserver import RawServer, answer
-
-    def dribble(conn) -> None:
-        conn.sendall(answer("200 OK", {"Content-Length": "1000"}))
-        for _ in range(100):
-            conn.sendall(b" ")
-            time.sleep(0.1)
+    from tests.rawserver import RawServer, answer, dribbling
 
     raw = RawServer()
-    raw.routes["/x"] = dribble
+    raw.routes["/x"] = dribbling(answer("200 OK", {"Content-Length": "1000"}), b" ", 100)
     started = time.monotonic()
     try:
         with pytest.raises(TransientError, match="took more than 1s to answer"):
@@ -518,6 +510,31 @@ def test_an_answer_dribbled_a_byte_at_a_time_is_cut_at_the_time_limit(client) ->
     finally:
         raw.close()
     assert time.monotonic() - started < within(2.5)
+
+
+def test_an_answer_pipelined_behind_another_is_never_the_next_ones(client) -> None:
+    # A server (or a proxy) sends a second, unasked-for answer behind the first, in the same
+    # write. On a reused connection h11 would read it as the answer to the next poll.
+    from tests.rawserver import RawServer, answer
+
+    raw = RawServer()
+    polls = iter([b'{"status": "processing"}', b'{"status": "completed"}'])
+    fake_done = b'{"status": "failed"}'
+
+    def handler(conn) -> None:
+        body = next(polls)
+        conn.sendall(answer("200 OK", {"Content-Length": str(len(body))}, body)
+                     + answer("200 OK", {"Content-Length": str(len(fake_done))}, fake_done))
+
+    raw.routes["/job"] = handler
+    try:
+        answers = [open_response(client, raw.url + "/job", credentials={},
+                                 trusted=origin_of(raw.url), redact=str).json()
+                   for _ in range(2)]
+    finally:
+        raw.close()
+    assert answers == [{"status": "processing"}, {"status": "completed"}]
+    assert raw.connections == 2  # the overfed connection was dropped
 
 
 def test_the_redacting_log_filter_never_piles_up(fake) -> None:

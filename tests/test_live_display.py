@@ -7,21 +7,12 @@ only which bytes were written."""
 
 from __future__ import annotations
 
-import fcntl
-import io
-import os
 import re
-import select
-import struct
-import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 
 from jobwatch.live import LiveRenderer
 from jobwatch.models import Job, JobState
@@ -29,17 +20,11 @@ from jobwatch.polling import Watch
 from jobwatch.ui import eta_seconds
 from tests.conftest import clean_env, provider_env
 from tests.fakeserver import FakeServer, Reply, json_reply
+from tests.helpers import frame_lines, live
+from tests.ptyutil import run_on_a_pty
 
 BAR = "━"
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def running_job(watch: Watch, progress: float | None = 0.25,
@@ -48,20 +33,6 @@ def running_job(watch: Watch, progress: float | None = 0.25,
     return Job(provider=watch.provider, job_id=watch.job_id, state=JobState.RUNNING,
                status="in_progress", progress=progress, done=done, total=8, unit="steps",
                message=message)
-
-
-def live(width: int = 120, height: int = 40) -> tuple[LiveRenderer, FakeClock, io.StringIO]:
-    clock = FakeClock()
-    out = io.StringIO()
-    console = Console(file=out, force_terminal=True, width=width, height=height,
-                      color_system="standard")
-    return LiveRenderer(out, clock, console=console), clock, out
-
-
-def frame_lines(renderer: LiveRenderer) -> list[str]:
-    console = renderer.console
-    return ["".join(segment.text for segment in line)
-            for line in console.render_lines(renderer._frame(), console.options, pad=False)]
 
 
 class CountingRefresh:
@@ -367,53 +338,6 @@ def test_the_screen_emulation_wraps_like_a_terminal() -> None:
     assert screen.text() == ["", "", "", ""]  # wrapped "^C" line and the row above, erased
     screen = Screen(4, 5).feed("abc^C\r\x1b[2K")  # no wrap: one row to erase
     assert screen.text() == ["", "", "", ""]
-
-
-def run_on_a_pty(args: list[str], env: dict[str, str], cwd: Path, *, columns: int, rows: int,
-                 ctrl_c_when: Any = None, limit: float = 60) -> tuple[int, str, float]:
-    """`python -m jobwatch ARGS` with the pty as its controlling terminal (echo and echoctl
-    on, as a user's shell leaves them); with ``ctrl_c_when(output)``, type Ctrl-C once it is
-    true. Returns the exit code, the output and how long it ran."""
-    master, slave = os.openpty()
-    attrs = termios.tcgetattr(slave)
-    attrs[3] |= termios.ECHO | termios.ECHOCTL | termios.ISIG | termios.ICANON
-    termios.tcsetattr(slave, termios.TCSANOW, attrs)
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    # A session of its own with the pty as its controlling terminal, so that 0x03 typed into it
-    # is turned into SIGINT by the line discipline (and echoed as "^C"), as for a person.
-    launcher = ("import fcntl, os, signal, sys, termios; signal.signal(signal.SIGINT, "
-                "signal.SIG_DFL); fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
-                "os.execv(sys.executable, [sys.executable, '-m', 'jobwatch', *sys.argv[1:]])")
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-c", launcher, *args], cwd=cwd, env=env,
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    output = b""
-    typed = False
-    try:
-        while time.monotonic() - started < limit:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: the child has closed its end
-                    break
-                if not chunk:
-                    break
-                output += chunk
-            elif proc.poll() is not None:
-                break
-            if ctrl_c_when is not None and not typed and ctrl_c_when(
-                    output.decode("utf-8", "replace")):
-                os.write(master, b"\x03")
-                typed = True
-        code = proc.wait(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
-    return code, output.decode("utf-8", "replace"), time.monotonic() - started
 
 
 def claret(job_id: int, status: str, done: int = 0, step: str | None = "Validating rows"

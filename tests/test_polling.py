@@ -10,20 +10,7 @@ from jobwatch.errors import AuthError, NotFoundError, UnreachableError
 from jobwatch.http import TransientError
 from jobwatch.models import Job, JobState
 from jobwatch.polling import MAX_FAILURES, Engine, Settings, Watch
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.helpers import Clock
 
 
 class Recorder:

@@ -4,6 +4,7 @@ amounts and closing notes, the JSON lines, and the help."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -13,7 +14,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from rich.console import Console
 
 from jobwatch.artifacts import Saved
 from jobwatch.errors import NotFoundError
@@ -30,7 +30,9 @@ from jobwatch.ui import (
     tally,
     write_out,
 )
+from tests import helpers
 from tests.conftest import provider_env
+from tests.helpers import Clock, frame_lines
 
 BAR = "━"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -40,26 +42,8 @@ SPEC_KEYS = ["provider", "profile", "job_id", "state", "status", "terminal", "pr
              "finished_at", "url", "artifacts", "raw"]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def live(width: int = 80, height: int = 30) -> tuple[LiveRenderer, Clock, io.StringIO]:
-    clock = Clock()
-    out = io.StringIO()
-    console = Console(file=out, force_terminal=True, width=width, height=height,
-                      color_system="standard")
-    return LiveRenderer(out, clock, console=console), clock, out
-
-
-def frame(renderer: LiveRenderer) -> list[str]:
-    console = renderer.console
-    return ["".join(segment.text for segment in line)
-            for line in console.render_lines(renderer._frame(), console.options, pad=False)]
+# The live renderer at the widths of these tests, on a terminal 30 rows high.
+live = functools.partial(helpers.live, height=30)
 
 
 def bar_width(line: str) -> int:
@@ -82,7 +66,7 @@ def watching(*pairs: tuple[Watch, Job]) -> list[Watch]:
 def show(renderer: LiveRenderer, watches: list[Watch]) -> list[str]:
     for watch in watches:
         renderer.update(watch)
-    return frame(renderer)
+    return frame_lines(renderer)
 
 
 # -- the live rows at 80 columns (review2-a D1, D17) ------------------------------------------
@@ -94,12 +78,18 @@ def two_merchantops_jobs() -> list[Watch]:
         (Watch("merchantops", "crw_9Zx4", started=0.0), merchantops("crw_9Zx4", 25, 80, 0)))
 
 
-def test_two_merchantops_jobs_at_80_columns_keep_their_ids_and_a_bar() -> None:
-    renderer, clock, _ = live(80)
+def two_jobs_shown(width: int = 80, *, no_color: bool | None = None
+                   ) -> tuple[LiveRenderer, list[Watch], list[str]]:
+    """The two MerchantOps jobs started, 3 s in, and the frame drawn for them."""
+    renderer, clock, _ = live(width, no_color=no_color)
     watches = two_merchantops_jobs()
     renderer.start(watches)
     clock.now = 3.0
-    lines = show(renderer, watches)
+    return renderer, watches, show(renderer, watches)
+
+
+def test_two_merchantops_jobs_at_80_columns_keep_their_ids_and_a_bar() -> None:
+    _, _, lines = two_jobs_shown(80)
     assert len(lines) == 2, lines
     for line, job_id in zip(lines, ["enr_7Hq2", "crw_9Zx4"]):
         assert job_id in line, lines
@@ -111,25 +101,14 @@ def test_two_merchantops_jobs_at_80_columns_keep_their_ids_and_a_bar() -> None:
 @pytest.mark.parametrize("no_color", [False, True])
 def test_without_colour_the_bar_still_shows_how_far(no_color: bool) -> None:
     # Only colour told the done part of a bar from the rest; NO_COLOR drew one solid line.
-    clock, out = Clock(), io.StringIO()
-    console = Console(file=out, force_terminal=True, width=80, height=30,
-                      color_system="standard", no_color=no_color)
-    renderer = LiveRenderer(out, clock, console=console)
-    watches = two_merchantops_jobs()
-    renderer.start(watches)
-    clock.now = 3.0
-    line = show(renderer, watches)[0]
+    line = two_jobs_shown(80, no_color=no_color)[2][0]
     done, rest = re.search(r"(━+)╸?(─*)", line).groups()  # type: ignore[union-attr]
     assert len(done) >= 1
     assert (len(rest) > len(done)) is no_color, line  # 40/120 done: most of it still to go
 
 
 def test_a_message_takes_room_only_once_a_row_has_one() -> None:
-    renderer, clock, _ = live(80)
-    watches = two_merchantops_jobs()
-    renderer.start(watches)
-    clock.now = 3.0
-    without = show(renderer, watches)
+    renderer, watches, without = two_jobs_shown(80)
     assert all(not line.endswith(" ") for line in without)
     watches[1].job = merchantops("crw_9Zx4", 30, 80, 2, message="Crawl aborted: HTTP 503",
                                  state=JobState.FAILED)
@@ -225,7 +204,7 @@ def test_columns_never_jump_back_during_a_run() -> None:
             watches[1].outcome, watches[1].ended_at = "download_failed", clock.now
         if step == 30:  # a retry notice comes and goes
             renderer.problem(watches[0], "retrying in 2s: HTTP 503")
-        lines = show(renderer, watches) if step != 30 else frame(renderer)
+        lines = show(renderer, watches) if step != 30 else frame_lines(renderer)
         assert all(bar_width(line) >= LiveRenderer.MIN_BAR for line in lines), (step, lines)
         assert "enr_7Hq2" in lines[0] and "crw_9Zx4" in lines[1], (step, lines)
         layout = (lines[1].index(BAR), bar_width(lines[1]))
@@ -242,7 +221,7 @@ def test_a_resize_lays_the_rows_out_again() -> None:
     renderer.start(watches)
     assert "merchantops" not in show(renderer, watches)[0]  # 60 columns: the id alone
     renderer.console.width = 160
-    assert "merchantops enr_7Hq2" in frame(renderer)[0]
+    assert "merchantops enr_7Hq2" in frame_lines(renderer)[0]
 
 
 # -- downloads in binary units (review2-a D16) -------------------------------------------------
@@ -255,7 +234,7 @@ def test_live_downloads_count_in_binary_units_like_the_plain_log() -> None:
     progress = renderer.download_progress(watch)
     progress.start("big_904.csv", 50 << 20)
     progress.advance(6 << 20)
-    line = next(line for line in frame(renderer) if "big_904.csv" in line)
+    line = next(line for line in frame_lines(renderer) if "big_904.csv" in line)
     assert "6.0/50.0 MiB" in line, line
     rate = _BinaryRate().render(SimpleNamespace(finished_speed=None, speed=1.5 * (1 << 20)))
     assert rate.plain == "1.5 MiB/s"
@@ -272,10 +251,10 @@ def test_markup_and_emoji_codes_in_ids_are_shown_as_written(job_id: str) -> None
     watch = Watch("merchantops", job_id, started=0.0)
     watch.job = merchantops(job_id, 10, 80, 1, message=f"step {job_id}")
     renderer.start([watch])
-    assert job_id in frame(renderer)[0]
+    assert job_id in frame_lines(renderer)[0]
     progress = renderer.download_progress(watch)
     progress.start(f"{job_id}.csv", 100)
-    assert any(f"{job_id}.csv" in line for line in frame(renderer))
+    assert any(f"{job_id}.csv" in line for line in frame_lines(renderer))
     progress.finish(f"{job_id}.csv", True)
     renderer.report_table(f"merchantops {job_id}: 1 error(s)", ["type", "key", "message"],
                           [["validation_error", job_id, f"bad {job_id}"]],
@@ -378,8 +357,8 @@ def test_one_tally_for_the_closing_line_and_the_more_line() -> None:
     assert tally(watches) == "2 succeeded, 1 not found, 1 waiting, 1 running, 1 timed out"
     renderer, _, _ = live(120, height=4)
     renderer.start(watches)
-    assert frame(renderer)[-1].startswith("… ")
-    assert re.fullmatch(r"… \d more: .*", frame(renderer)[-1])
+    assert frame_lines(renderer)[-1].startswith("… ")
+    assert re.fullmatch(r"… \d more: .*", frame_lines(renderer)[-1])
 
 
 # -- JSON lines (review2-b D12, review2-c item 2) ----------------------------------------------

@@ -22,6 +22,7 @@ import pytest
 
 from jobwatch.demo.simulator import Simulator
 from tests.conftest import within
+from tests.helpers import Clock
 
 PAYLOADS = Path(__file__).parent / "payloads"
 TOKEN = "demo-token"
@@ -43,21 +44,13 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 FREE_FORM = {"details", "metadata", "error_details"}
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(1000.0)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def sim(clock: FakeClock):
+def sim(clock: Clock):
     with Simulator(clock=clock) as simulator:
         yield simulator
 
@@ -141,7 +134,7 @@ def assert_timestamps(value: Any, where: str = "$") -> None:
     ],
 )
 def test_answers_have_the_shape_of_the_doc_payloads(
-    client: httpx.Client, clock: FakeClock,
+    client: httpx.Client, clock: Clock,
     provider: str, job_id: str, seconds: float, detail: bool, payload: str,
 ) -> None:
     expected = json.loads((PAYLOADS / payload).read_text())
@@ -158,7 +151,7 @@ def test_answers_have_the_shape_of_the_doc_payloads(
 
 
 def test_retailgrid_upsert_names_its_grid_fill_job_when_it_completes(
-    client: httpx.Client, clock: FakeClock,
+    client: httpx.Client, clock: Clock,
 ) -> None:
     assert client.get(path("retailgrid", RG_UPSERT)).json()["related_grid_fill_job_id"] is None
     clock.now += 5.0
@@ -173,7 +166,7 @@ def test_retailgrid_upsert_names_its_grid_fill_job_when_it_completes(
 
 
 def test_merchantops_detail_has_awkward_errors_and_warnings(
-    client: httpx.Client, clock: FakeClock,
+    client: httpx.Client, clock: Clock,
 ) -> None:
     client.get(path("merchantops", MO_ENRICHMENT))
     clock.now += 7.0
@@ -212,7 +205,7 @@ def progress_of(provider: str, answer: dict[str, Any]) -> float:
 
 
 def test_every_scripted_job_lives_its_whole_life_within_8_seconds(
-    sim: Simulator, client: httpx.Client, clock: FakeClock,
+    sim: Simulator, client: httpx.Client, clock: Clock,
 ) -> None:
     assert {(provider, job_id) for provider, job_id, _ in sim.catalog} == set(EXPECTED_LIVES)
     lives: dict[tuple[str, str], list[str]] = {key: [] for key in EXPECTED_LIVES}
@@ -400,7 +393,7 @@ def test_a_route_that_does_not_exist_is_fastapis_generic_404(
 
 
 def test_claret_files_download_once_published(
-    sim: Simulator, client: httpx.Client, clock: FakeClock,
+    sim: Simulator, client: httpx.Client, clock: Clock,
 ) -> None:
     early = client.get(path("claret", CLARET_IMPORT)).json()["content"]["files"]
     (untouched,) = early["input"]
@@ -423,7 +416,7 @@ def test_claret_files_download_once_published(
 
 
 def test_failed_claret_import_publishes_an_errors_file(
-    sim: Simulator, client: httpx.Client, clock: FakeClock,
+    sim: Simulator, client: httpx.Client, clock: Clock,
 ) -> None:
     client.get(path("claret", CLARET_FAILING))
     clock.now += 4.0

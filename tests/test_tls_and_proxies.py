@@ -85,6 +85,22 @@ def test_a_missing_ssl_cert_file_is_a_config_error(run_cli, https, tmp_path) -> 
     assert "SSL_CERT_FILE" in result.stderr
 
 
+@pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "SSL_CERT_DIR"])
+def test_a_missing_ca_path_is_found_at_the_handshake_not_before(run_cli, fake, https, tmp_path,
+                                                                variable) -> None:
+    # A plain-http provider never reads them (as curl); an https one finds the path missing
+    # at its first handshake, as a config error, not a network one retried.
+    missing = {variable: str(tmp_path / "nope")}
+    fake.route(PATH, json_reply(DONE))
+    plain = run_cli("status", "retailgrid", UUID, env={**provider_env(fake, "retailgrid"),
+                                                        **missing})
+    assert plain.returncode == 0, plain.stderr
+    secure = run_cli("status", "retailgrid", UUID, env={**provider_env(https, "retailgrid"),
+                                                         **missing})
+    assert_clean_error(secure, 6)
+    assert f"{variable}=" in secure.stderr and "no such file or directory" in secure.stderr
+
+
 def test_no_ca_certificate_is_read_before_the_first_handshake(ca_file, https) -> None:
     import httpx
 

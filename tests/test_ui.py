@@ -10,6 +10,7 @@ from jobwatch.live import LiveRenderer
 from jobwatch.models import Job, JobState
 from jobwatch.polling import Watch
 from jobwatch.ui import PlainRenderer
+from tests.helpers import Clock
 
 LONG_ID = "3f2a1b6c-1111-2222-3333-444455556666"
 
@@ -42,14 +43,6 @@ def test_closing_summary_keeps_ids_whole_and_outcome_readable(width: int) -> Non
 
 
 # -- the plain renderer (CI logs) ----------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def running(watch: Watch, done: int = 3) -> Job:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email.utils
 import json
 import os
-import pty
 import select
 import signal
 import subprocess
@@ -25,6 +24,8 @@ from tests.conftest import (
     within,
 )
 from tests.fakeserver import FakeServer, Reply, json_reply
+from tests.helpers import wait_for_requests
+from tests.ptyutil import PtyRun, run_on_a_pty
 
 CLARET = "/acme/api/v1/imports/status/{}"
 FAST = ("--interval", "0.2")
@@ -318,13 +319,6 @@ def _stderr_until(proc: subprocess.Popen[str], text: str, limit: float = 20) -> 
     return seen.decode()
 
 
-def _wait_for_requests(fake: FakeServer, count: int, limit: float = 20) -> None:
-    deadline = time.monotonic() + limit
-    while len(fake.requests) < count:
-        assert time.monotonic() < deadline, "the CLI never polled"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signals_stop_the_watch_with_130_and_print_the_resume_command(fake, tmp_path,
                                                                      signum) -> None:
@@ -332,7 +326,7 @@ def test_signals_stop_the_watch_with_130_and_print_the_resume_command(fake, tmp_
     route_claret(fake, 61, running(61))
     proc = _popen_wait(fake, tmp_path, "claret", "60", "61", "--interval", "0.5",
                        "--timeout", "5m")
-    _wait_for_requests(fake, 2)
+    wait_for_requests(fake, 2)
     sent = time.monotonic()
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=10)
@@ -346,7 +340,7 @@ def test_signals_stop_the_watch_with_130_and_print_the_resume_command(fake, tmp_
 def test_signal_while_a_request_hangs_still_stops_within_a_second(fake, tmp_path) -> None:
     route_claret(fake, 62, Reply(200, b"{}", delay=20))
     proc = _popen_wait(fake, tmp_path, "claret", "62", "--interval", "0.5")
-    _wait_for_requests(fake, 1)
+    wait_for_requests(fake, 1)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=10)
@@ -354,35 +348,18 @@ def test_signal_while_a_request_hangs_still_stops_within_a_second(fake, tmp_path
     assert proc.returncode == 130, stderr
 
 
+def _wait_on_a_pty(fake: FakeServer, tmp_path: Path, *args: str, **extra_env: str) -> PtyRun:
+    work = tmp_path / "work"
+    work.mkdir()
+    return run_on_a_pty(["wait", *args], clean_env(tmp_path, TERM="xterm-256color",
+                                                   **extra_env, **env(fake)), work, limit=30)
+
+
 def test_live_display_under_a_pseudo_terminal_shows_a_bar(fake, tmp_path) -> None:
     route_claret(fake, 70, running(70, 2), running(70, 4), running(70, 6),
                  claret(70, "completed", 8, 8))
-    leader, follower = pty.openpty()
-    work = tmp_path / "work"
-    work.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "jobwatch", "wait", "claret", "70",
-                             "--interval", "0.3"], cwd=work,
-                            env=clean_env(tmp_path, TERM="xterm-256color", **env(fake)),
-                            stdin=follower, stdout=follower, stderr=follower)
-    os.close(follower)
-    output = b""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([leader], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-        elif proc.poll() is not None:
-            break
-    proc.wait(timeout=10)
-    os.close(leader)
-    text = output.decode("utf-8", "replace")
-    assert proc.returncode == 0, text
+    code, text, _ = _wait_on_a_pty(fake, tmp_path, "claret", "70", "--interval", "0.3")
+    assert code == 0, text
     assert "━" in text  # rich's bar
     assert "\x1b[" in text  # drawn live, with colour and cursor control
     assert "\x1b[?25h" in text  # the cursor is shown again at the end
@@ -391,31 +368,9 @@ def test_live_display_under_a_pseudo_terminal_shows_a_bar(fake, tmp_path) -> Non
 
 def test_no_color_removes_colour_from_the_live_display(fake, tmp_path) -> None:
     route_claret(fake, 71, claret(71, "completed", 8, 8))
-    leader, follower = pty.openpty()
-    work = tmp_path / "work"
-    work.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "jobwatch", "wait", "claret", "71",
-                             "--interval", "0.3"], cwd=work,
-                            env=clean_env(tmp_path, TERM="xterm-256color", NO_COLOR="1",
-                                          **env(fake)),
-                            stdin=follower, stdout=follower, stderr=follower)
-    os.close(follower)
-    output = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 10)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-    proc.wait(timeout=10)
-    os.close(leader)
-    text = output.decode("utf-8", "replace")
-    assert proc.returncode == 0, text
+    code, text, _ = _wait_on_a_pty(fake, tmp_path, "claret", "71", "--interval", "0.3",
+                                   NO_COLOR="1")
+    assert code == 0, text
     assert "\x1b[32m" not in text and "\x1b[1;32m" not in text  # no green "succeeded"
 
 
@@ -844,6 +799,16 @@ def test_download_for_a_provider_without_artifacts_says_so_up_front(fake, run_cl
     assert_clean_error(result, 2)
     assert f"{provider} jobs have no artifacts to download" in result.stderr
     assert f"jobwatch status {provider} {job}" in result.stderr
+    assert fake.requests == []
+
+
+def test_download_checks_the_job_id_before_anything_else(fake, run_cli) -> None:
+    # The "no artifacts" hint repeats the id: it said "see the job with: jobwatch status
+    # julep 1", a command that fails in turn.
+    result = run_cli("download", "julep", "1", env=env(fake, "julep"))
+    assert_clean_error(result, 2)
+    assert "julep job ids are UUIDs, not '1'" in result.stderr
+    assert "no artifacts" not in result.stderr
     assert fake.requests == []
 
 

@@ -20,7 +20,8 @@ from jobwatch.polling import Cancelled, Engine, Settings, StopSignal, Watch
 from jobwatch.ui import PlainRenderer, QuietRenderer
 from jobwatch.wait import GuardedProgress
 from tests.conftest import within
-from tests.test_polling import Clock, Recorder
+from tests.helpers import Clock
+from tests.test_polling import Recorder
 
 
 def job(job_id: str, state: str, progress: float | None = None) -> Job:
@@ -371,12 +372,7 @@ def test_every_renderers_download_progress_is_guarded_by_the_signal() -> None:
 
 
 def fake_run(renderer: Any, answers: list[Job], interval: float) -> Clock:
-    clock = Clock()
-    replies = iter(answers)
-    engine = Engine(lambda w: next(replies), renderer, Settings(interval=interval, workers=0),
-                    clock=clock, sleep=clock.sleep)
-    assert engine.run([Watch("claret", "1")]) == 0
-    return clock
+    return fake_run_with(renderer, answers, interval, Clock())
 
 
 def test_quiet_sleeps_from_poll_to_poll() -> None:
