@@ -98,7 +98,7 @@ def run(args: list[str]) -> int:
             silence_stdout()
             _error(f"cannot write to standard output: {exc.strerror}")  # type: ignore[attr-defined]
             return int(ExitCode.OUTPUT)
-        from jobwatch.http import Redactor
+        from jobwatch.redact import Redactor
 
         text = Redactor(store=secrets)(f"{type(exc).__name__}: {exc}".splitlines()[0])
         _error(f"internal error: {text}",

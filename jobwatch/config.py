@@ -382,7 +382,7 @@ def _first_line(stderr: bytes, *, hide: bytes) -> str:
     """The first line a failing command wrote on stderr (`pass`: "gpg: decryption failed"),
     cut and printable, with whatever it wrote on stdout (which may be a token) and anything
     token-shaped hidden."""
-    from jobwatch.http import Redactor
+    from jobwatch.redact import Redactor
 
     line = next((ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines()
                  if ln.strip()), "")

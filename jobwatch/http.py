@@ -7,7 +7,6 @@ origin. A redirect to another origin is followed without them; https -> http is 
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import random
@@ -21,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 from jobwatch import __version__
 from jobwatch.errors import ConfigError, UnreachableError
+from jobwatch.redact import Redactor, redact_url
 
 if TYPE_CHECKING:
     import ssl
@@ -99,43 +99,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
     return max(0.0, min(RETRY_AFTER_CAP, seconds))
-
-
-class Redactor:
-    """Replaces every known secret value in a text; secrets are registered as they are resolved.
-    Header patterns cover "Name: value", "name=value" and httpcore's (b'Name', b'value')."""
-
-    # Compiled on first use (see _patterns): most runs never redact a header-shaped text.
-    _PATTERNS = (
-        r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*b?['\"]?(?:[a-z][\w-]*\s+)?)"
-        r"[^'\"\s,)}\]]+",
-        r"(?i)((?:set-)?cookie['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\r\n)}\]]+",
-        r"(?i)(x-organization-id['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\s,)}\]]+",
-        r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+",
-    )
-
-    def __init__(self, secrets: Iterable[str] = (), *, store: set[str] | None = None) -> None:
-        # ``store``: a set shared with whoever must redact after this object is gone (the
-        # last-resort error line in __main__).
-        self._secrets: set[str] = store if store is not None else set()
-        for secret in secrets:
-            self.add(secret)
-
-    def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 3:
-            self._secrets.add(secret)
-
-    def __call__(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        for pattern in _compiled(self._PATTERNS):
-            text = pattern.sub(r"\1***", text)  # the Bearer pattern last, after the headers
-        return text
-
-
-@functools.lru_cache(maxsize=1)
-def _compiled(patterns: tuple[str, ...]) -> list[re.Pattern[str]]:
-    return [re.compile(p) for p in patterns]
 
 
 class _RedactingFilter(logging.Filter):
@@ -226,11 +189,6 @@ def describe_exception(exc: BaseException, redact: Callable[[str], str]) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     name = type(exc).__name__
     return redact(f"{name}: {text}" if text else name)
-
-
-def redact_url(text: str) -> str:
-    """``text`` with the password of any URL in it hidden (a proxy's user:password@)."""
-    return re.sub(r"(://[^/@\s:]*:)[^/@\s]*@", r"\1***@", text)
 
 
 def env_proxy(url: str) -> str | None:

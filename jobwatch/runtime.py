@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from jobwatch.adapters.base import Adapter
     from jobwatch.config import ConfigFile, Defaults
-    from jobwatch.http import Redactor
+    from jobwatch.redact import Redactor
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Runtime:
     @property
     def redact(self) -> Redactor:
         if self._redact is None:
-            from jobwatch.http import Redactor
+            from jobwatch.redact import Redactor
 
             self._redact = Redactor(store=self.secrets)
         return self._redact

@@ -20,8 +20,9 @@ from jobwatch.artifacts import (
     write_reports,
 )
 from jobwatch.errors import DownloadError
-from jobwatch.http import Redactor, make_client, origin_of
+from jobwatch.http import make_client, origin_of
 from jobwatch.models import Artifact
+from jobwatch.redact import Redactor
 from tests.fakeserver import Reply
 
 TOKEN = "tok_SECRET_abcdef"

@@ -16,7 +16,8 @@ import pytest
 
 from jobwatch.downloads import CHUNK_SIZE, download_file
 from jobwatch.errors import DownloadError, ExitCode
-from jobwatch.http import Redactor, make_client, origin_of
+from jobwatch.http import make_client, origin_of
+from jobwatch.redact import Redactor
 from jobwatch.safefs import check_component, open_safe_dir, safe_file_name, write_atomically
 from tests.conftest import within
 from tests.fakeserver import Reply

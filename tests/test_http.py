@@ -13,7 +13,6 @@ from jobwatch.http import (
     MAX_REDIRECTS,
     RETRY_AFTER_CAP,
     USER_AGENT,
-    Redactor,
     TransientError,
     backoff_delay,
     make_client,
@@ -22,6 +21,7 @@ from jobwatch.http import (
     parse_retry_after,
     retrying,
 )
+from jobwatch.redact import Redactor
 from tests.conftest import within
 from tests.fakeserver import FakeServer, Reply, json_reply
 
