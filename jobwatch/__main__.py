@@ -1,58 +1,12 @@
-"""The one exit point: runs the CLI and turns every JobwatchError into its line and exit code."""
+"""The one exit point: runs the CLI and turns every JobwatchError into its line and exit code.
+Nothing parses the arguments before Click, except an exact `--version`/`-V`, answered before
+Typer is imported."""
 
 from __future__ import annotations
 
 import sys
 
 from jobwatch import __version__
-
-
-def hoist_global_options(args: list[str]) -> list[str]:
-    """Move global options to the front so they work after the command too
-    (`jobwatch status claret 1 -p staging`). Combined short flags are split first (`-qv` is
-    `-q -v`), or the global one in them would stay behind."""
-    from jobwatch.fastpath import GLOBAL_FLAGS, GLOBAL_VALUES
-
-    args = _split_combined(args)
-    front: list[str] = []
-    rest: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            rest += args[i:]
-            break
-        if arg in GLOBAL_FLAGS or (arg.startswith("--") and arg.partition("=")[0]
-                                   in GLOBAL_VALUES and "=" in arg):
-            front.append(arg)
-        elif arg in GLOBAL_VALUES and i + 1 < len(args):
-            front += args[i:i + 2]
-            i += 1
-        elif arg in GLOBAL_VALUES:
-            from jobwatch.errors import UsageError
-
-            example = "-p staging" if arg == "-p" else f"{arg} " + (
-                "staging" if arg == "--profile" else "./jobwatch.toml")
-            raise UsageError(f"option '{arg}' needs a value",
-                             hint=f"for example: jobwatch status claret 12345 {example}")
-        else:
-            rest.append(arg)
-        i += 1
-    return front + rest
-
-
-def _split_combined(args: list[str]) -> list[str]:
-    """Every `-qv` before `--` split, except where it is an option's value (`--timeout -5`)."""
-    from jobwatch.fastpath import COMMANDS, GLOBAL_VALUES, split_short_flags
-
-    takes_value = set(GLOBAL_VALUES).union(*(values for _, values, _ in COMMANDS.values()))
-    split: list[str] = []
-    for i, arg in enumerate(args):
-        if arg == "--":
-            return split + args[i:]
-        is_value = i > 0 and args[i - 1] in takes_value
-        split += [arg] if is_value else split_short_flags(arg)
-    return split
 
 
 def _error(message: str, hint: str | None = None) -> None:
@@ -73,11 +27,7 @@ def run(args: list[str]) -> int:
 
     secrets: set[str] = set()  # filled as tokens are resolved
     try:
-        from jobwatch import fastpath
-
-        args = hoist_global_options(args)
-        code = fastpath.run(args, secrets)
-        return code if code is not None else run_typer(args, secrets)
+        return run_typer(args, secrets)
     except JobwatchError as exc:
         _error(exc.message, exc.hint)
         return int(exc.exit_code)
@@ -124,7 +74,7 @@ def run_typer(args: list[str], secrets: set[str] | None = None) -> int:
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
     from typer.main import get_command
 
-    from jobwatch.cli import app
+    from jobwatch.commands import app
     from jobwatch.errors import ExitCode
 
     try:

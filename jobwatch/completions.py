@@ -22,7 +22,7 @@ def script(shell: str) -> str:
     """The script `jobwatch --show-completion SHELL` prints, ending with a newline."""
     from typer._completion_shared import get_completion_script
 
-    from jobwatch.cli import app
+    from jobwatch.commands import app
 
     if app.info.name != PROG_NAME:  # a renamed app would need a new COMPLETE_VAR too
         raise RuntimeError(f"the Typer app is named {app.info.name!r}, not {PROG_NAME!r}")

@@ -71,3 +71,14 @@ class OutputError(JobwatchError):
 
 class DownloadTimeout(DownloadError):
     """The --timeout passed before a file was complete; `jobwatch download` can fetch it."""
+
+
+class Interrupted(JobwatchError):
+    """Ctrl-C, SIGTERM or SIGHUP ended a command that had nothing of its own to say about it.
+    A KeyboardInterrupt is carried out of Typer as this: Typer 0.29 would turn it into a
+    silent exit code."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")

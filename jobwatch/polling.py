@@ -56,6 +56,8 @@ class Watch:
 
     provider: str
     job_id: str
+    profile: str = "default"
+    show_profile: bool = False  # in the label: the run mixes profiles, this one is not the default
     started: float = 0.0
     job: Any = None  # the latest Job
     outcome: str | None = None
@@ -72,7 +74,13 @@ class Watch:
 
     @property
     def label(self) -> str:
-        return f"{self.provider} {self.job_id}"
+        at = f"@{self.profile}" if self.show_profile else ""
+        return f"{self.provider}{at} {self.job_id}"
+
+    @property
+    def account(self) -> tuple[str, str]:
+        """The provider and profile: the jobs that share a token."""
+        return self.provider, self.profile
 
     @property
     def done(self) -> bool:
@@ -301,8 +309,8 @@ class Engine:
                 self._launch(now)
             if self.stopped_by is not None:
                 return "stopped"
-            if not (self._heap or self._busy or self._ends):
-                return "done"
+            if not self.active():
+                return "done"  # polls still in flight for settled jobs are not waited for
             now = self.clock()
             wait = min(self._wake_time(now, self.renderer.tick(now)) - now, IDLE_WAIT)
             if self._busy:
@@ -362,6 +370,8 @@ class Engine:
     # -- one answer ------------------------------------------------------------------------
 
     def _polled(self, watch: Watch, result: Any, now: float) -> None:
+        if watch.done:
+            return  # settled while this answer was on its way (its token was refused)
         if isinstance(result, BaseException):
             self._failed_poll(watch, result, now)
             return
@@ -372,7 +382,7 @@ class Engine:
         watch.job = result
         if not self._stopping:
             for extra in (self.discover(watch) if self.discover else []):
-                if not any(w.provider == extra.provider and w.job_id == extra.job_id
+                if not any(w.account == extra.account and w.job_id == extra.job_id
                            for w in self.watches):
                     self._add(extra, now)
                     self.renderer.add(extra)
@@ -427,6 +437,12 @@ class Engine:
         if self.settings.fail_fast and watch.outcome != "succeeded" and not self._stopping:
             self._stop(watch)
 
+    def _refused(self, watch: Watch, error: JobwatchError, now: float) -> None:
+        watch.outcome = "auth" if isinstance(error, AuthError) else "not_found"
+        watch.error = error
+        watch.ended_at = now
+        self.renderer.update(watch)
+
     def _with_errors(self, watch: Watch) -> bool:
         return self.settings.strict and self.has_errors(watch)
 
@@ -436,12 +452,14 @@ class Engine:
 
     def _failed_poll(self, watch: Watch, error: BaseException, now: float) -> None:
         if isinstance(error, (AuthError, NotFoundError)):
-            watch.outcome = "auth" if isinstance(error, AuthError) else "not_found"
-            watch.error = error
-            watch.ended_at = now
-            self.renderer.update(watch)
-            if self.settings.fail_fast or isinstance(error, AuthError):
-                # Every job shares the token: once it is refused, polling on helps nobody.
+            self._refused(watch, error, now)
+            if isinstance(error, AuthError):
+                # The jobs of the same provider and profile share the token: once it is
+                # refused, polling them on helps nobody. Other accounts go on.
+                for other in self.active():
+                    if other.account == watch.account and other is not watch:
+                        self._refused(other, error, now)
+            if self.settings.fail_fast:
                 self._stop(watch)
             return
         if not isinstance(error, JobwatchError) or isinstance(error, ConfigError):

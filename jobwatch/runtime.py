@@ -99,13 +99,14 @@ class Runtime:
 
         return load_defaults(self.config())
 
-    def adapter(self, provider: str) -> Adapter:
-        """The provider's adapter with its profile resolved and its token read."""
+    def adapter(self, provider: str, profile_name: str | None = None) -> Adapter:
+        """The provider's adapter with its profile (the run's, unless named) resolved and its
+        token read."""
         from jobwatch.adapters import ADAPTERS
         from jobwatch.config import check_header_values, resolve_profile, resolve_token
 
         cls = ADAPTERS[provider]
-        profile = resolve_profile(self.config(), provider, self.profile, self.env,
+        profile = resolve_profile(self.config(), provider, profile_name or self.profile, self.env,
                                   default_base_url=cls.default_base_url, warn=self.warn)
         token = resolve_token(profile, self.env)
         self.redact.add(token.value)  # at once: nothing that fails below may print it

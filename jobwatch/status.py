@@ -1,22 +1,17 @@
-"""`jobwatch status`: one request (plus retries), a summary, and an exit code."""
+"""`jobwatch status`: one answer per job, a summary (or a JSON line) each, and an exit code."""
 
 from __future__ import annotations
 
-import sys
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from jobwatch.errors import ExitCode
+from jobwatch.errors import ExitCode, JobwatchError
+from jobwatch.refs import JobRef
 from jobwatch.runtime import Runtime
 
 if TYPE_CHECKING:
-    from jobwatch.adapters.base import Adapter
-    from jobwatch.models import Job, JobState
-
-# A one-shot command waits at most this long in all for Retry-After and backoff, so a provider
-# asking for 300 s twice cannot keep `status` silent for ten minutes.
-ONE_SHOT_MAX_WAIT = 60.0
-NOTICE_AFTER = 2.0  # waits longer than this are announced on stderr
+    from jobwatch.lookup import Answer
+    from jobwatch.models import JobState
+    from jobwatch.output import Output
 
 
 def exit_code_for(state: JobState) -> ExitCode:
@@ -26,35 +21,54 @@ def exit_code_for(state: JobState) -> ExitCode:
             JobState.CANCELED: ExitCode.FAILED}.get(state, ExitCode.RUNNING)
 
 
-def fetch_once(runtime: Runtime, adapter: Adapter, client: Any, job_id: str, *,
-               quiet: bool = False) -> Job:
-    """The job, after up to three attempts and at most a minute of waiting between them (each
-    attempt is bounded too: jobwatch.http.API_TIME_LIMIT)."""
-    from jobwatch.http import ONE_SHOT_ATTEMPTS, retrying, unreachable_hint
+def run_status(runtime: Runtime, refs: list[JobRef], output: Output) -> int:
+    """Exit 0 when every job succeeded, else the code of the first job, in command-line order,
+    that did not (3 while it runs)."""
+    from jobwatch.lookup import adapters_for, look_up
+    from jobwatch.refs import unique
 
-    def on_retry(exc: Exception, delay: float) -> None:
-        runtime.log(f"{exc}; retrying in {delay:.1f}s")
-        if delay >= NOTICE_AFTER and not quiet and not runtime.verbose:
-            runtime.stderr.write(f"jobwatch: {exc}; retrying in {delay:.0f}s\n")
+    jobs = unique(refs, runtime.profile)
+    adapters = adapters_for(runtime, jobs)
+    first = adapters[jobs[0].provider, jobs[0].profile or runtime.profile]
+    with runtime.client(first, pool_size=min(16, len(jobs))) as client:
+        answers = look_up(runtime, jobs, adapters, client, quiet=output.data == "none")
+    if len(answers) == 1 and answers[0].error is not None:
+        raise answers[0].error  # one job: its error is the command's, said once
+    codes = []
+    shown = 0
+    for answer in answers:
+        if answer.job is not None:
+            if shown:
+                output.separator()
+            output.job(answer.job)
+            shown += 1
+            codes.append(int(exit_code_for(answer.job.state)))
+        elif answer.error is not None:
+            codes.append(int(answer.error.exit_code))
+    _say_errors(runtime, answers)
+    return next((code for code in codes if code != 0), 0)
 
-    return retrying(lambda: adapter.fetch(client, job_id, runtime.request_log),
-                    attempts=ONE_SHOT_ATTEMPTS, on_retry=on_retry,
-                    deadline=time.monotonic() + ONE_SHOT_MAX_WAIT,
-                    hint=unreachable_hint(runtime.verbose))
 
+def _say_errors(runtime: Runtime, answers: list[Answer]) -> None:
+    """One `jobwatch: error:` line per job that did not answer; a refused token once for its
+    provider and profile, and each hint once."""
+    from jobwatch.text import printable
 
-def run_status(runtime: Runtime, provider: str, job_id: str, *, json_output: bool,
-               quiet: bool) -> int:
-    from jobwatch.adapters import ADAPTERS
-    from jobwatch.ui import job_json, status_summary, wants_color, write_out
-
-    job_id = ADAPTERS[provider].validate_id(job_id)  # a bad id is exit 2 before any config
-    adapter = runtime.adapter(provider)
-    with runtime.client(adapter, pool_size=1) as client:
-        job = fetch_once(runtime, adapter, client, job_id, quiet=quiet)
-    # parse_json hid our secrets in the answer already (adapters/base.py).
-    if json_output:
-        write_out(job_json(job) + "\n")
-    elif not quiet:
-        write_out(status_summary(job, wants_color(sys.stdout, runtime.env)))
-    return int(exit_code_for(job.state))
+    said: set[int] = set()
+    hints: set[str] = set()
+    for answer in answers:
+        error: JobwatchError | None = answer.error
+        if error is None:
+            continue
+        label = f"{answer.ref.provider} {answer.ref.job_id}"
+        if id(error) in said:  # the same refusal, shared by the jobs of one account
+            continue
+        said.add(id(error))
+        # "claret job 2 not found" names its job already; "refused the token" does not.
+        said_whose = answer.ref.job_id in error.message
+        message = error.message if said_whose else f"{label}: {error.message}"
+        runtime.stderr.write(printable(f"jobwatch: error: {message}") + "\n")
+        if error.hint and error.hint not in hints:
+            hints.add(error.hint)
+            runtime.stderr.write(printable(f"hint: {error.hint}") + "\n")
+    runtime.stderr.flush()

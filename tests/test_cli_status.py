@@ -564,7 +564,8 @@ def test_status_help_documents_exit_codes(run_cli) -> None:
 @pytest.mark.parametrize("args", [("status", "claret"), ("status",), ("status", "claret", "1",
                                                                      "--bogus"),
                                   ("--bogus", "status"), ("nosuchcommand",),
-                                  ("status", "claret", "1", "2")])
+                                  ("status", "claret:1", "2"), ("status", "nosuch:1"),
+                                  ("status", "claret:"), ("status", "claret:x")])
 def test_usage_errors_exit_2_without_traceback(run_cli, fake, args) -> None:
     result = run_cli(*args, env=provider_env(fake, "claret"))
     assert_clean_error(result, 2)

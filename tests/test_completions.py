@@ -14,7 +14,7 @@ from tests.conftest import REPO, clean_env
 
 COMPLETIONS = REPO / "completions"
 PROVIDERS = ["retailgrid", "merchantops", "julep", "claret"]
-COMMANDS = ["status", "wait", "download", "providers", "config", "demo"]
+COMMANDS = ["status", "wait", "download", "providers", "schema", "config", "demo"]
 REGENERATE = "out of date: run `python -m jobwatch.completions` and commit completions/"
 # The console script next to this interpreter: what the scripts call as `jobwatch`.
 JOBWATCH_BIN = Path(sys.executable).parent / "jobwatch"

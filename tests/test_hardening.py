@@ -229,7 +229,8 @@ def test_short_profile_glued_to_its_value_works_after_the_command(run_cli, fake,
 def test_a_global_option_without_its_value_says_so(run_cli, option) -> None:
     result = run_cli("status", "claret", "5", option)
     assert_clean_error(result, 2)
-    assert f"option '{option}' needs a value" in result.stderr
+    assert f"Option '{option}' requires an argument." in result.stderr
+    assert "run 'jobwatch status --help' for examples" in result.stderr
 
 
 # -- closed and full streams, signals ---------------------------------------------------------
@@ -313,13 +314,13 @@ def test_interrupting_status_mid_request_is_exit_130(tmp_path, fake, sig) -> Non
 
 
 def test_a_bug_is_exit_70_and_its_text_is_redacted(monkeypatch, capsys) -> None:
-    from jobwatch import __main__, fastpath
+    from jobwatch import __main__
 
     def boom(args: list[str], secrets: set[str]) -> int:
         secrets.add("tok_registered_secret")
         raise RuntimeError("header tok_registered_secret broke\nsecond line")
 
-    monkeypatch.setattr(fastpath, "run", boom)
+    monkeypatch.setattr(__main__, "run_typer", boom)
     assert __main__.run(["status", "claret", "1"]) == 70
     err = capsys.readouterr().err
     assert err.startswith("jobwatch: error: internal error: RuntimeError: header *** broke\n")

@@ -213,12 +213,27 @@ def test_without_fail_fast_the_others_are_still_watched() -> None:
     assert engine.watches[0].outcome == "succeeded"
 
 
-def test_a_refused_token_stops_everything_at_once() -> None:
+def test_a_refused_token_stops_the_jobs_of_its_profile_at_once() -> None:
     answers = {"1": [job("1", "running")], "2": [AuthError("HTTP 401")]}
     code, script, clock, _, engine = run(answers, timeout=600)
     assert code == 5
     assert clock.now < 1
-    assert engine.watches[1].outcome == "auth"
+    assert [w.outcome for w in engine.watches] == ["auth", "auth"]
+
+
+def test_a_refused_token_leaves_the_jobs_of_other_profiles_watched() -> None:
+    clock = Clock()
+    answers = {"1": [job("1", "running"), job("1", "succeeded")], "2": [AuthError("HTTP 401")],
+               "3": [job("3", "running")]}
+    script = Script(clock, answers)
+    engine = Engine(script, Recorder(), Settings(interval=2, workers=0), clock=clock,
+                    sleep=clock.sleep)
+    code = engine.run([Watch("claret", "1", profile="prod"), Watch("claret", "2"),
+                       Watch("claret", "3")])
+    assert [w.outcome for w in engine.watches] == ["succeeded", "auth", "auth"]
+    assert script.polls["1"] == [0.0, 2.0]  # polled on to its end
+    assert len(script.polls["3"]) == 1  # not asked again with the refused token
+    assert code == 5  # the first job in command-line order that did not succeed
 
 
 def test_strict_counts_failed_items_as_a_failure() -> None:

@@ -423,22 +423,22 @@ def test_the_plain_renderer_resumes_through_a_callable() -> None:
 
 # -- help and CLI text (review2-a D5, D6, D7) --------------------------------------------------
 
-HELP_COMMANDS = [["status"], ["wait"], ["download"], ["providers"], ["demo"], ["config"],
-                 ["config", "path"], ["config", "show"], ["config", "init"],
+HELP_COMMANDS = [["status"], ["wait"], ["download"], ["providers"], ["schema"], ["demo"],
+                 ["config"], ["config", "path"], ["config", "show"], ["config", "init"],
                  ["config", "check"]]
 
 
 def epilog_of(command: list[str]) -> str:
-    from jobwatch.cli import config_cmd, demo_cmd, jobs
+    import importlib
+
+    from jobwatch.commands import config
 
     if command[0] == "config":
         names = {"path": "PATH", "show": "SHOW", "init": "INIT", "check": "CHECK"}
         if len(command) == 1:
-            return config_cmd.config_app.info.help or ""
-        return getattr(config_cmd, f"{names[command[1]]}_EXAMPLES")
-    if command[0] == "demo":
-        return demo_cmd.DEMO_EXAMPLES
-    return getattr(jobs, f"{command[0].upper()}_EXAMPLES")
+            return config.config_app.info.help or ""
+        return getattr(config, f"{names[command[1]]}_EXAMPLES")
+    return importlib.import_module(f"jobwatch.commands.{command[0]}").EXAMPLES
 
 
 @pytest.mark.parametrize("command", HELP_COMMANDS, ids=" ".join)
@@ -465,7 +465,7 @@ def test_help_shows_no_python_type_names(run_cli, command: list[str]) -> None:
 
 def test_download_json_help_says_what_it_prints(run_cli) -> None:
     text = " ".join(run_cli("download", "--help").stdout.split())
-    assert "--json JSON Lines on stdout: the job, with outcome and downloads." in text
+    assert "--json JSON Lines on stdout: each job, with outcome and downloads." in text
 
 
 @pytest.mark.parametrize(("name", "guess"), [("foo", ""), ("julp", " (did you mean 'julep'?)"),

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from jobwatch.endofjob import GuardedProgress
 from jobwatch.errors import DownloadTimeout, NotFoundError
 from jobwatch.models import Job, JobState
 from jobwatch.polling import Cancelled, Engine, Settings, StopSignal, Watch
 from jobwatch.ui import PlainRenderer, QuietRenderer
-from jobwatch.wait import GuardedProgress
 from tests.conftest import within
 from tests.helpers import Clock
 from tests.test_polling import Recorder
@@ -353,11 +353,11 @@ def test_guarded_progress_ends_a_download_once_the_watch_stops() -> None:
 def test_every_renderers_download_progress_is_guarded_by_the_signal() -> None:
     from pathlib import Path
 
-    from jobwatch.wait import Artifacts
+    from jobwatch.endofjob import EndOfJob
 
     signal = StopSignal()
     for renderer in (PlainRenderer(io.StringIO(), time.monotonic), QuietRenderer(io.StringIO())):
-        artifacts = Artifacts(None, None, None, renderer, Path("."), None, enabled=True,
+        artifacts = EndOfJob(None, None, None, renderer, Path("."), None, enabled=True,
                               cancelled=signal)
         progress = artifacts._progress(Watch("claret", "1"))
         progress.start("a.csv", 3)

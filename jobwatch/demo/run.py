@@ -31,7 +31,9 @@ def _isolated(runtime: Runtime, env: dict[str, str], stderr: Any) -> Runtime:
 
 def run_demo(runtime: Runtime) -> int:
     from jobwatch.demo.simulator import Simulator
-    from jobwatch.wait import WaitOptions, watch_jobs
+    from jobwatch.output import Output
+    from jobwatch.refs import JobRef
+    from jobwatch.watch import WaitOptions, watch_jobs
 
     out = runtime.stderr
     folder = tempfile.mkdtemp(prefix="jobwatch-demo-")
@@ -46,9 +48,10 @@ def run_demo(runtime: Runtime) -> int:
             out.flush()
             opts = WaitOptions(interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT,
                                follow_related=True, download_dir=folder)
-            # Not resumable: the simulator stops with the demo, and a resume command would
-            # point at the user's real accounts.
-            code = watch_jobs(demo, sim.demo_jobs, opts, resumable=False)
+            refs = [JobRef(provider, None, job_id) for provider, job_id in sim.demo_jobs]
+            # Not resumable (resume=None): the simulator stops with the demo, and a resume
+            # command would point at the user's real accounts.
+            code = watch_jobs(demo, refs, opts, Output.choose(demo))
     except KeyboardInterrupt:
         code = int(ExitCode.INTERRUPTED)
     if code == ExitCode.INTERRUPTED:

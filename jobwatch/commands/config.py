@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from jobwatch.cli.jobs import examples
+from jobwatch.commands.base import JobwatchCommand, JobwatchGroup, examples, runtime
 
 config_app = typer.Typer(
+    cls=JobwatchGroup,
     help="Find, show, create and check the config file.\n\n"
          + examples("jobwatch config init", "jobwatch config show", "jobwatch config check"),
     no_args_is_help=True,
@@ -36,37 +37,38 @@ CHECK_EXAMPLES = examples(
 )
 
 
-@config_app.command("path", epilog=PATH_EXAMPLES)
+@config_app.command("path", cls=JobwatchCommand, epilog=PATH_EXAMPLES)
 def path(ctx: typer.Context) -> int:
     """Print where the config file is (or would be)."""
     from jobwatch.ui import write_out
 
-    write_out(f"{ctx.obj.config_file_path()}\n")
+    write_out(f"{runtime(ctx).config_file_path()}\n")
     return 0
 
 
-@config_app.command("show", epilog=SHOW_EXAMPLES)
+@config_app.command("show", cls=JobwatchCommand, epilog=SHOW_EXAMPLES)
 def show(ctx: typer.Context) -> int:
     """Show the resolved config, every secret redacted, each value with its source."""
     from jobwatch.settings_view import render_config
     from jobwatch.ui import write_out
 
-    write_out(render_config(ctx.obj))
+    write_out(render_config(runtime(ctx)))
     return 0
 
 
-@config_app.command("init", epilog=INIT_EXAMPLES)
+@config_app.command("init", cls=JobwatchCommand, epilog=INIT_EXAMPLES)
 def init(ctx: typer.Context, force: Annotated[bool, typer.Option(
         "--force", help="Overwrite an existing file.")] = False) -> int:
     """Write a commented starter config (mode 0600)."""
     from jobwatch.settings_view import check_command, write_starter
 
-    written = write_starter(ctx.obj, force=force)
-    ctx.obj.stderr.write(f"wrote {written}; edit it, then try: {check_command(ctx.obj)}\n")
+    run = runtime(ctx)
+    written = write_starter(run, force=force)
+    run.stderr.write(f"wrote {written}; edit it, then try: {check_command(run)}\n")
     return 0
 
 
-@config_app.command("check", epilog=CHECK_EXAMPLES)
+@config_app.command("check", cls=JobwatchCommand, epilog=CHECK_EXAMPLES)
 def check(ctx: typer.Context) -> int:
     """Validate the file and make one authenticated request per profile: ok, auth refused,
     not found (wrong base_url or tenant) or unreachable, with where the token came from.
@@ -76,4 +78,4 @@ def check(ctx: typer.Context) -> int:
     """
     from jobwatch.settings_view import check_profiles
 
-    return check_profiles(ctx.obj)
+    return check_profiles(runtime(ctx))

@@ -6,10 +6,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from jobwatch.cli.jobs import examples
+from jobwatch.commands.base import examples, runtime
 from jobwatch.errors import UsageError
 
-DEMO_EXAMPLES = examples(
+SUMMARY = "Watch simulated jobs of all four providers, offline."
+HELP = "Watch simulated Retailgrid, MerchantOps, Julep and Claret jobs end to end, offline."
+EXAMPLES = examples(
     "jobwatch demo",
     "jobwatch demo --serve --port 8765",
 )
@@ -32,10 +34,9 @@ def demo(
         "--port", metavar="PORT", parser=port_number, show_default=False,
         help="Port for --serve, 0 to 65535 (default 0: any free port).")] = None,
 ) -> int:
-    """Watch simulated Retailgrid, MerchantOps, Julep and Claret jobs end to end, offline."""
     from jobwatch.demo import run
 
     if port is not None and not serve:
         # The demo's own simulator always takes a free port: a port given here would be ignored.
         raise UsageError("--port only applies with --serve")
-    return run.serve(ctx.obj, port or 0) if serve else run.run_demo(ctx.obj)
+    return run.serve(runtime(ctx), port or 0) if serve else run.run_demo(runtime(ctx))

@@ -1,0 +1,97 @@
+"""Where output goes, decided once per command: `status`, `wait` and `download` ask here.
+
+Two streams, two choices. stdout carries data: a summary per job (`status`), the saved paths
+(`download`), JSON Lines (`--json`), or nothing (`--quiet`). stderr carries what a person
+watches: the live display on a terminal, plain lines elsewhere (CI logs), nothing with
+`--quiet` but errors. Adding a mode is adding it here.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TextIO
+
+if TYPE_CHECKING:
+    from jobwatch.models import Job
+    from jobwatch.polling import Renderer, Watch
+    from jobwatch.runtime import Runtime
+
+Data = Literal["text", "json", "none"]
+Progress = Literal["live", "plain", "quiet"]
+
+
+@dataclass(frozen=True)
+class Output:
+    data: Data
+    progress: Progress
+    color: bool  # on stdout (a status summary); stderr's live display decides for itself
+    stderr: TextIO
+    profile: str = "default"  # the run's profile, for jobs that never answered
+
+    @classmethod
+    def choose(cls, runtime: Runtime, *, json_output: bool = False,
+               quiet: bool = False) -> Output:
+        from jobwatch.ui import wants_color
+
+        data: Data = "json" if json_output else "none" if quiet else "text"
+        stream = runtime.stderr
+        progress: Progress
+        if quiet:
+            progress = "quiet"
+        # --verbose request lines would tear a live display: they get the plain one.
+        elif stream.isatty() and runtime.env.get("TERM") != "dumb" and not runtime.verbose:
+            progress = "live"
+        else:
+            progress = "plain"
+        return cls(data, progress, wants_color(sys.stdout, runtime.env), stream,
+                   runtime.profile)
+
+    def renderer(self, clock: Callable[[], float],
+                 resume: Callable[[list[Watch]], list[str]] | None = None, *,
+                 resumable: bool = True) -> Renderer:
+        """What `wait` and `download` report progress through, on stderr."""
+        from jobwatch.ui import PlainRenderer, QuietRenderer, no_resume
+
+        if self.progress == "quiet":
+            return QuietRenderer(self.stderr)
+        if self.progress == "live":
+            from jobwatch.live import LiveRenderer
+
+            return LiveRenderer(self.stderr, clock, resume=resume or no_resume,
+                                resumable=resumable)
+        return PlainRenderer(self.stderr, clock, resume=resume or no_resume,
+                             resumable=resumable)
+
+    # -- stdout ----------------------------------------------------------------------------
+
+    def job(self, job: Job) -> None:
+        """`status`: the job as a summary, a JSON line, or nothing."""
+        from jobwatch.ui import job_json, status_summary, write_out
+
+        if self.data == "json":
+            write_out(job_json(job) + "\n")
+        elif self.data == "text":
+            write_out(status_summary(job, self.color))
+
+    def separator(self) -> None:
+        """Between the summaries of several jobs (a blank line); JSON Lines need none."""
+        from jobwatch.ui import write_out
+
+        if self.data == "text":
+            write_out("\n")
+
+    def ended(self, watches: list[Watch]) -> None:
+        """`wait --json` and `download --json`: one line per job, in command-line order."""
+        from jobwatch.ui import json_lines, write_out
+
+        if self.data == "json" and watches:
+            write_out(json_lines(watches, self.profile))
+
+    def saved_paths(self, watches: list[Watch]) -> None:
+        """`download`: the path of every file saved, one per line, for `xargs` and friends."""
+        from jobwatch.ui import write_out
+
+        if self.data == "text":
+            write_out("".join(f"{saved.path}\n" for w in watches for saved in w.downloads))

@@ -1,0 +1,151 @@
+"""`jobwatch wait`, wired: the adapters of each provider and profile, the one client, the
+polling engine, what happens when a job ends, and the output. The engine itself knows none of
+them; `jobwatch demo` watches its simulator through this same function."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from jobwatch import long_running
+from jobwatch.errors import ConfigError, UsageError
+from jobwatch.refs import JobRef
+from jobwatch.runtime import Runtime
+
+if TYPE_CHECKING:
+    from jobwatch.adapters.base import Adapter
+    from jobwatch.models import Job
+    from jobwatch.output import Output
+    from jobwatch.polling import Watch
+    from jobwatch.resume import Resume
+
+Account = tuple[str, str]  # (provider, profile): the jobs that share a token and settings
+
+
+@dataclass
+class WaitOptions:
+    """`wait`'s options as typed (durations still text: a bad one is a usage error, said
+    before any config error)."""
+
+    timeout: str | None = None
+    interval: str | None = None
+    fail_fast: bool = False
+    strict: bool = False
+    download_dir: str | None = None
+    no_download: bool = False
+    artifacts: str | None = None
+    follow_related: bool = False
+
+
+def flag_duration(value: str | None, name: str) -> float | None:
+    from jobwatch.durations import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise UsageError(f"--{name}: {exc}") from None
+
+
+def _setting(runtime: Runtime, adapter: Adapter, flag: float | None, name: str
+             ) -> float | None:
+    """A flag (parsed already) wins over the profile, which wins over [defaults]."""
+    if flag is not None:
+        return flag
+    if adapter.profile.get(name) is not None:
+        return _config_duration(adapter.profile.get(name), adapter.profile.source(name))
+    defaults = runtime.defaults()
+    if defaults.get(name) is not None:
+        return _config_duration(defaults.get(name), defaults.values[name].source)
+    return None
+
+
+def _config_duration(value: object, where: str) -> float:
+    from jobwatch.durations import parse_duration
+
+    try:
+        return parse_duration(value)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: Output, *,
+               resume: Resume | None = None, clock: Callable[[], float] = time.monotonic,
+               sleep: Callable[[float], None] = time.sleep) -> int:
+    """Watch the jobs to the end; the exit code of the first, in command-line order, that did
+    not succeed. ``resume`` None (the demo, whose simulator stops with it): no resume
+    commands, and no claim that the remote jobs keep running; a stop stops the watch."""
+    from jobwatch.endofjob import EndOfJob, download_root, parse_categories
+    from jobwatch.polling import Engine, Settings, StopSignal, Watch
+    from jobwatch.refs import unique
+    from jobwatch.resume import resume_commands
+    from jobwatch.safefs import Parts
+
+    jobs = unique(refs, runtime.profile)
+    categories = parse_categories(opts.artifacts, list(dict.fromkeys(r.provider for r in jobs)))
+    # Parsed before the config is read: a usage error (2) comes before any config error (6).
+    interval_flag = flag_duration(opts.interval, "interval")
+    timeout_flag = flag_duration(opts.timeout, "timeout")
+    accounts = list(dict.fromkeys((r.provider, r.profile or runtime.profile) for r in jobs))
+    # Every profile resolved and every token read before the first request: an unknown
+    # profile or a missing token is one error, not a watch half started.
+    adapters = {account: runtime.adapter(*account) for account in accounts}
+    intervals: dict[Account, float] = {}
+    for account, adapter in adapters.items():
+        chosen = _setting(runtime, adapter, interval_flag, "interval")
+        # `--interval 0` is the engine's floor (0.2 s), not "unset": only None is the default.
+        intervals[account] = adapter.default_interval if chosen is None else chosen
+    # 0 means no limit, as with timeout(1) and curl --max-time; `--timeout 0` lifts a
+    # configured one.
+    timeout = _setting(runtime, adapters[accounts[0]], timeout_flag, "timeout") or None
+    root = download_root(runtime, opts.download_dir)
+    deadline = clock() + timeout if timeout is not None else None
+    # Downloads measure the same deadline on the real clock.
+    real_deadline = time.monotonic() + timeout if timeout is not None else None
+    mixed = len({profile for _, profile in accounts}) > 1
+
+    def new_watch(provider: str, profile: str, job_id: str, parent: Watch | None = None
+                  ) -> Watch:
+        return Watch(provider, job_id, profile=profile, parent=parent,
+                     show_profile=mixed and profile != runtime.profile,
+                     interval=intervals[provider, profile])
+
+    cancelled = StopSignal()
+    renderer = output.renderer(
+        clock, (lambda watches: resume_commands(resume, watches)) if resume else None,
+        resumable=resume is not None)
+    workers = min(16, len(jobs) + (1 if opts.follow_related else 0))
+    with runtime.client(adapters[accounts[0]], pool_size=workers) as client:
+        parts = Parts()
+        ends = {account: EndOfJob(runtime, adapter, client, renderer, root, categories,
+                                  enabled=not opts.no_download, deadline=real_deadline,
+                                  cancelled=cancelled, parts=parts)
+                for account, adapter in adapters.items()}
+
+        def fetch(watch: Watch) -> Job:
+            return adapters[watch.account].fetch(client, watch.job_id, runtime.request_log)
+
+        def discover(watch: Watch) -> list[Watch]:
+            if not opts.follow_related:
+                return []
+            return [new_watch(watch.provider, watch.profile, related, watch)
+                    for related in adapters[watch.account].related_job_ids(watch.job)]
+
+        def has_errors(watch: Watch) -> bool:
+            return adapters[watch.account].ended_with_errors(watch.job, watch.detail)
+
+        engine = Engine(
+            fetch, renderer,
+            Settings(interval=intervals[accounts[0]], deadline=deadline,
+                     fail_fast=opts.fail_fast, strict=opts.strict, workers=workers),
+            clock=clock, sleep=sleep, on_end=lambda w: ends[w.account].on_end(w),
+            discover=discover, has_errors=has_errors, cancelled=cancelled,
+            on_stop=parts.remove_all)
+        long_running()
+        code = engine.run([new_watch(r.provider, r.profile or runtime.profile, r.job_id)
+                           for r in jobs])
+    output.ended(engine.watches)
+    return code
