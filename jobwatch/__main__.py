@@ -1,6 +1,7 @@
 """The one exit point: runs the CLI and turns every JobwatchError into its line and exit code.
-Nothing parses the arguments before Click, except an exact `--version`/`-V`, answered before
-Typer is imported."""
+Nothing parses the arguments before Click but an exact `--version`/`-V`, answered before
+Typer is imported, and jobwatch.fastpath, which reads a plain `status` exactly as Click does
+(a differential test proves it) or declines."""
 
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ def run(args: list[str]) -> int:
 
     secrets: set[str] = set()  # filled as tokens are resolved
     try:
-        return run_typer(args, secrets)
+        from jobwatch import fastpath
+
+        code = fastpath.run(args, secrets)
+        return code if code is not None else run_typer(args, secrets)
     except JobwatchError as exc:
         _error(exc.message, exc.hint)
         return int(exc.exit_code)

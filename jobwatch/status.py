@@ -21,6 +21,17 @@ def exit_code_for(state: JobState) -> ExitCode:
             JobState.CANCELED: ExitCode.FAILED}.get(state, ExitCode.RUNNING)
 
 
+def status_command(runtime: Runtime, jobs: list[str], *, json_output: bool,
+                   quiet: bool) -> int:
+    """`jobwatch status JOBS...` once its options are read, by Click or by the fast path."""
+    from jobwatch.output import Output
+    from jobwatch.refs import parse_refs
+
+    refs = parse_refs(jobs, stderr=runtime.stderr)
+    return run_status(runtime, refs, Output.choose(runtime, json_output=json_output,
+                                                   quiet=quiet))
+
+
 def run_status(runtime: Runtime, refs: list[JobRef], output: Output) -> int:
     """Exit 0 when every job succeeded, else the code of the first job, in command-line order,
     that did not (3 while it runs)."""

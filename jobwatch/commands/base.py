@@ -67,16 +67,22 @@ def _take_globals(ctx: Context) -> None:
             given.append((name, ctx.params.pop(name), ctx.get_parameter_source(name)))
 
 
-def runtime_for(ctx: Context) -> Runtime:
-    """The run's Runtime: for each global option, the last one given on the command line
-    (`jobwatch -p a status claret 1 -p b` is profile b), else its environment variable, else
-    the default."""
+def chosen_globals(ctx: Context) -> dict[str, Any]:
+    """For each global option, the last one given on the command line (`jobwatch -p a status
+    claret 1 -p b` is profile b); None (False) where none was given."""
     chosen: dict[str, Any] = {"config": None, "profile": None, "verbose": False}
     for name, value, source in ctx.meta.get("jobwatch.globals", []):
         if source is not ParameterSource.COMMANDLINE:
             continue
         # -v at either level turns it on; a value given later replaces an earlier one.
         chosen[name] = (chosen[name] or value) if name == "verbose" else value
+    return chosen
+
+
+def runtime_for(ctx: Context) -> Runtime:
+    """The run's Runtime: each global option from the command line, else its environment
+    variable, else the default."""
+    chosen = chosen_globals(ctx)
     # __main__ passes the set of secrets its last-resort error line must redact.
     root = ctx.find_root()
     secrets = root.obj if isinstance(root.obj, set) else set()

@@ -25,10 +25,8 @@ EXAMPLES = examples(
 
 def status(ctx: typer.Context, jobs: JobsArg, json_output: JsonOpt = False,
            quiet: QuietOpt = False) -> int:
-    from jobwatch.output import Output
-    from jobwatch.refs import parse_refs
-    from jobwatch.status import run_status
+    from jobwatch.status import status_command
 
-    run = runtime(ctx)
-    refs = parse_refs(jobs, stderr=run.stderr)
-    return run_status(run, refs, Output.choose(run, json_output=json_output, quiet=quiet))
+    # jobwatch.fastpath reads the plainest forms of this command without Typer, and calls
+    # the same function.
+    return status_command(runtime(ctx), jobs, json_output=json_output, quiet=quiet)
