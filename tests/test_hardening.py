@@ -321,7 +321,7 @@ def test_a_bug_is_exit_70_and_its_text_is_redacted(monkeypatch, capsys) -> None:
         raise RuntimeError("header tok_registered_secret broke\nsecond line")
 
     monkeypatch.setattr(__main__, "run_typer", boom)
-    assert __main__.run(["status", "claret", "1"]) == 70
+    assert __main__.run(["config", "show"]) == 70
     err = capsys.readouterr().err
     assert err.startswith("jobwatch: error: internal error: RuntimeError: header *** broke\n")
     assert "tok_registered_secret" not in err and "second line" not in err
