@@ -60,7 +60,7 @@ def given_options(ctx: Context) -> list[tuple[str, tuple[str, ...]]]:
     the command declares them."""
     from typer._click.core import ParameterSource
 
-    found = []
+    found: list[tuple[str, tuple[str, ...]]] = []
     for param in ctx.command.params:
         name = param.name
         if (name is None or name in NEVER_REPEATED or param.param_type_name != "option"
