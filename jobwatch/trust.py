@@ -62,9 +62,7 @@ class LazyTrust(ssl.SSLContext):
                                       hint=f"unset {name} or point it at your CA certificates")
             try:
                 if self._cafile:
-                    # Read here, bounded, rather than by OpenSSL: SSL_CERT_FILE=/dev/stdin or a
-                    # FIFO would block the handshake for ever.
-                    self.load_verify_locations(cadata=read_pem_certificates(self._cafile),
+                    self.load_verify_locations(cadata=self._read_cafile(self._cafile),
                                                capath=self._capath)
                 elif self._capath:
                     self.load_verify_locations(capath=self._capath)
@@ -83,6 +81,16 @@ class LazyTrust(ssl.SSLContext):
                 raise ConfigError(f"cannot load CA certificates from {self.source}: {reason}",
                                   hint=self._load_hint()) from None
             self._loaded = True
+
+    def _read_cafile(self, path: str) -> str:
+        # Read here, bounded, rather than by OpenSSL: SSL_CERT_FILE=/dev/stdin or a FIFO would
+        # block the handshake for ever.
+        try:
+            return read_pem_certificates(path)
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigError(f"cannot load CA certificates from {path}: {reason}",
+                              hint=self._load_hint()) from None
 
     def _load_hint(self) -> str:
         if self._cafile:
