@@ -10,12 +10,14 @@ into ConfigErrors that name the setting; nothing here prints what it read.
 from __future__ import annotations
 
 import os
-import selectors
 import stat
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where a command runs: loading the config does not pay for them
+    import subprocess
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -123,6 +125,8 @@ def run_bounded(argv: Sequence[str], *, timeout: float, limit: int) -> Finished:
     agent that keeps its stdout open (`sh -c 'agent & echo tok'`). Its output so far is taken
     and the child is left alone: it may be something the user needs. Only the command's own
     process is killed, and only when it runs past ``timeout`` or prints past ``limit``."""
+    import subprocess
+
     process = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
     try:
@@ -137,6 +141,8 @@ def run_bounded(argv: Sequence[str], *, timeout: float, limit: int) -> Finished:
 
 
 def _collect(process: subprocess.Popen[bytes], deadline: float, limit: int) -> Finished:
+    import selectors
+
     assert process.stdout is not None and process.stderr is not None
     names = {process.stdout.fileno(): "stdout", process.stderr.fileno(): "stderr"}
     output = {fd: bytearray() for fd in names}
@@ -182,6 +188,8 @@ def _read(fd: int, size: int) -> bytes | None:
 
 
 def _wait(process: subprocess.Popen[bytes], deadline: float) -> None:
+    import subprocess
+
     try:
         process.wait(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from jobwatch.errors import ConfigError
-from jobwatch.providers import PROVIDERS  # noqa: F401  (callers import it from here)
+from jobwatch.providers import PROVIDERS as PROVIDERS  # callers import it from here
 from jobwatch.text import header_safe, printable
 
 # The fields every profile may have, and the ones only some providers have. One table, so that

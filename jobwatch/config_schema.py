@@ -9,7 +9,6 @@ alone never pays for pydantic.
 
 from __future__ import annotations
 
-from difflib import get_close_matches
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, create_model
@@ -110,6 +109,7 @@ def _file_model() -> type[BaseModel]:
 
 
 ConfigFileTable = _file_model()
+SECTIONS = ("defaults", *PROVIDER_FIELDS)
 
 
 def check_schema(config: ConfigFile) -> None:
@@ -125,32 +125,33 @@ def check_schema(config: ConfigFile) -> None:
 def _explain(config: ConfigFile, error: ErrorDetails) -> tuple[int, ConfigError]:
     """(line, error) for one of pydantic's errors; line 0 when it has none, to come first."""
     loc = [str(part) for part in error["loc"]]
-    kind, top = error["type"], loc[0]
-    if top not in ("defaults", *PROVIDER_FIELDS):
-        return _at(config, top), _unknown(top, ("defaults", *PROVIDER_FIELDS),
-                                          config.line_of(top), "section")
+    top = loc[0]
+    if top not in SECTIONS:
+        return _at(config, top), _unknown(top, SECTIONS, config.line_of(top), "section")
     if top == "defaults":
         if len(loc) == 1:
             return 0, ConfigError(f"{config.path}: 'defaults' must be a table ([defaults])")
-        section, valid = "defaults", DEFAULTS_FIELDS
-    elif len(loc) == 2 and kind == "token_sources":  # the profile as a whole
-        section = f"{top}.{loc[1]}"
+        return _field_error(config, error, "defaults", loc, DEFAULTS_FIELDS, provider=None)
+    section = f"{top}.{loc[1]}" if len(loc) > 1 else top
+    if len(loc) == 2 and error["type"] == "token_sources":  # the profile as a whole
         ctx = error.get("ctx", {})
         return _at(config, section), ConfigError(
             f"{config.line_of(section)}: [{section}] sets both {ctx['first']} and "
             f"{ctx['second']}", hint="keep one of token, token_env, token_command")
-    elif len(loc) <= 2:  # `[claret]` with fields in it, or `claret = 5`
+    if len(loc) <= 2:  # `[claret]` with fields in it, or `claret = 5`
         return _at(config, top), ConfigError(
             f"{config.line_of(top)}: profiles are tables named [{top}.<profile>]",
             hint=f"for example [{top}.default]")
-    else:
-        section, valid = f"{top}.{loc[1]}", fields_of(top)
-    key = loc[1] if top == "defaults" else loc[2]
+    return _field_error(config, error, section, loc, fields_of(top), provider=top)
+
+
+def _field_error(config: ConfigFile, error: ErrorDetails, section: str, loc: list[str],
+                 valid: tuple[str, ...], provider: str | None) -> tuple[int, ConfigError]:
+    key = loc[1] if provider is None else loc[2]
     where, line = _place(config, section, key, loc)
-    if kind == "extra_forbidden":
-        return line, _unknown(key, valid, where, "field", provider=None if top == "defaults"
-                              else top)
-    if kind == "duration":
+    if error["type"] == "extra_forbidden":
+        return line, _unknown(key, valid, where, "field", provider)
+    if error["type"] == "duration":
         return line, ConfigError(f"{where}: {error.get('ctx', {})['reason']}")
     return line, ConfigError(f"{where}: {key} must be {EXPECTED.get(key, 'a string')}")
 
@@ -176,6 +177,8 @@ def _unknown(name: str, valid: tuple[str, ...], where: str, what: str,
         return ConfigError(f"{where}: unknown field '{name}' for {provider}",
                            hint=f"{name} is a field of {' and '.join(owners)} profiles only; "
                                 f"valid {what}s: {', '.join(valid)}")
+    from difflib import get_close_matches
+
     close = get_close_matches(name, valid, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return ConfigError(f"{where}: unknown {what} '{name}'",
