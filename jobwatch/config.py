@@ -30,8 +30,7 @@ PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
     "julep": (),
     "claret": ("tenant",),
 }
-PROFILE_FIELDS = ("base_url", "token", "token_env", "token_command", "tenant", "organization_id",
-                  "interval", "timeout", "verify", "headers")  # every provider's, in this order
+PROFILE_FIELDS = COMMON_FIELDS + tuple(f for own in PROVIDER_FIELDS.values() for f in own)
 DEFAULTS_FIELDS = ("timeout", "interval", "download_dir", "not_found_grace", "on_end")
 DURATION_FIELDS = ("interval", "timeout", "not_found_grace")
 TOKEN_FIELDS = ("token", "token_env", "token_command")
@@ -132,7 +131,7 @@ class Profile:
         return f"[{self.provider}.{self.name}]"
 
     def fix_hint(self, name: str, example: str) -> str:
-        env = f"JOBWATCH_{self.provider.upper()}_{name.upper()}"
+        env = env_variable(self.provider, name)
         return f"set {env}, or add {name} = {example} to {self.section} in {self.config.path}"
 
 
@@ -155,13 +154,11 @@ class Defaults:
         found = self.values.get("on_end")
         if found is None:
             return None
-        command = str(found.value)
-        if self.config is not None and self.config.exists:
-            refusal = others_can_write(self.config)
-            if refusal is not None:
-                reason, hint = refusal
-                raise ConfigError(f"on_end ({found.source}) is refused: {reason}", hint=hint)
-        return Value(command, found.source)
+        refusal = None if self.config is None else others_can_write(self.config)
+        if refusal is not None:
+            reason, hint = refusal
+            raise ConfigError(f"on_end ({found.source}) is refused: {reason}", hint=hint)
+        return Value(str(found.value), found.source)
 
 
 def _duration_of(found: Value[FieldValue] | None) -> Value[float] | None:
@@ -184,7 +181,7 @@ def others_can_write(config: ConfigFile) -> tuple[str, str] | None:
         return None
     if info.st_uid != uid:
         return (f"{path} belongs to another user (uid {info.st_uid})",
-                f"copy it to a file of your own: cp {path} ~/.config/jobwatch/config.toml")
+                "use a config file of your own, or give the command with wait --on-end")
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return (f"{path} is writable by others (mode {stat.S_IMODE(info.st_mode):04o})",
                 f"run: chmod go-w {path}")
@@ -222,8 +219,7 @@ def load_file(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os.e
     chosen, explicit = choose_path(path, env)
     try:
         read = read_user_file(chosen, CONFIG_FILE_LIMIT)
-        assert read.data is not None
-        text = read.data.decode("utf-8")
+        text = (read.data or b"").decode("utf-8")
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"config file not found: {chosen}",
@@ -264,9 +260,8 @@ def _parse_toml(path: Path, text: str) -> dict[str, Any]:
 
 
 def fields_of(provider: str) -> tuple[str, ...]:
-    """The fields a profile of ``provider`` may set, in PROFILE_FIELDS' order."""
-    own = PROVIDER_FIELDS[provider]
-    return tuple(f for f in PROFILE_FIELDS if f in COMMON_FIELDS or f in own)
+    """The fields a profile of ``provider`` may set."""
+    return COMMON_FIELDS + PROVIDER_FIELDS[provider]
 
 
 def env_variable(provider: str, name: str) -> str:
@@ -308,7 +303,11 @@ def resolve_profile(config: ConfigFile, provider: str, name: str,
     file_fields = sections.get(name, {})
     for key, value in file_fields.items():
         values[key] = Value(value, config.line_of(section, key))
-    values.update(_env_values(provider, env, values))
+    from_env = _env_values(provider, env)
+    if any(key in from_env for key in TOKEN_FIELDS):  # the environment's token wins over the file's
+        for key in TOKEN_FIELDS:
+            values.pop(key, None)
+    values.update(from_env)
     if "token" in file_fields:
         _warn_if_readable(config, warn)
     if warn is not None:
@@ -316,24 +315,18 @@ def resolve_profile(config: ConfigFile, provider: str, name: str,
     return Profile(provider, name, values, config)
 
 
-def _env_values(provider: str, env: Mapping[str, str], values: dict[str, Value[FieldValue]]
-                ) -> dict[str, Value[FieldValue]]:
-    """The fields the environment sets; its token source replaces the file's (dropped from
-    ``values``). A duration is checked here, as the file's are when it is loaded."""
+def _env_values(provider: str, env: Mapping[str, str]) -> dict[str, Value[FieldValue]]:
+    """The fields the environment sets, with one token source at most (the first of
+    TOKEN_FIELDS). A duration is checked here, as the file's are when it is loaded."""
     found: dict[str, Value[FieldValue]] = {}
-    env_token_given = False
     for key in fields_of(provider):
         var = env_variable(provider, key)
         # An empty variable (a CI template left blank) is unset, as for JOBWATCH_PROFILE; an
         # empty token is kept, to be refused by name.
         if var not in env or key == "headers" or (env[var] == "" and key != "token"):
             continue
-        if key in TOKEN_FIELDS:
-            if env_token_given:
-                continue
-            for other in TOKEN_FIELDS:  # the environment's token wins over the file's
-                values.pop(other, None)
-            env_token_given = True
+        if key in TOKEN_FIELDS and any(other in found for other in TOKEN_FIELDS):
+            continue
         if key in DURATION_FIELDS:
             check_duration(env[var], f"env {var}")
         found[key] = Value(env[var], f"env {var}")
