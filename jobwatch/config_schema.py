@@ -11,8 +11,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, create_model
-from pydantic import model_validator as _model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from jobwatch.config import (
@@ -82,7 +88,7 @@ class ProfileTable(_Table):
     verify: bool | str | None = None
     headers: dict[str, str] | None = None
 
-    @_model_validator(mode="after")
+    @model_validator(mode="after")
     def _one_token_source(self) -> ProfileTable:
         given = [name for name in TOKEN_FIELDS if getattr(self, name) is not None]
         if len(given) > 1:
