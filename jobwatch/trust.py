@@ -6,6 +6,10 @@ then, in this order: SSL_CERT_FILE / SSL_CERT_DIR when set (as OpenSSL, curl and
 them), else the system's hashed CA directory (which OpenSSL reads one certificate at a time, as
 a handshake needs it), else certifi's bundle. Certificates that cannot be loaded (a file that
 holds none) are a configuration error at that first handshake, never retried.
+
+A CA file named by the user (SSL_CERT_FILE, a profile's `verify`) is read by jobwatch, not by
+OpenSSL: only a regular file, of at most CA_BUNDLE_LIMIT, opened without blocking, so that a
+FIFO or a device ends in exit 6 instead of a handshake that never finishes.
 """
 
 from __future__ import annotations
@@ -132,8 +136,8 @@ def read_pem_certificates(path: str | os.PathLike[str]) -> str:
 
 
 def _certificates(data: bytes) -> str:
-    # Only the certificate blocks: cadata must be ASCII, and bundles such as certifi's carry
-    # comments in UTF-8 between them.
+    # Only the certificate blocks: cadata must be ASCII, and bundles may name their CAs in
+    # comments, in UTF-8, between them.
     blocks = _PEM_CERTIFICATE.findall(data)
     if not blocks:
         raise ValueError("no PEM certificate in it")
