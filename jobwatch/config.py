@@ -10,20 +10,34 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from jobwatch.errors import ConfigError
-from jobwatch.providers import PROVIDERS
+from jobwatch.providers import PROVIDERS as PROVIDERS  # callers import it from here
 from jobwatch.text import header_safe, printable
 
-PROFILE_FIELDS = ("base_url", "token", "token_env", "token_command", "tenant", "organization_id",
-                  "interval", "timeout", "verify", "headers")
-DEFAULTS_FIELDS = ("timeout", "interval", "download_dir")
+# The fields every profile may have, and the ones only some providers have. One table, so that
+# a provider registry can take it over; the schema (config_schema.py), the environment
+# overrides and `config show` all read it.
+COMMON_FIELDS = ("base_url", "token", "token_env", "token_command", "interval", "timeout",
+                 "verify", "headers")
+PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
+    "retailgrid": (),
+    "merchantops": ("organization_id",),
+    "julep": (),
+    "claret": ("tenant",),
+}
+PROFILE_FIELDS = COMMON_FIELDS + tuple(f for own in PROVIDER_FIELDS.values() for f in own)
+DEFAULTS_FIELDS = ("timeout", "interval", "download_dir", "not_found_grace", "on_end")
+DURATION_FIELDS = ("interval", "timeout", "not_found_grace")
 TOKEN_FIELDS = ("token", "token_env", "token_command")
 TOKEN_COMMAND_TIMEOUT = 10.0
+# A token is a few hundred bytes; a CA bundle a few hundred KiB (certifi's: 300 KiB).
+TOKEN_OUTPUT_LIMIT = 64 * 1024
+CONFIG_FILE_LIMIT = 1024 * 1024
 
 
 def default_config_path() -> Path:
@@ -43,9 +57,15 @@ def choose_path(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os
     return default_config_path(), False
 
 
+# What a value in the file or the environment may be: TOML's strings, booleans and numbers,
+# and the headers table.
+FieldValue = str | bool | int | float | dict[str, str]
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class Value:
-    value: Any
+class Value(Generic[T]):
+    value: T
     source: str
 
 
@@ -56,9 +76,16 @@ class ConfigFile:
     exists: bool
     data: dict[str, Any] = field(default_factory=dict)
     text: str = ""
+    # fstat of the file that was read (not of whatever the path names later), for on_end.
+    stat: os.stat_result | None = None
 
     def line_of(self, section: str, key: str | None = None) -> str:
-        """'path:line' of a section header or of a key inside it, for messages and sources."""
+        """'path:line' of a section header or of a key inside it, for messages and sources;
+        the bare path when neither can be found."""
+        number = self.line_number(section, key)
+        return str(self.path) if number is None else f"{self.path}:{number}"
+
+    def line_number(self, section: str, key: str | None = None) -> int | None:
         lines = self.text.splitlines()
         # "[claret.default]" for a section; "[claret" followed by "." or "]" for a provider.
         header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, section.split(".")))
@@ -66,25 +93,25 @@ class ConfigFile:
         for number, line in enumerate(lines, 1):
             if header.match(line):
                 if key is None:
-                    return f"{self.path}:{number}"
+                    return number
                 # `key = ...`, `"key" = ...`, or a dotted `key.sub = ...`
                 own = re.compile(r"^\s*([\"']?)" + re.escape(key) + r"\1\s*[=.]")
                 for offset, inner in enumerate(lines[number:], number + 1):
                     if inner.lstrip().startswith("["):
                         break
                     if own.match(inner):
-                        return f"{self.path}:{offset}"
+                        return offset
                 # A table of its own ([claret.default.headers]), else the section itself.
-                table = self.line_of(f"{section}.{key}")
-                return table if table != str(self.path) else f"{self.path}:{number}"
-        return str(self.path)
+                table = self.line_number(f"{section}.{key}")
+                return number if table is None else table
+        return None
 
 
 @dataclass
 class Profile:
     provider: str
     name: str
-    values: dict[str, Value]
+    values: dict[str, Value[FieldValue]]
     config: ConfigFile
 
     def get(self, name: str, default: Any = None) -> Any:
@@ -95,31 +122,104 @@ class Profile:
         found = self.values.get(name)
         return found.source if found else "unset"
 
+    def duration(self, name: str) -> Value[float] | None:
+        """interval or timeout in seconds, with its source; checked when it was read."""
+        return _duration_of(self.values.get(name))
+
     @property
     def section(self) -> str:
         return f"[{self.provider}.{self.name}]"
 
     def fix_hint(self, name: str, example: str) -> str:
-        env = f"JOBWATCH_{self.provider.upper()}_{name.upper()}"
+        env = env_variable(self.provider, name)
         return f"set {env}, or add {name} = {example} to {self.section} in {self.config.path}"
 
 
 @dataclass
 class Defaults:
-    values: dict[str, Value]
+    values: dict[str, Value[FieldValue]]
+    config: ConfigFile | None = None  # None: defaults made up in code, not read from a file
 
     def get(self, name: str, default: Any = None) -> Any:
         found = self.values.get(name)
         return default if found is None else found.value
+
+    def duration(self, name: str) -> Value[float] | None:
+        """timeout, interval or not_found_grace in seconds, with its source."""
+        return _duration_of(self.values.get(name))
+
+    def on_end(self) -> Value[str] | None:
+        """The on_end command, or None when unset. Refused (ConfigError) when the file it came
+        from could be changed by someone else: it runs code, as the user running jobwatch."""
+        found = self.values.get("on_end")
+        if found is None:
+            return None
+        refusal = None if self.config is None else others_can_write(self.config)
+        if refusal is not None:
+            reason, hint = refusal
+            raise ConfigError(f"on_end ({found.source}) is refused: {reason}", hint=hint)
+        return Value(str(found.value), found.source)
+
+
+def _duration_of(found: Value[FieldValue] | None) -> Value[float] | None:
+    from jobwatch.durations import parse_duration
+
+    if found is None or isinstance(found.value, dict):
+        return None
+    # Checked when the file was loaded or the variable resolved: this cannot fail any more.
+    return Value(parse_duration(found.value), found.source)
+
+
+def others_can_write(config: ConfigFile) -> tuple[str, str] | None:
+    """(why, what to do) when someone other than the user running jobwatch could change what
+    the file says: it is not theirs, it is group- or world-writable, or a directory above it
+    is (and not sticky, as /tmp is: there only an entry's owner may replace it)."""
+    info = config.stat
+    uid = os.geteuid()
+    path = config.path
+    if info is None:  # not read from a file: nothing to trust or distrust
+        return None
+    if info.st_uid != uid:
+        return (f"{path} belongs to another user (uid {info.st_uid})",
+                "use a config file of your own, or give the command with wait --on-end")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return (f"{path} is writable by others (mode {stat.S_IMODE(info.st_mode):04o})",
+                f"run: chmod go-w {path}")
+    for directory in _directories_above(path):
+        try:
+            above = os.stat(directory)
+        except OSError as exc:
+            return f"cannot check {directory}: {exc.strerror}", "check that directory"
+        if above.st_uid not in (uid, 0):
+            return (f"its directory {directory} belongs to another user (uid {above.st_uid})",
+                    "keep the config in a directory of your own")
+        if above.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not above.st_mode & stat.S_ISVTX:
+            return (f"its directory {directory} is writable by others "
+                    f"(mode {stat.S_IMODE(above.st_mode):04o})", f"run: chmod go-w {directory}")
+    return None
+
+
+def _directories_above(path: Path) -> list[Path]:
+    """Every directory whose owner could replace the file: those above the path as named (a
+    symlink can be swapped) and above the file it leads to."""
+    found: list[Path] = []
+    for start in (Path(os.path.abspath(path)), Path(os.path.realpath(path))):
+        for directory in start.parents:
+            if directory not in found:
+                found.append(directory)
+    return found
 
 
 def load_file(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os.environ
               ) -> ConfigFile:
     """Read and check the TOML file; a missing default file is fine, a missing explicit one
     is not."""
+    from jobwatch.bounded import read_user_file
+
     chosen, explicit = choose_path(path, env)
     try:
-        text = chosen.read_text(encoding="utf-8")
+        read = read_user_file(chosen, CONFIG_FILE_LIMIT)
+        text = (read.data or b"").decode("utf-8")
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"config file not found: {chosen}",
@@ -127,85 +227,57 @@ def load_file(path: str | os.PathLike[str] | None, env: Mapping[str, str] = os.e
                                    "'jobwatch config init'") from None
         return ConfigFile(chosen, explicit, exists=False)
     except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
-        raise ConfigError(f"cannot read config file {chosen}: {reason}") from None
+        reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else "not valid UTF-8"
+        raise ConfigError(f"cannot read config file {chosen}: {reason}",
+                          hint="--config / JOBWATCH_CONFIG names a TOML file") from None
+    config = ConfigFile(chosen, explicit, exists=True, data=_parse_toml(chosen, text),
+                        text=text, stat=read.stat)
+    if config.data:  # an empty file needs no schema, and the schema costs pydantic's import
+        from jobwatch.config_schema import check_schema
+
+        check_schema(config)
+    return config
+
+
+def _parse_toml(path: Path, text: str) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         if match:
-            where = f"{chosen}:{match.group(1)}:{match.group(2)}"
+            where = f"{path}:{match.group(1)}:{match.group(2)}"
         else:  # "(at end of document)": point at the last character
             last = text.rsplit("\n", 1)[-1]
-            where = f"{chosen}:{text.count(chr(10)) + 1}:{len(last) + 1}"
+            where = f"{path}:{text.count(chr(10)) + 1}:{len(last) + 1}"
         reason = re.sub(r"\s*\(at line \d+, column \d+\)|\s*\(at end of document\)", "", str(exc))
         raise ConfigError(f"{where}: invalid TOML: {reason}",
                           hint="fix that line; 'jobwatch config init --force' writes a fresh "
                                "starter file") from None
-    config = ConfigFile(chosen, explicit, exists=True, data=data, text=text)
-    _check_shape(config)
-    return config
 
 
-def _check_shape(config: ConfigFile) -> None:
-    from difflib import get_close_matches
-
-    def unknown(name: str, valid: tuple[str, ...], where: str, what: str) -> ConfigError:
-        close = get_close_matches(name, valid, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        return ConfigError(f"{where}: unknown {what} '{name}'",
-                           hint=f"{hint}valid {what}s: {', '.join(valid)}")
-
-    for top, body in config.data.items():
-        if top == "defaults":
-            if not isinstance(body, dict):
-                raise ConfigError(f"{config.path}: 'defaults' must be a table ([defaults])")
-            for key in body:
-                if key not in DEFAULTS_FIELDS:
-                    raise unknown(key, DEFAULTS_FIELDS, config.line_of("defaults", key), "field")
-            continue
-        if top not in PROVIDERS:
-            raise unknown(top, ("defaults", *PROVIDERS), config.line_of(top), "section")
-        if not isinstance(body, dict) or not all(isinstance(v, dict) for v in body.values()):
-            raise ConfigError(
-                f"{config.line_of(top)}: profiles are tables named [{top}.<profile>]",
-                hint=f"for example [{top}.default]",
-            )
-        for profile_name, fields in body.items():
-            section = f"{top}.{profile_name}"
-            for key, value in fields.items():
-                if key not in PROFILE_FIELDS:
-                    raise unknown(key, PROFILE_FIELDS, config.line_of(section, key), "field")
-                _check_type(key, value, config.line_of(section, key))
-            given = [k for k in TOKEN_FIELDS if k in fields]
-            if len(given) > 1:
-                raise ConfigError(f"{config.line_of(section)}: [{section}] sets both "
-                                  f"{given[0]} and {given[1]}",
-                                  hint="keep one of token, token_env, token_command")
+def fields_of(provider: str) -> tuple[str, ...]:
+    """The fields a profile of ``provider`` may set."""
+    return COMMON_FIELDS + PROVIDER_FIELDS[provider]
 
 
-def _check_type(key: str, value: Any, where: str) -> None:
-    ok = {
-        "verify": isinstance(value, (bool, str)),
-        "headers": isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()),
-        "interval": isinstance(value, (int, float, str)) and not isinstance(value, bool),
-        "timeout": isinstance(value, (int, float, str)) and not isinstance(value, bool),
-    }.get(key, isinstance(value, str))
-    if not ok:
-        expected = {"verify": "true, false or a CA bundle path",
-                    "headers": "a table of strings", "interval": "a duration like \"5s\"",
-                    "timeout": "a duration like \"30m\""}.get(key, "a string")
-        raise ConfigError(f"{where}: {key} must be {expected}")
+def env_variable(provider: str, name: str) -> str:
+    return f"JOBWATCH_{provider.upper()}_{name.upper()}"
+
+
+def set_by_env(provider: str, env: Mapping[str, str]) -> bool:
+    """Whether the environment sets any field of ``provider`` (then its default profile exists
+    without a file)."""
+    return any(env_variable(provider, name) in env for name in fields_of(provider))
 
 
 def load_defaults(config: ConfigFile) -> Defaults:
     section = config.data.get("defaults", {})
-    return Defaults({k: Value(v, config.line_of("defaults", k)) for k, v in section.items()})
+    return Defaults({k: Value(v, config.line_of("defaults", k)) for k, v in section.items()},
+                    config)
 
 
 def profile_names(config: ConfigFile, provider: str) -> list[str]:
@@ -215,7 +287,7 @@ def profile_names(config: ConfigFile, provider: str) -> list[str]:
 def resolve_profile(config: ConfigFile, provider: str, name: str,
                     env: Mapping[str, str] = os.environ, *,
                     default_base_url: str | None = None,
-                    warn: Any = None) -> Profile:
+                    warn: Callable[[str], None] | None = None) -> Profile:
     """Merge the file's [provider.name] with JOBWATCH_<PROVIDER>_<FIELD>; env wins per field."""
     sections = config.data.get(provider, {})
     if name not in sections and name != "default":
@@ -224,49 +296,91 @@ def resolve_profile(config: ConfigFile, provider: str, name: str,
             f"unknown profile '{name}' for {provider} (profiles in {config.path}: {known})",
             hint=f"add a [{provider}.{name}] section, or choose another with --profile",
         )
-    values: dict[str, Value] = {}
+    values: dict[str, Value[FieldValue]] = {}
     if default_base_url:
         values["base_url"] = Value(default_base_url, "default")
     section = f"{provider}.{name}"
     file_fields = sections.get(name, {})
     for key, value in file_fields.items():
         values[key] = Value(value, config.line_of(section, key))
-    env_token_given = False
-    for key in PROFILE_FIELDS:
-        var = f"JOBWATCH_{provider.upper()}_{key.upper()}"
-        # An empty variable (a CI template left blank) is unset, as for JOBWATCH_PROFILE; an
-        # empty token is kept, to be refused by name.
-        if var in env and key != "headers" and (env[var] != "" or key == "token"):
-            if key in TOKEN_FIELDS and not env_token_given:
-                for other in TOKEN_FIELDS:  # the environment's token wins over the file's
-                    values.pop(other, None)
-                env_token_given = True
-            elif key in TOKEN_FIELDS:
-                continue
-            values[key] = Value(env[var], f"env {var}")
+    from_env = _env_values(provider, env)
+    if any(key in from_env for key in TOKEN_FIELDS):  # the environment's token wins over the file's
+        for key in TOKEN_FIELDS:
+            values.pop(key, None)
+    values.update(from_env)
     if "token" in file_fields:
         _warn_if_readable(config, warn)
+    if warn is not None:
+        _warn_of_other_providers_fields(provider, env, warn)
     return Profile(provider, name, values, config)
 
 
-def _warn_if_readable(config: ConfigFile, warn: Any) -> None:
+def _env_values(provider: str, env: Mapping[str, str]) -> dict[str, Value[FieldValue]]:
+    """The fields the environment sets, with one token source at most (the first of
+    TOKEN_FIELDS). A duration is checked here, as the file's are when it is loaded."""
+    found: dict[str, Value[FieldValue]] = {}
+    for key in fields_of(provider):
+        var = env_variable(provider, key)
+        # An empty variable (a CI template left blank) is unset, as for JOBWATCH_PROFILE; an
+        # empty token is kept, to be refused by name.
+        if var not in env or key == "headers" or (env[var] == "" and key != "token"):
+            continue
+        if key in TOKEN_FIELDS and any(other in found for other in TOKEN_FIELDS):
+            continue
+        if key in DURATION_FIELDS:
+            check_duration(env[var], f"env {var}")
+        found[key] = Value(env[var], f"env {var}")
+    return found
+
+
+def check_duration(value: str | int | float, where: str) -> None:
+    """A configured duration, or exit 6 saying where it was set."""
+    problem = duration_problem(value)
+    if problem is not None:
+        raise ConfigError(f"{where}: {problem}")
+
+
+def duration_problem(value: str | int | float) -> str | None:
+    """Why ``value`` is not a duration ("not a duration: '5x' (use forms like ...)"), or None."""
+    import math
+
+    from jobwatch.durations import parse_duration
+
     try:
-        mode = config.path.stat().st_mode
-    except OSError:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        return str(exc)
+    if not math.isfinite(seconds):  # TOML's inf and nan, or 400 digits
+        return f"not a duration: {value!r} (use forms like 90, 90s, 5m, 1h30m, 0.5)"
+    return None
+
+
+def _warn_of_other_providers_fields(provider: str, env: Mapping[str, str],
+                                    warn: Callable[[str], None]) -> None:
+    # JOBWATCH_JULEP_TENANT reads like a setting; say it is not one rather than ignore it.
+    for name in set(PROFILE_FIELDS) - set(fields_of(provider)):
+        var = env_variable(provider, name)
+        if env.get(var):
+            owners = [p for p, own in PROVIDER_FIELDS.items() if name in own]
+            warn(f"{var} is ignored: {name} is a field of {' and '.join(owners)} profiles only")
+
+
+def _warn_if_readable(config: ConfigFile, warn: Callable[[str], None] | None) -> None:
+    if config.stat is None:
         return
-    if mode & (stat.S_IRGRP | stat.S_IROTH) and warn is not None:
+    if config.stat.st_mode & (stat.S_IRGRP | stat.S_IROTH) and warn is not None:
         warn(f"{config.path} holds a literal token and is readable by others; "
              f"run: chmod 600 {config.path}")
 
 
-def resolve_token(profile: Profile, env: Mapping[str, str] = os.environ) -> Value:
+def resolve_token(profile: Profile, env: Mapping[str, str] = os.environ) -> Value[str]:
     """The token and a description of where it came from; exit 6 if it is missing or unusable."""
     if "token" in profile.values:
         found = profile.values["token"]
-        token, source = found.value, found.source
+        token, source = str(found.value), found.source
     elif "token_env" in profile.values:
         found = profile.values["token_env"]
-        var = found.value
+        var = str(found.value)
         if var not in env:
             raise ConfigError(f"environment variable {var} (named by token_env, {found.source}) "
                               "is not set", hint=f"export {var}=<your token>")
@@ -340,40 +454,43 @@ def check_header_values(profile: Profile) -> None:
                               "or surrounding spaces", hint="header values must be printable ASCII")
 
 
-def _run_token_command(found: Value) -> str:
+def _run_token_command(found: Value[FieldValue]) -> str:
     # Run without a shell: the command is split like a shell would, but no expansion happens.
     import shlex
-    import subprocess
+
+    from jobwatch.bounded import DidNotFinish, TooMuchOutput, describe_size, run_bounded
 
     try:
-        argv = shlex.split(found.value)
+        argv = shlex.split(str(found.value))
     except ValueError as exc:
         raise ConfigError(f"token_command ({found.source}) cannot be parsed: {exc}") from None
-    name = argv[0] if argv else ""
     if not argv:
         raise ConfigError(f"token_command ({found.source}) is empty")
+    what = f"token_command '{argv[0]}' ({found.source})"
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=TOKEN_COMMAND_TIMEOUT,
-                              stdin=subprocess.DEVNULL, check=False)
+        done = run_bounded(argv, timeout=TOKEN_COMMAND_TIMEOUT, limit=TOKEN_OUTPUT_LIMIT)
     except FileNotFoundError:
-        raise ConfigError(f"token_command '{name}' ({found.source}) was not found",
+        raise ConfigError(f"token_command '{argv[0]}' ({found.source}) was not found",
                           hint="token_command runs without a shell; give the program's path"
                           ) from None
-    except subprocess.TimeoutExpired:
-        raise ConfigError(f"token_command '{name}' ({found.source}) did not finish within "
-                          f"{TOKEN_COMMAND_TIMEOUT:.0f} s") from None
+    except DidNotFinish:
+        raise ConfigError(f"{what} did not finish within {TOKEN_COMMAND_TIMEOUT:g} s",
+                          hint="run it by hand to see what it waits for") from None
+    except TooMuchOutput as exc:
+        # Nothing of it is shown: it may be the token, or the token and more.
+        raise ConfigError(f"{what} printed more than {describe_size(TOKEN_OUTPUT_LIMIT)} on "
+                          f"{exc.stream}; a token is never that long",
+                          hint="run it by hand to see what it prints") from None
     except OSError as exc:
-        raise ConfigError(f"token_command '{name}' ({found.source}) cannot run: "
-                          f"{exc.strerror}") from None
+        raise ConfigError(f"{what} cannot run: {exc.strerror}") from None
     if done.returncode != 0:
         said = _first_line(done.stderr, hide=done.stdout)
-        raise ConfigError(f"token_command '{name}' ({found.source}) failed with exit code "
-                          f"{done.returncode}" + (f": {said}" if said else ""))
+        raise ConfigError(f"{what} failed with exit code {done.returncode}"
+                          + (f": {said}" if said else ""))
     try:
         output = done.stdout.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"token_command '{name}' ({found.source}) printed non-UTF-8 bytes"
-                          ) from None
+        raise ConfigError(f"{what} printed non-UTF-8 bytes") from None
     # `pass show` and friends end the token with a newline; only that one is forgiven.
     return output[:-2] if output.endswith("\r\n") else output.removesuffix("\n")
 

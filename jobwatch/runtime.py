@@ -139,20 +139,9 @@ class Runtime:
         where = f"verify = {verify!r} ({profile.source('verify')})"
         if not lowered:
             raise ConfigError(f"{where} is empty", hint="give true, false or a CA file path")
-        path = Path(verify).expanduser()
-        if not path.exists():
-            raise ConfigError(f"{where}: no such CA bundle", hint="give true, false or a CA "
-                              "file path")
-        import ssl
+        from jobwatch.trust import ca_bundle_context
 
-        try:
-            if path.is_dir():
-                return ssl.create_default_context(capath=str(path))
-            return ssl.create_default_context(cafile=str(path))
-        except (ssl.SSLError, OSError) as exc:
-            reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
-            raise ConfigError(f"{where} is not a CA bundle jobwatch can load ({reason})",
-                              hint="give a PEM file of CA certificates") from None
+        return ca_bundle_context(Path(verify).expanduser(), where)
 
 
 def _loopback(host: str) -> bool:

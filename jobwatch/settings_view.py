@@ -6,7 +6,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from jobwatch.config import PROVIDERS, Profile, profile_names, resolve_profile
+from jobwatch.config import PROVIDERS, Profile, profile_names, resolve_profile, set_by_env
 from jobwatch.errors import ConfigError, ExitCode, JobwatchError
 
 if TYPE_CHECKING:
@@ -52,8 +52,9 @@ def _profiles(runtime: Runtime) -> list[tuple[str, str]]:
     found = []
     for provider in PROVIDERS:
         names = profile_names(config, provider)
-        prefix = f"JOBWATCH_{provider.upper()}_"
-        if "default" not in names and any(k.startswith(prefix) for k in runtime.env):
+        # A field of the provider's own, not any JOBWATCH_JULEP_*: JOBWATCH_JULEP_TENANT
+        # (claret's field) does not make a julep profile.
+        if "default" not in names and set_by_env(provider, runtime.env):
             names = ["default", *names]
         found += [(provider, name) for name in names]
     return found
@@ -165,6 +166,7 @@ def check_profiles(runtime: Runtime) -> int:
     from jobwatch.ui import write_out
 
     config = runtime.config()  # a broken file fails here, with its line and column
+    runtime.defaults().on_end()  # and an on_end that `wait` would refuse, here
     profiles = _profiles(runtime)
     if not profiles:
         raise ConfigError(f"no profiles to check in {config.path} or the environment",

@@ -6,6 +6,10 @@ then, in this order: SSL_CERT_FILE / SSL_CERT_DIR when set (as OpenSSL, curl and
 them), else the system's hashed CA directory (which OpenSSL reads one certificate at a time, as
 a handshake needs it), else certifi's bundle. Certificates that cannot be loaded (a file that
 holds none) are a configuration error at that first handshake, never retried.
+
+A CA file named by the user (SSL_CERT_FILE, a profile's `verify`) is read by jobwatch, not by
+OpenSSL: only a regular file, of at most CA_BUNDLE_LIMIT, opened without blocking, so that a
+FIFO or a device ends in exit 6 instead of a handshake that never finishes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from typing import Any
 from jobwatch.errors import ConfigError
 
 _HASHED = re.compile(r"[0-9a-f]{8}\.\d+")
+# certifi's bundle is 300 KiB; a file of 16 MiB is no bundle anyone means.
+CA_BUNDLE_LIMIT = 16 * 1024 * 1024
+_PEM_CERTIFICATE = re.compile(
+    rb"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
 
 
 class LazyTrust(ssl.SSLContext):
@@ -57,8 +65,11 @@ class LazyTrust(ssl.SSLContext):
                     raise ConfigError(f"{name}={path}: no such file or directory",
                                       hint=f"unset {name} or point it at your CA certificates")
             try:
-                if self._cafile or self._capath:
-                    self.load_verify_locations(cafile=self._cafile, capath=self._capath)
+                if self._cafile:
+                    self.load_verify_locations(cadata=self._read_cafile(self._cafile),
+                                               capath=self._capath)
+                elif self._capath:
+                    self.load_verify_locations(capath=self._capath)
                 elif system_ca_dir():
                     self.load_verify_locations(capath=system_ca_dir())
                 else:
@@ -74,6 +85,16 @@ class LazyTrust(ssl.SSLContext):
                 raise ConfigError(f"cannot load CA certificates from {self.source}: {reason}",
                                   hint=self._load_hint()) from None
             self._loaded = True
+
+    def _read_cafile(self, path: str) -> str:
+        # Read here, bounded, rather than by OpenSSL: SSL_CERT_FILE=/dev/stdin or a FIFO would
+        # block the handshake for ever.
+        try:
+            return read_pem_certificates(path)
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigError(f"cannot load CA certificates from {path}: {reason}",
+                              hint=self._load_hint()) from None
 
     def _load_hint(self) -> str:
         if self._cafile:
@@ -103,3 +124,46 @@ def system_ca_dir() -> str | None:
             return path if any(_HASHED.fullmatch(e.name) for e in entries) else None
     except OSError:
         return None
+
+
+def read_pem_certificates(path: str | os.PathLike[str]) -> str:
+    """The PEM certificates of a CA bundle file, for load_verify_locations(cadata=...): read
+    with jobwatch.bounded (a regular file, at most CA_BUNDLE_LIMIT). Raises OSError
+    (NotARegularFile and TooLarge among them), or ValueError when it holds no certificate."""
+    from jobwatch.bounded import read_user_file
+
+    return _certificates(read_user_file(path, CA_BUNDLE_LIMIT).data or b"")
+
+
+def _certificates(data: bytes) -> str:
+    # Only the certificate blocks: cadata must be ASCII, and bundles may name their CAs in
+    # comments, in UTF-8, between them.
+    blocks = _PEM_CERTIFICATE.findall(data)
+    if not blocks:
+        raise ValueError("no PEM certificate in it")
+    return b"\n".join(blocks).decode("ascii")
+
+
+def ca_bundle_context(path: str | os.PathLike[str], where: str) -> ssl.SSLContext:
+    """A verifying context that trusts the CA bundle at ``path`` (``verify`` in a profile): a
+    PEM file, or a directory of hashed certificates that OpenSSL reads as handshakes need them.
+    ``where`` names the setting in messages. Exit 6 for anything else, FIFOs and devices
+    included, without blocking on them."""
+    from jobwatch.bounded import NotARegularFile, read_user_file
+
+    try:
+        read = read_user_file(path, CA_BUNDLE_LIMIT, directory_ok=True)
+        if read.data is None:
+            return ssl.create_default_context(capath=os.fspath(path))
+        return ssl.create_default_context(cadata=_certificates(read.data))
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such CA bundle",
+                          hint="give true, false or a CA file path") from None
+    except NotARegularFile as exc:
+        raise ConfigError(f"{where} is {exc.kind}, not a CA bundle file or directory",
+                          hint="give true, false or a CA file path") from None
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = (getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+                  or type(exc).__name__)
+        raise ConfigError(f"{where} is not a CA bundle jobwatch can load ({reason})",
+                          hint="give a PEM file of CA certificates") from None

@@ -9,6 +9,7 @@ import pytest
 
 from jobwatch.config import (
     DEFAULTS_FIELDS,
+    DURATION_FIELDS,
     PROFILE_FIELDS,
     PROVIDERS,
     TOKEN_FIELDS,
@@ -98,14 +99,14 @@ def test_commented_lines_are_valid_when_uncommented() -> None:
                 key, value = next(iter(tomllib.loads(line.lstrip("# ")).items()))
                 valid = DEFAULTS_FIELDS if section == "defaults" else PROFILE_FIELDS
                 assert key in valid, (section, line)
-                if key in ("interval", "timeout"):
+                if key in DURATION_FIELDS:
                     parse_duration(value)
 
 
 def test_durations_parse_and_no_literal_secret_is_active() -> None:
     config = load_file(EXAMPLE, env={})
     for key, found in load_defaults(config).values.items():
-        if key in ("interval", "timeout"):
+        if key in DURATION_FIELDS:
             parse_duration(found.value)
     for provider in PROVIDERS:
         for name in profile_names(config, provider):
