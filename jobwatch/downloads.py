@@ -29,6 +29,7 @@ from jobwatch.http import (
     inflated,
     open_response,
     raise_if_transient,
+    reason_phrase,
     retrying,
 )
 from jobwatch.safefs import (
@@ -132,7 +133,7 @@ def _fetch_once(client: httpx.Client, url: str, held: OpenDir, name: str, *,
         status = response.status_code
         raise_if_transient(response, f"cannot download {redact(url)}: HTTP {status}")
         if not 200 <= status < 300:
-            reason = f" {response.reason_phrase}" if response.reason_phrase else ""
+            reason = f" {redact(reason_phrase(response))}".rstrip()
             raise DownloadError(f"cannot download {redact(url)}: HTTP {status}{reason}")
         try:
             encoding = content_encoding(response)

@@ -46,6 +46,7 @@ PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "AL
                    "all_proxy")
 # The encodings undone here; anything else was not asked for (we send Accept-Encoding: identity).
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+_WIRE_FRAMING = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 Origin = tuple[str, str, int]
 Log = Callable[[str], None]
@@ -157,6 +158,7 @@ def make_client(*, verify: bool | ssl.SSLContext = True, pool_size: int = 10,
             timeout=httpx.Timeout(30.0, connect=10.0),  # per read; API_TIME_LIMIT in all
             limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
             follow_redirects=False,
+            event_hooks={"response": [set_location_aside]},
             # httpx 0.28's trust_env means the proxy variables, and SSL_CERT_FILE/DIR when
             # verify is True (jobwatch.trust reads those itself); never .netrc.
             trust_env=proxies_from_env,
@@ -176,6 +178,22 @@ def make_client(*, verify: bool | ssl.SSLContext = True, pool_size: int = 10,
     if redact is not None:
         _install_log_redaction(client, redact)
     return client
+
+
+# Where set_location_aside keeps a 3xx answer's Location, as the bytes that came.
+LOCATION = "jobwatch.location"
+
+
+def set_location_aside(response: httpx.Response) -> None:
+    """A response hook: takes Location out of httpx's sight. httpx parses it inside send()
+    even with follow_redirects=False, and one that is not a URL raises there: a
+    RemoteProtocolError (retried as if the network had failed) or, for `javascript:x`, an
+    InvalidURL, which is no HTTPError (exit 70). jobwatch follows redirects itself
+    (redirect_target), reading the value from the response's extensions."""
+    values = [value for key, value in response.headers.raw if key.lower() == b"location"]
+    if values:
+        del response.headers["location"]
+        response.extensions[LOCATION] = values[0]
 
 
 def _NoCookies() -> Any:
@@ -256,22 +274,81 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
             raise TransientError(
                 f"cannot reach {redact(_host(url))}{via} ({describe_exception(exc, redact)})",
                 hint=PROXY_HINT if via else None) from None
+        except httpx.InvalidURL as exc:
+            # A Location httpx could not parse, on a client without set_location_aside.
+            raise UnreachableError(f"{redact(_host(url))} answered a redirect jobwatch cannot "
+                                   f"follow ({describe_exception(exc, redact)})") from None
         _log(log, redact, url, str(response.status_code), started)
-        if response.is_redirect and "location" in response.headers:
-            target = urljoin(url, response.headers["location"])
-            response.close()
-            if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
-                raise UnreachableError(
-                    f"refusing a redirect from https to {redact(target)}",
-                    hint="jobwatch never downgrades https to plain http",
-                )
-            url = target
+        if 300 <= response.status_code < 400:
+            try:
+                url = redirect_target(url, response, redact)
+            finally:
+                response.close()
             continue
         if stream:
             return response
         limit = API_TIME_LIMIT if time_limit is None else time_limit
         return _read_answer(response, _host(url), redact, started + limit, limit)
     raise UnreachableError(f"too many redirects fetching {redact(url)}")
+
+
+def redirect_target(url: str, response: httpx.Response, redact: Callable[[str], str]) -> str:
+    """Where a 3xx answer to ``url`` sends us, or UnreachableError saying why it cannot be
+    followed. Every 3xx is taken as a redirect, as httpx 0.28 does: without a usable Location
+    there is nothing to do with it, and "answered HTTP 301: " told nobody that."""
+    status = response.status_code
+    where = f"{redact(_host(url))} answered HTTP {status}"
+    location = _location(response)
+    if location is None:
+        raise UnreachableError(f"{where} without a Location to follow")
+    if not location.strip():
+        raise UnreachableError(f"{where} with an empty Location")
+    shown = _shown_location(location, redact)
+    try:
+        target = urljoin(url, location.strip())
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        raise UnreachableError(f"{where} with a Location that is not a URL: {shown}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UnreachableError(f"{where} redirecting to a {scheme or 'schemeless'} URL, which "
+                               f"jobwatch does not follow: {shown}")
+    if not parts.hostname:
+        raise UnreachableError(f"{where} with a Location that names no host: {shown}")
+    if urlsplit(url).scheme == "https" and scheme != "https":
+        raise UnreachableError(f"refusing a redirect from https to {redact(target)}",
+                               hint="jobwatch never downgrades https to plain http")
+    return target
+
+
+def _location(response: httpx.Response) -> str | None:
+    raw = response.extensions.get(LOCATION)
+    if raw is None:  # a client not made by make_client: httpx has read it already
+        return response.headers.get("location")
+    return decoded(raw)
+
+
+def decoded(value: bytes) -> str:
+    """Header bytes as text: UTF-8 where they are, else Latin-1 (which every byte is)."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def reason_phrase(response: httpx.Response) -> str:
+    """The status line's reason as sent (httpx drops every byte outside ASCII from it);
+    the one exit point makes any control in it a space."""
+    raw = response.extensions.get("reason_phrase", b"")
+    return decoded(raw).strip() if isinstance(raw, bytes) else ""
+
+
+def _shown_location(location: str, redact: Callable[[str], str]) -> str:
+    """A Location header as a message may quote it: bounded, its secrets hidden. (The one exit
+    point turns control characters into spaces.)"""
+    cut = location if len(location) <= 200 else location[:200] + "…"
+    return repr(redact(cut))
 
 
 def _via(client: httpx.Client, url: str) -> str:
@@ -308,9 +385,10 @@ def _read_answer(response: httpx.Response, host: str, redact: Callable[[str], st
                              ) from None
     finally:
         response.close()
-    # What the wire said about length and encoding no longer describes ``body``.
-    kept = [(k, v) for k, v in response.headers.multi_items()
-            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    # What the wire said about length and encoding no longer describes ``body``. The headers
+    # are carried over as the bytes that came (``raw``): httpx decodes a non-ASCII value
+    # (`X-Served-By: café`) for reading, but would encode the decoded text back as ASCII.
+    kept = [(k, v) for k, v in response.headers.raw if k.lower() not in _WIRE_FRAMING]
     return httpx.Response(response.status_code, headers=kept, content=bytes(body),
                           request=response.request, extensions=response.extensions)
 

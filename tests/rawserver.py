@@ -79,3 +79,18 @@ def dribbling(head: bytes, piece: bytes, times: int, every: float = 0.1) -> Hand
             time.sleep(every)
 
     return dribble
+
+
+def raw_answer(status_line: bytes, headers: list[bytes], body: bytes = b"") -> bytes:
+    """An answer written byte for byte: any byte in the status line or a header, which
+    ``answer`` (text, encoded as Latin-1) cannot say. Content-Length is added."""
+    head = b"HTTP/1.1 " + status_line + b"\r\n" + b"".join(h + b"\r\n" for h in headers)
+    return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def sending(data: bytes) -> Handler:
+    """A handler that writes ``data`` (a whole answer) for every request."""
+    def send(conn: socket.socket) -> None:
+        conn.sendall(data)
+
+    return send

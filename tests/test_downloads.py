@@ -400,8 +400,15 @@ def test_truncated_body_keeps_nothing(fake, client, out: Path) -> None:
 
 
 def test_invalid_url_is_a_download_error(fake, client, out: Path) -> None:
-    fake.route("/files/a.csv", Reply(302, b"", {"Location": "http://127.0.0.1:99999/x"}))
     with pytest.raises(DownloadError, match="invalid URL"):
+        fetch(client, fake, "http://127.0.0.1:99999/a.csv", out, "a.csv")
+    assert leftovers(out) == []
+
+
+def test_a_redirect_to_an_invalid_url_is_a_download_error(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(302, b"", {"Location": "http://127.0.0.1:99999/x"}))
+    with pytest.raises(DownloadError, match="HTTP 302 with a Location that is not a URL: "
+                                            "'http://127.0.0.1:99999/x'"):
         fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     assert leftovers(out) == []
 
