@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from jobwatch.errors import DownloadError, DownloadTimeout, UnreachableError
 from jobwatch.http import (
+    CertificateError,
     Origin,
     PastDeadline,
     TransientError,
@@ -117,6 +118,10 @@ def download_file(client: httpx.Client, url: str, directory: Path | OpenDir, nam
             if isinstance(exc, PastDeadline) or (
                     deadline is not None and time.monotonic() >= deadline):
                 raise DownloadTimeout(exc.message, hint=exc.hint) from None
+            if isinstance(exc, CertificateError):
+                # A file's failure is reported as one line with no room for a hint, and
+                # this one is worth its words: only a setting fixes it.
+                raise DownloadError(f"{exc.message}; {exc.hint}", hint=exc.hint) from None
             raise DownloadError(exc.message, hint=exc.hint) from None
 
 

@@ -65,6 +65,18 @@ class PastDeadline(UnreachableError):
     """Retrying would run past the deadline (a --timeout, or a one-shot command's budget)."""
 
 
+class CertificateError(UnreachableError):
+    """The server's TLS certificate does not verify. Never retried: another attempt meets
+    the same certificate. Its hint names what would fix it."""
+
+
+# OpenSSL's X509_V_ERR_* codes that another setting than the trusted CAs fixes.
+_NAME_MISMATCH = frozenset({62, 63, 64})  # host name, e-mail, IP address
+_OUT_OF_DATE = frozenset({9, 10})  # not yet valid, expired
+CA_HINT = ('if the provider uses a private CA, set verify = "/path/to/ca.pem" in its profile '
+           "(or JOBWATCH_<PROVIDER>_VERIFY), or SSL_CERT_FILE")
+
+
 def origin_of(url: str) -> Origin:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -271,6 +283,7 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
         except httpx.HTTPError as exc:
             via = _via(client, url)
             _log(log, redact, url, describe_exception(exc, redact) + via, started)
+            _raise_if_certificate(exc, url, redact)
             raise TransientError(
                 f"cannot reach {redact(_host(url))}{via} ({describe_exception(exc, redact)})",
                 hint=PROXY_HINT if via else None) from None
@@ -290,6 +303,33 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
         limit = API_TIME_LIMIT if time_limit is None else time_limit
         return _read_answer(response, _host(url), redact, started + limit, limit)
     raise UnreachableError(f"too many redirects fetching {redact(url)}")
+
+
+def _raise_if_certificate(exc: BaseException, url: str, redact: Callable[[str], str]) -> None:
+    """CertificateError if a failed TLS certificate check lies under ``exc`` (httpx wraps
+    httpcore's error, which wraps the ssl module's)."""
+    import ssl
+
+    cause: BaseException | None = exc
+    for _ in range(8):
+        if cause is None or isinstance(cause, ssl.SSLCertVerificationError):
+            break
+        cause = cause.__cause__ or cause.__context__
+    if not isinstance(cause, ssl.SSLCertVerificationError):
+        return
+    reason = (cause.verify_message or cause.reason or "it does not verify").rstrip(".")
+    raise CertificateError(f"the TLS certificate of {redact(_host(url))} does not verify: "
+                           f"{redact(reason)}", hint=_certificate_hint(cause.verify_code)
+                           ) from None
+
+
+def _certificate_hint(code: int | None) -> str:
+    if code in _NAME_MISMATCH:
+        return ("the certificate is for another host: give base_url the host name it names "
+                "(verify = false would trust an impostor too)")
+    if code in _OUT_OF_DATE:
+        return "check this machine's clock; if it is right, the provider must renew it"
+    return CA_HINT
 
 
 def redirect_target(url: str, response: httpx.Response, redact: Callable[[str], str]) -> str:

@@ -5,6 +5,7 @@ handler given the socket; it writes the whole answer itself. Connections are cou
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -13,13 +14,19 @@ Handler = Callable[[socket.socket], None]
 
 
 class RawServer:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    """With ``tls`` (a server-side SSLContext), each connection starts with a handshake;
+    ``connections`` counts every TCP connection (each attempt), ``handshakes`` the ones whose
+    handshake succeeded (the client trusted the certificate)."""
+
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
+        self._tls = tls
+        self.handshakes = 0
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, 0))
         self._sock.listen(20)
         self.port = self._sock.getsockname()[1]
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self.routes: dict[str, Handler] = {}
         self.paths: list[str] = []
         self.connections = 0
@@ -42,6 +49,10 @@ class RawServer:
     def _serve(self, conn: socket.socket) -> None:
         buffer = b""
         try:
+            if self._tls is not None:
+                conn.settimeout(10)
+                conn = self._tls.wrap_socket(conn, server_side=True)
+                self.handshakes += 1
             while True:
                 while b"\r\n\r\n" not in buffer:
                     data = conn.recv(65536)
