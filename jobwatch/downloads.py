@@ -16,7 +16,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from jobwatch.errors import DownloadError, DownloadTimeout, UnreachableError
 from jobwatch.http import (
@@ -26,7 +26,6 @@ from jobwatch.http import (
     TransientError,
     content_encoding,
     describe_exception,
-    drop_if_overfed,
     inflated,
     open_response,
     raise_if_transient,
@@ -45,6 +44,8 @@ from jobwatch.safefs import (
 
 if TYPE_CHECKING:
     import httpx
+
+    from jobwatch import httpcore_seam
 
 CHUNK_SIZE = 1 << 20  # the most one chunk can be: the socket read size while a file streams
 # Below this much left after h11's first piece, the rest goes through h11 too: the connection
@@ -157,7 +158,6 @@ def _fetch_once(client: httpx.Client, url: str, held: OpenDir, name: str, *,
 def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
             redact: Callable[[str], str], progress: DownloadProgress,
             encoding: str | None = None, deadline: float | None = None) -> int:
-    import httpcore
     import httpx
 
     announced = _content_length(response)
@@ -183,7 +183,7 @@ def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
                     raise TransientError(
                         f"download of {redact(url)} stalled: less than {STALL_BYTES} bytes in "
                         f"{STALL_WINDOW:g}s")
-        except (httpx.HTTPError, httpcore.NetworkError, httpcore.TimeoutException) as exc:
+        except httpx.HTTPError as exc:
             raise TransientError(
                 f"download of {redact(url)} broke off after {written} bytes "
                 f"({describe_exception(exc, redact)})"
@@ -220,44 +220,42 @@ class _Stall:
 class _RawBody:
     """The body's bytes as they come off the connection, counted.
 
-    For a plain HTTP/1.1 body of known length (no Transfer-Encoding, which wins over
-    Content-Length) with at least DIRECT_MIN left after h11's first piece, only that piece
-    goes through h11; the rest is read straight from the connection's network stream
-    (httpcore's public ``network_stream`` extension) into the file: no copy into h11's buffer
-    and out again, no per-chunk event machinery (256 MiB streams ~30% faster). The connection
-    is then closed rather than reused, since h11 never saw the end of the body. Anything else
-    (chunked, unknown length, a small remainder, no such extension) is read through httpx
-    throughout, and the connection goes back to the pool."""
+    For a body of known length (no Transfer-Encoding, which wins over Content-Length) with at
+    least DIRECT_MIN left after h11's first piece, only that piece goes through httpx; the
+    rest is read straight from the connection (jobwatch.httpcore_seam.direct_reader) into the
+    file, and the connection is closed rather than reused. Anything else (chunked, unknown
+    length, a small remainder, a connection the seam cannot reach) is read through httpx
+    throughout, and the connection goes back to the pool unless the server sent more than
+    this answer."""
 
     def __init__(self, response: httpx.Response, announced: int | None) -> None:
         self.response = response
         self.announced = announced
         self.received = 0
-        # The connection to read the rest from directly, or None to stay with h11. A chunked
-        # body has no `announced` length (_content_length): h11 de-chunks it, and reading
-        # around h11 would put the chunk framing into the file.
-        stream = response.extensions.get("network_stream")
-        self.stream = (stream if announced is not None and hasattr(stream, "read")
-                       and response.http_version == "HTTP/1.1" else None)
 
     def __iter__(self) -> Iterator[bytes]:
+        from jobwatch import httpcore_seam
+
         chunks = self.response.iter_raw()
+        first = True
         for chunk in chunks:
             self.received += len(chunk)
             yield chunk
-            if (self.stream is not None and self.announced is not None
-                    and self.announced - self.received >= DIRECT_MIN):
-                # ``chunks`` stays open (closing it would close the connection) until the
-                # direct reads are done and this generator ends.
-                yield from self._direct(self.stream, self.announced)
-                return
-        drop_if_overfed(self.response)
+            if first and self.announced is not None and (
+                    self.announced - self.received >= DIRECT_MIN):
+                read = httpcore_seam.direct_reader(self.response)
+                if read is not None:
+                    # ``chunks`` stays open (closing it would close the connection) until
+                    # the direct reads are done and this generator ends.
+                    yield from self._direct(read, self.announced)
+                    return
+            first = False
+        httpcore_seam.drop_if_overfed(self.response)
 
-    def _direct(self, stream: Any, announced: int) -> Iterator[bytes]:
-        timeout = (self.response.request.extensions.get("timeout") or {}).get("read")
+    def _direct(self, read: httpcore_seam.Reader, announced: int) -> Iterator[bytes]:
         remaining = announced - self.received
         while remaining > 0:
-            chunk = stream.read(min(CHUNK_SIZE, remaining), timeout)
+            chunk = read(min(CHUNK_SIZE, remaining))
             if not chunk:
                 return  # the server hung up: the caller finds the body cut short
             self.received += len(chunk)

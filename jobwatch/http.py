@@ -402,6 +402,8 @@ def _read_answer(response: httpx.Response, host: str, redact: Callable[[str], st
     seconds never trips the per-read timeout)."""
     import httpx
 
+    from jobwatch import httpcore_seam
+
     host = redact(host)
     body = bytearray()
     encoding = None
@@ -414,7 +416,7 @@ def _read_answer(response: httpx.Response, host: str, redact: Callable[[str], st
                                      "far more than a job's status")
             if time.monotonic() > deadline:
                 raise TransientError(f"{host} took more than {limit:.0f}s to answer")
-        drop_if_overfed(response)
+        httpcore_seam.drop_if_overfed(response)
     except httpx.HTTPError as exc:
         raise TransientError(f"connection broke while reading from {host} "
                              f"({describe_exception(exc, redact)})") from None
@@ -431,30 +433,6 @@ def _read_answer(response: httpx.Response, host: str, redact: Callable[[str], st
     kept = [(k, v) for k, v in response.headers.raw if k.lower() not in _WIRE_FRAMING]
     return httpx.Response(response.status_code, headers=kept, content=bytes(body),
                           request=response.request, extensions=response.extensions)
-
-
-def drop_if_overfed(response: httpx.Response) -> None:
-    """Keep the connection out of the pool when the server sent more than this answer: h11
-    would keep the extra bytes and read them as the answer to the next request on it (a
-    pipelined fake response would become the next poll's status, or the next file). Called
-    once a body has been read to its end. httpcore discards an idle
-    connection whose socket has something to read, but not bytes h11 already took in, which
-    only its connection object knows; where that is out of reach (another httpcore), the
-    connection is dropped anyway, as every download's was before keep-alive."""
-    node: Any = response.stream
-    for _ in range(6):  # httpx's stream -> transport stream -> pool stream -> connection
-        state = getattr(node, "_h11_state", None)
-        if state is not None:
-            if not state.trailing_data[0]:
-                return
-            break
-        node = next((getattr(node, a) for a in ("_stream", "_httpcore_stream", "_connection")
-                     if hasattr(node, a)), None)
-        if node is None:
-            break
-    stream = response.extensions.get("network_stream")
-    if stream is not None:
-        stream.close()  # an idle connection whose socket is closed is never handed out again
 
 
 def content_encoding(response: httpx.Response) -> str | None:
