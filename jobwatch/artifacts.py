@@ -10,13 +10,13 @@ import csv
 import io
 import json
 import re
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from jobwatch.clock import SYSTEM_CLOCK, Clock
 from jobwatch.downloads import NULL_PROGRESS, DownloadProgress, download_file
 from jobwatch.errors import DownloadError, DownloadTimeout
 from jobwatch.http import Origin
@@ -78,11 +78,12 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
                        credentials: dict[str, str], trusted: Origin,
                        redact: Callable[[str], str], log: Callable[[str], None] | None = None,
                        progress: DownloadProgress = NULL_PROGRESS,
-                       sleep: Callable[[float], None] = time.sleep,
+                       sleep: Callable[[float], None] | None = None,
                        deadline: float | None = None,
                        on_retry: Callable[[str, float], None] | None = None,
                        parts: Parts | None = None,
-                       report: ArtifactReport | None = None) -> ArtifactReport:
+                       report: ArtifactReport | None = None,
+                       clock: Clock = SYSTEM_CLOCK) -> ArtifactReport:
     """Fetch each artifact to ``root/job_dir_name/<category>/<file name>``, into ``report``
     (a new one if None) as each file lands.
 
@@ -90,7 +91,8 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
     recorded in ``failures`` and the others still download. Two artifacts of one category with
     the same file name are kept apart as ``name-2.ext``, ``name-3.ext``, ... rather than the
     second silently replacing the first. ``on_retry(message, delay)`` hears of each wait
-    before a file is asked for again.
+    before a file is asked for again. ``deadline`` is a ``clock`` reading; ``sleep``
+    (default ``clock.sleep``) waits between attempts.
     """
     report = ArtifactReport() if report is None else report
     taken: set[tuple[str, str]] = set()
@@ -115,7 +117,7 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
                                         credentials=credentials, trusted=trusted,
                                         redact=redact, log=log, progress=progress, sleep=sleep,
                                         deadline=deadline, on_retry=on_retry,
-                                        parts=parts)
+                                        parts=parts, clock=clock)
             except DownloadError as exc:
                 report.failures.append(f"{artifact.category}/{name}: {exc.message}")
                 report.timed_out = isinstance(exc, DownloadTimeout)

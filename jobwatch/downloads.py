@@ -12,12 +12,12 @@ is fetched again from the start, up to ``attempts`` tries.
 from __future__ import annotations
 
 import os
-import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from jobwatch.clock import SYSTEM_CLOCK, Clock
 from jobwatch.errors import DownloadError, DownloadTimeout, UnreachableError
 from jobwatch.http import (
     CertificateError,
@@ -86,19 +86,20 @@ def download_file(client: httpx.Client, url: str, directory: Path | OpenDir, nam
                   credentials: dict[str, str], trusted: Origin, redact: Callable[[str], str],
                   log: Callable[[str], None] | None = None,
                   progress: DownloadProgress = NULL_PROGRESS, attempts: int = 3,
-                  sleep: Callable[[float], None] = time.sleep,
+                  sleep: Callable[[float], None] | None = None,
                   deadline: float | None = None,
                   on_retry: Callable[[str, float], None] | None = None,
-                  parts: Parts | None = None) -> int:
+                  parts: Parts | None = None, clock: Clock = SYSTEM_CLOCK) -> int:
     """Stream ``url`` to ``directory/name``; return the bytes written. Raises DownloadError.
 
     Credentials only go to the ``trusted`` origin (open_response enforces it, redirects
     included). 429/5xx and cut bodies are retried; other non-2xx answers fail at once.
-    ``deadline`` (time.monotonic) bounds the retries' waits and the streaming itself.
+    ``deadline`` (a ``clock`` reading) bounds the retries' waits and the streaming itself;
+    ``sleep`` (default ``clock.sleep``) waits between attempts.
     ``on_retry(message, delay)`` is told before each wait between attempts.
     """
     check_component(name)
-    if deadline is not None and time.monotonic() >= deadline:
+    if deadline is not None and clock.now() >= deadline:
         raise DownloadTimeout(f"the --timeout passed before {name} was downloaded")
     with held_dir(directory, name) as held:
         check_target(held, name)
@@ -106,18 +107,18 @@ def download_file(client: httpx.Client, url: str, directory: Path | OpenDir, nam
         def attempt() -> int:
             return _fetch_once(client, url, held, name, credentials=credentials,
                                trusted=trusted, redact=redact, log=log, progress=progress,
-                               deadline=deadline, parts=parts)
+                               deadline=deadline, parts=parts, clock=clock)
 
         def tell(exc: TransientError, delay: float) -> None:
             if on_retry is not None:
                 on_retry(exc.message, delay)
 
         try:
-            return retrying(attempt, attempts=attempts, sleep=sleep, deadline=deadline,
-                            on_retry=tell)
+            return retrying(attempt, attempts=attempts, sleep=sleep or clock.sleep,
+                            clock=clock.now, deadline=deadline, on_retry=tell)
         except UnreachableError as exc:
             if isinstance(exc, PastDeadline) or (
-                    deadline is not None and time.monotonic() >= deadline):
+                    deadline is not None and clock.now() >= deadline):
                 raise DownloadTimeout(exc.message, hint=exc.hint) from None
             if isinstance(exc, CertificateError):
                 # A file's failure is reported as one line with no room for a hint, and
@@ -129,7 +130,7 @@ def download_file(client: httpx.Client, url: str, directory: Path | OpenDir, nam
 def _fetch_once(client: httpx.Client, url: str, held: OpenDir, name: str, *,
                 credentials: dict[str, str], trusted: Origin, redact: Callable[[str], str],
                 log: Callable[[str], None] | None, progress: DownloadProgress,
-                deadline: float | None, parts: Parts | None) -> int:
+                deadline: float | None, parts: Parts | None, clock: Clock) -> int:
     """One attempt: ask, judge the answer, stream its body into a .part of its own."""
     # The body as stored (open_response asks for identity): httpx would inflate each network
     # read whole, so a few KiB of compressed zeros could become gigabytes in memory.
@@ -148,7 +149,8 @@ def _fetch_once(client: httpx.Client, url: str, held: OpenDir, name: str, *,
         return write_part(
             held, name,
             lambda fd: _stream(response, fd, url=url, label=name, redact=redact,
-                               progress=progress, encoding=encoding, deadline=deadline),
+                               progress=progress, encoding=encoding, deadline=deadline,
+                               clock=clock),
             parts,
         )
     finally:
@@ -157,7 +159,8 @@ def _fetch_once(client: httpx.Client, url: str, held: OpenDir, name: str, *,
 
 def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
             redact: Callable[[str], str], progress: DownloadProgress,
-            encoding: str | None = None, deadline: float | None = None) -> int:
+            encoding: str | None = None, deadline: float | None = None,
+            clock: Clock = SYSTEM_CLOCK) -> int:
     import httpx
 
     announced = _content_length(response)
@@ -165,7 +168,7 @@ def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
     progress.start(label, None if encoding else announced)
     raw = _RawBody(response, announced)
     writeback = _Writeback(fd)
-    stall = _Stall(time.monotonic())
+    stall = _Stall(clock.now())
     ok = False
     written = 0
     try:
@@ -175,7 +178,7 @@ def _stream(response: httpx.Response, fd: int, *, url: str, label: str,
                 written += len(chunk)
                 progress.advance(len(chunk))
                 writeback.wrote(written)
-                now = time.monotonic()
+                now = clock.now()
                 if (deadline is not None and now > deadline
                         and (announced is None or raw.received < announced)):
                     raise DownloadTimeout(f"the --timeout passed while downloading {label}")
