@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -184,8 +185,8 @@ def write_reports(root: Path, job_dir_name: str, detail: dict, errors: list[Any]
                 # A lone surrogate has no UTF-8 form; as "\udXXX" it stays readable, and in
                 # job.json it is the very JSON escape it came as.
                 data = render().encode("utf-8", "backslashreplace")
-                written = write_atomically(directory, name,
-                                           lambda fd, data=data: write_all(fd, data), parts)
+                written = write_atomically(directory, name, partial(write_all, data=data),
+                                           parts)
             except ValueError as exc:
                 report.failures.append(f"{category}: cannot write {directory.path / name}: {exc}")
                 continue

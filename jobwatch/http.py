@@ -15,7 +15,7 @@ import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from jobwatch import __version__
@@ -50,6 +50,7 @@ _WIRE_FRAMING = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 Origin = tuple[str, str, int]
 Log = Callable[[str], None]
+T = TypeVar("T")
 
 
 class TransientError(UnreachableError):
@@ -225,7 +226,10 @@ def env_proxy(url: str) -> str | None:
     """The proxy httpx takes from the environment for ``url``, password hidden; None for
     none. httpx's rule: the scheme's variable, else ALL_PROXY; NO_PROXY exempts hosts. For
     messages only ("cannot reach ... via proxy ..."): a dead proxy is not a dead provider."""
-    from urllib.request import getproxies, proxy_bypass_environment
+    from urllib.request import (  # type: ignore[attr-defined]  # not in typeshed
+        getproxies,
+        proxy_bypass_environment,
+    )
 
     proxies = getproxies()
     parts = urlsplit(url)
@@ -517,10 +521,10 @@ def _log(log: Log | None, redact: Callable[[str], str], url: str, outcome: str,
         log(redact(f"GET {url} {outcome} {ms:.0f}ms"))
 
 
-def retrying(call: Callable[[], Any], *, attempts: int, sleep: Callable[[float], None] = time.sleep,
+def retrying(call: Callable[[], T], *, attempts: int, sleep: Callable[[float], None] = time.sleep,
              clock: Callable[[], float] = time.monotonic, deadline: float | None = None,
              on_retry: Callable[[TransientError, float], None] | None = None,
-             hint: str = UNREACHABLE_HINT + "; --verbose shows each request") -> Any:
+             hint: str = UNREACHABLE_HINT + "; --verbose shows each request") -> T:
     """Run ``call`` until it succeeds, retrying TransientError up to ``attempts`` tries in all.
 
     Waits honour Retry-After (already capped at 300 s) and never run past ``deadline``.
