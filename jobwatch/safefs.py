@@ -43,6 +43,8 @@ PART_ATTEMPTS = 3  # random temporary names tried before giving up (a clash is ~
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# O_CLOEXEC also keeps a part's lock from passing to a child (an --on-end hook), which would
+# make the part of a dead run look alive for as long as the child lives.
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
 # How a part is opened to judge it: never through a symlink, never blocking on a FIFO.
 _JUDGE_FLAGS = os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0)
@@ -378,9 +380,11 @@ def _part_pattern(name: str) -> re.Pattern[str]:
 
 def _remove_if_dead(dir_fd: int, part: str) -> None:
     try:
+        if not stat.S_ISREG(os.stat(part, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+            return  # a device is not even opened: opening one can act on it
         fd = os.open(part, _JUDGE_FLAGS, dir_fd=dir_fd)
     except OSError:
-        return  # gone already, a symlink (ELOOP), unreadable: not ours to judge
+        return  # gone already, swapped for a symlink (ELOOP), unreadable: not ours to judge
     try:
         seen = os.fstat(fd)
         # Mode 0600 is what a part keeps until the instant before its rename; a finished file
