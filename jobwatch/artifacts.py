@@ -10,13 +10,14 @@ import csv
 import io
 import json
 import re
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from jobwatch.clock import SYSTEM_CLOCK, Clock
 from jobwatch.downloads import NULL_PROGRESS, DownloadProgress, download_file
 from jobwatch.errors import DownloadError, DownloadTimeout
 from jobwatch.http import Origin
@@ -36,9 +37,23 @@ if TYPE_CHECKING:
 
 REPORT_COLUMNS = ("entity_type", "entity_key", "error_type", "message", "step", "timestamp",
                   "details")
-# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"); LF too, as the
+# CR OWASP lists becomes one here (report_text).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# Provider text in a CSV cell, as `cat errors.csv` would show it: what a terminal acts on goes
+# (jobwatch.text's set: C0 controls, DEL, C1 controls such as U+009B, a CSI to many terminals,
+# and the bidi controls that make text display as something else), each becoming a space. Two
+# stay, inside the quoted cell: LF and TAB only move the cursor forward, and a multi-line
+# error message keeps its lines. CR does not stay: it sends the cursor back to the line's
+# start, so what follows would hide what was shown; it becomes LF. A lone surrogate stays,
+# written as its visible \udXXX escape.
+_CSV_UNSAFE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+# JSON text jobwatch writes (job.json, a details cell): json.dumps escapes the C0 controls
+# itself, but with ensure_ascii=False leaves these raw; escaped as JSON allows, the value read
+# back is still exactly the provider's.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 @dataclass
@@ -78,11 +93,12 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
                        credentials: dict[str, str], trusted: Origin,
                        redact: Callable[[str], str], log: Callable[[str], None] | None = None,
                        progress: DownloadProgress = NULL_PROGRESS,
-                       sleep: Callable[[float], None] = time.sleep,
+                       sleep: Callable[[float], None] | None = None,
                        deadline: float | None = None,
                        on_retry: Callable[[str, float], None] | None = None,
                        parts: Parts | None = None,
-                       report: ArtifactReport | None = None) -> ArtifactReport:
+                       report: ArtifactReport | None = None,
+                       clock: Clock = SYSTEM_CLOCK) -> ArtifactReport:
     """Fetch each artifact to ``root/job_dir_name/<category>/<file name>``, into ``report``
     (a new one if None) as each file lands.
 
@@ -90,7 +106,8 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
     recorded in ``failures`` and the others still download. Two artifacts of one category with
     the same file name are kept apart as ``name-2.ext``, ``name-3.ext``, ... rather than the
     second silently replacing the first. ``on_retry(message, delay)`` hears of each wait
-    before a file is asked for again.
+    before a file is asked for again. ``deadline`` is a ``clock`` reading; ``sleep``
+    (default ``clock.sleep``) waits between attempts.
     """
     report = ArtifactReport() if report is None else report
     taken: set[tuple[str, str]] = set()
@@ -115,7 +132,7 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
                                         credentials=credentials, trusted=trusted,
                                         redact=redact, log=log, progress=progress, sleep=sleep,
                                         deadline=deadline, on_retry=on_retry,
-                                        parts=parts)
+                                        parts=parts, clock=clock)
             except DownloadError as exc:
                 report.failures.append(f"{artifact.category}/{name}: {exc.message}")
                 report.timed_out = isinstance(exc, DownloadTimeout)
@@ -153,13 +170,12 @@ def write_reports(root: Path, job_dir_name: str, detail: dict, errors: list[Any]
     except DownloadError as exc:
         report.failures.append(exc.message)
         return report
-    # job.json is the answer exactly: allow_nan=False because NaN is not JSON (parse_json
-    # already made it null; this only keeps a stray one from writing a file jq rejects).
+    # job.json is the answer exactly, once read back. allow_nan=False: parse_json already
+    # made NaN null; this only keeps a stray one from writing a file jq rejects.
     outputs: list[tuple[str, str, Callable[[], str]]] = [
         ("errors", "errors.csv", lambda: _report_csv(errors)),
         ("warnings", "warnings.csv", lambda: _report_csv(warnings)),
-        ("job", "job.json", lambda: json.dumps(detail, indent=2, ensure_ascii=False,
-                                               allow_nan=False, default=str) + "\n"),
+        ("job", "job.json", lambda: json_text(detail, indent=2, allow_nan=False) + "\n"),
     ]
     with directory:
         for category, name, render in outputs:
@@ -169,8 +185,8 @@ def write_reports(root: Path, job_dir_name: str, detail: dict, errors: list[Any]
                 # A lone surrogate has no UTF-8 form; as "\udXXX" it stays readable, and in
                 # job.json it is the very JSON escape it came as.
                 data = render().encode("utf-8", "backslashreplace")
-                written = write_atomically(directory, name,
-                                           lambda fd, data=data: write_all(fd, data), parts)
+                written = write_atomically(directory, name, partial(write_all, data=data),
+                                           parts)
             except ValueError as exc:
                 report.failures.append(f"{category}: cannot write {directory.path / name}: {exc}")
                 continue
@@ -193,13 +209,26 @@ def _report_csv(entries: Iterable[Any]) -> str:
 def _report_row(entry: Any) -> list[str]:
     if not isinstance(entry, dict):
         # Off-spec entry: keep it readable rather than drop it.
-        row = ["", "", "", json.dumps(entry, ensure_ascii=False, default=str), "", "", ""]
+        row = ["", "", "", json_text(entry), "", "", ""]
     else:
         row = [_cell(entry.get(column)) for column in REPORT_COLUMNS[:-1]]
         details = entry.get("details")
-        row.append("" if details is None else json.dumps(details, ensure_ascii=False,
-                                                         default=str))
+        row.append("" if details is None else json_text(details))
     return [neutralized(cell) for cell in row]
+
+
+def json_text(value: Any, indent: int | None = None, *, allow_nan: bool = True) -> str:
+    """``value`` as readable JSON (UTF-8, not \\u escapes) that carries no raw terminal
+    control. With allow_nan=False a NaN is a ValueError, as NaN is not JSON."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=allow_nan,
+                      default=str)
+    return _JSON_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def report_text(text: str) -> str:
+    """Provider text as a CSV cell may hold it (see _CSV_UNSAFE)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CSV_UNSAFE.sub(" ", text)
 
 
 def neutralized(cell: str) -> str:
@@ -215,5 +244,5 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+        return report_text(value)
+    return json_text(value)

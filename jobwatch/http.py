@@ -15,7 +15,7 @@ import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from jobwatch import __version__
@@ -46,9 +46,11 @@ PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "AL
                    "all_proxy")
 # The encodings undone here; anything else was not asked for (we send Accept-Encoding: identity).
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+_WIRE_FRAMING = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 Origin = tuple[str, str, int]
 Log = Callable[[str], None]
+T = TypeVar("T")
 
 
 class TransientError(UnreachableError):
@@ -62,6 +64,18 @@ class TransientError(UnreachableError):
 
 class PastDeadline(UnreachableError):
     """Retrying would run past the deadline (a --timeout, or a one-shot command's budget)."""
+
+
+class CertificateError(UnreachableError):
+    """The server's TLS certificate does not verify. Never retried: another attempt meets
+    the same certificate. Its hint names what would fix it."""
+
+
+# OpenSSL's X509_V_ERR_* codes that another setting than the trusted CAs fixes.
+_NAME_MISMATCH = frozenset({62, 63, 64})  # host name, e-mail, IP address
+_OUT_OF_DATE = frozenset({9, 10})  # not yet valid, expired
+CA_HINT = ('if the provider uses a private CA, set verify = "/path/to/ca.pem" in its profile '
+           "(or JOBWATCH_<PROVIDER>_VERIFY), or SSL_CERT_FILE")
 
 
 def origin_of(url: str) -> Origin:
@@ -157,6 +171,7 @@ def make_client(*, verify: bool | ssl.SSLContext = True, pool_size: int = 10,
             timeout=httpx.Timeout(30.0, connect=10.0),  # per read; API_TIME_LIMIT in all
             limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
             follow_redirects=False,
+            event_hooks={"response": [set_location_aside]},
             # httpx 0.28's trust_env means the proxy variables, and SSL_CERT_FILE/DIR when
             # verify is True (jobwatch.trust reads those itself); never .netrc.
             trust_env=proxies_from_env,
@@ -178,6 +193,22 @@ def make_client(*, verify: bool | ssl.SSLContext = True, pool_size: int = 10,
     return client
 
 
+# Where set_location_aside keeps a 3xx answer's Location, as the bytes that came.
+LOCATION = "jobwatch.location"
+
+
+def set_location_aside(response: httpx.Response) -> None:
+    """A response hook: takes Location out of httpx's sight. httpx parses it inside send()
+    even with follow_redirects=False, and one that is not a URL raises there: a
+    RemoteProtocolError (retried as if the network had failed) or, for `javascript:x`, an
+    InvalidURL, which is no HTTPError (exit 70). jobwatch follows redirects itself
+    (redirect_target), reading the value from the response's extensions."""
+    values = [value for key, value in response.headers.raw if key.lower() == b"location"]
+    if values:
+        del response.headers["location"]
+        response.extensions[LOCATION] = values[0]
+
+
 def _NoCookies() -> Any:
     from http.cookiejar import CookieJar, DefaultCookiePolicy
 
@@ -195,7 +226,10 @@ def env_proxy(url: str) -> str | None:
     """The proxy httpx takes from the environment for ``url``, password hidden; None for
     none. httpx's rule: the scheme's variable, else ALL_PROXY; NO_PROXY exempts hosts. For
     messages only ("cannot reach ... via proxy ..."): a dead proxy is not a dead provider."""
-    from urllib.request import getproxies, proxy_bypass_environment
+    from urllib.request import (  # type: ignore[attr-defined]  # not in typeshed
+        getproxies,
+        proxy_bypass_environment,
+    )
 
     proxies = getproxies()
     parts = urlsplit(url)
@@ -253,25 +287,112 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
         except httpx.HTTPError as exc:
             via = _via(client, url)
             _log(log, redact, url, describe_exception(exc, redact) + via, started)
+            _raise_if_certificate(exc, url, redact)
             raise TransientError(
                 f"cannot reach {redact(_host(url))}{via} ({describe_exception(exc, redact)})",
                 hint=PROXY_HINT if via else None) from None
+        except httpx.InvalidURL as exc:
+            # A Location httpx could not parse, on a client without set_location_aside.
+            raise UnreachableError(f"{redact(_host(url))} answered a redirect jobwatch cannot "
+                                   f"follow ({describe_exception(exc, redact)})") from None
         _log(log, redact, url, str(response.status_code), started)
-        if response.is_redirect and "location" in response.headers:
-            target = urljoin(url, response.headers["location"])
-            response.close()
-            if urlsplit(url).scheme == "https" and urlsplit(target).scheme != "https":
-                raise UnreachableError(
-                    f"refusing a redirect from https to {redact(target)}",
-                    hint="jobwatch never downgrades https to plain http",
-                )
-            url = target
+        if 300 <= response.status_code < 400:
+            try:
+                url = redirect_target(url, response, redact)
+            finally:
+                response.close()
             continue
         if stream:
             return response
         limit = API_TIME_LIMIT if time_limit is None else time_limit
         return _read_answer(response, _host(url), redact, started + limit, limit)
     raise UnreachableError(f"too many redirects fetching {redact(url)}")
+
+
+def _raise_if_certificate(exc: BaseException, url: str, redact: Callable[[str], str]) -> None:
+    """CertificateError if a failed TLS certificate check lies under ``exc`` (httpx wraps
+    httpcore's error, which wraps the ssl module's)."""
+    import ssl
+
+    cause: BaseException | None = exc
+    for _ in range(8):
+        if cause is None or isinstance(cause, ssl.SSLCertVerificationError):
+            break
+        cause = cause.__cause__ or cause.__context__
+    if not isinstance(cause, ssl.SSLCertVerificationError):
+        return
+    reason = (cause.verify_message or cause.reason or "it does not verify").rstrip(".")
+    raise CertificateError(f"the TLS certificate of {redact(_host(url))} does not verify: "
+                           f"{redact(reason)}", hint=_certificate_hint(cause.verify_code)
+                           ) from None
+
+
+def _certificate_hint(code: int | None) -> str:
+    if code in _NAME_MISMATCH:
+        return ("the certificate is for another host: give base_url the host name it names "
+                "(verify = false would trust an impostor too)")
+    if code in _OUT_OF_DATE:
+        return "check this machine's clock; if it is right, the provider must renew it"
+    return CA_HINT
+
+
+def redirect_target(url: str, response: httpx.Response, redact: Callable[[str], str]) -> str:
+    """Where a 3xx answer to ``url`` sends us, or UnreachableError saying why it cannot be
+    followed. Every 3xx is taken as a redirect, as httpx 0.28 does: without a usable Location
+    there is nothing to do with it, and "answered HTTP 301: " told nobody that."""
+    status = response.status_code
+    where = f"{redact(_host(url))} answered HTTP {status}"
+    location = _location(response)
+    if location is None:
+        raise UnreachableError(f"{where} without a Location to follow")
+    if not location.strip():
+        raise UnreachableError(f"{where} with an empty Location")
+    shown = _shown_location(location, redact)
+    try:
+        target = urljoin(url, location.strip())
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        raise UnreachableError(f"{where} with a Location that is not a URL: {shown}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UnreachableError(f"{where} redirecting to a {scheme or 'schemeless'} URL, which "
+                               f"jobwatch does not follow: {shown}")
+    if not parts.hostname:
+        raise UnreachableError(f"{where} with a Location that names no host: {shown}")
+    if urlsplit(url).scheme == "https" and scheme != "https":
+        raise UnreachableError(f"refusing a redirect from https to {redact(target)}",
+                               hint="jobwatch never downgrades https to plain http")
+    return target
+
+
+def _location(response: httpx.Response) -> str | None:
+    raw = response.extensions.get(LOCATION)
+    if raw is None:  # a client not made by make_client: httpx has read it already
+        return response.headers.get("location")
+    return decoded(raw)
+
+
+def decoded(value: bytes) -> str:
+    """Header bytes as text: UTF-8 where they are, else Latin-1 (which every byte is)."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def reason_phrase(response: httpx.Response) -> str:
+    """The status line's reason as sent (httpx drops every byte outside ASCII from it);
+    the one exit point makes any control in it a space."""
+    raw = response.extensions.get("reason_phrase", b"")
+    return decoded(raw).strip() if isinstance(raw, bytes) else ""
+
+
+def _shown_location(location: str, redact: Callable[[str], str]) -> str:
+    """A Location header as a message may quote it: bounded, its secrets hidden. (The one exit
+    point turns control characters into spaces.)"""
+    cut = location if len(location) <= 200 else location[:200] + "…"
+    return repr(redact(cut))
 
 
 def _via(client: httpx.Client, url: str) -> str:
@@ -285,6 +406,8 @@ def _read_answer(response: httpx.Response, host: str, redact: Callable[[str], st
     seconds never trips the per-read timeout)."""
     import httpx
 
+    from jobwatch import httpcore_seam
+
     host = redact(host)
     body = bytearray()
     encoding = None
@@ -297,7 +420,7 @@ def _read_answer(response: httpx.Response, host: str, redact: Callable[[str], st
                                      "far more than a job's status")
             if time.monotonic() > deadline:
                 raise TransientError(f"{host} took more than {limit:.0f}s to answer")
-        drop_if_overfed(response)
+        httpcore_seam.drop_if_overfed(response)
     except httpx.HTTPError as exc:
         raise TransientError(f"connection broke while reading from {host} "
                              f"({describe_exception(exc, redact)})") from None
@@ -308,35 +431,12 @@ def _read_answer(response: httpx.Response, host: str, redact: Callable[[str], st
                              ) from None
     finally:
         response.close()
-    # What the wire said about length and encoding no longer describes ``body``.
-    kept = [(k, v) for k, v in response.headers.multi_items()
-            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    # What the wire said about length and encoding no longer describes ``body``. The headers
+    # are carried over as the bytes that came (``raw``): httpx decodes a non-ASCII value
+    # (`X-Served-By: café`) for reading, but would encode the decoded text back as ASCII.
+    kept = [(k, v) for k, v in response.headers.raw if k.lower() not in _WIRE_FRAMING]
     return httpx.Response(response.status_code, headers=kept, content=bytes(body),
                           request=response.request, extensions=response.extensions)
-
-
-def drop_if_overfed(response: httpx.Response) -> None:
-    """Keep the connection out of the pool when the server sent more than this answer: h11
-    would keep the extra bytes and read them as the answer to the next request on it (a
-    pipelined fake response would become the next poll's status, or the next file). Called
-    once a body has been read to its end. httpcore discards an idle
-    connection whose socket has something to read, but not bytes h11 already took in, which
-    only its connection object knows; where that is out of reach (another httpcore), the
-    connection is dropped anyway, as every download's was before keep-alive."""
-    node: Any = response.stream
-    for _ in range(6):  # httpx's stream -> transport stream -> pool stream -> connection
-        state = getattr(node, "_h11_state", None)
-        if state is not None:
-            if not state.trailing_data[0]:
-                return
-            break
-        node = next((getattr(node, a) for a in ("_stream", "_httpcore_stream", "_connection")
-                     if hasattr(node, a)), None)
-        if node is None:
-            break
-    stream = response.extensions.get("network_stream")
-    if stream is not None:
-        stream.close()  # an idle connection whose socket is closed is never handed out again
 
 
 def content_encoding(response: httpx.Response) -> str | None:
@@ -421,10 +521,10 @@ def _log(log: Log | None, redact: Callable[[str], str], url: str, outcome: str,
         log(redact(f"GET {url} {outcome} {ms:.0f}ms"))
 
 
-def retrying(call: Callable[[], Any], *, attempts: int, sleep: Callable[[float], None] = time.sleep,
+def retrying(call: Callable[[], T], *, attempts: int, sleep: Callable[[float], None] = time.sleep,
              clock: Callable[[], float] = time.monotonic, deadline: float | None = None,
              on_retry: Callable[[TransientError, float], None] | None = None,
-             hint: str = UNREACHABLE_HINT + "; --verbose shows each request") -> Any:
+             hint: str = UNREACHABLE_HINT + "; --verbose shows each request") -> T:
     """Run ``call`` until it succeeds, retrying TransientError up to ``attempts`` tries in all.
 
     Waits honour Retry-After (already capped at 300 s) and never run past ``deadline``.

@@ -31,7 +31,7 @@ from jobwatch.errors import (
     NotFoundError,
     UnreachableError,
 )
-from jobwatch.http import RETRY_AFTER_CAP, TransientError
+from jobwatch.http import RETRY_AFTER_CAP, CertificateError, TransientError
 from jobwatch.models import JobState
 
 MIN_INTERVAL = 0.2
@@ -471,9 +471,11 @@ class Engine:
         watch.failures += 1
         watch.last_problem = error.message
         limit = self.settings.max_failures
-        if watch.failures >= limit:
+        # A certificate that does not verify is final: the next poll meets the same one.
+        final = isinstance(error, CertificateError)
+        if watch.failures >= limit or final:
             watch.outcome = "unreachable"
-            watch.error = UnreachableError(
+            watch.error = error if final else UnreachableError(
                 f"{error.message}; gave up after {watch.failures} failures in a row",
                 hint=error.hint)
             watch.ended_at = now

@@ -6,7 +6,15 @@ Knows nothing about HTTP or providers. A file is written to a temporary ``NAME.<
 only once it is complete, so an existing ``NAME`` survives a failed write and nothing
 half-written is ever left behind. Each attempt has a temporary of its own: two runs writing the
 same NAME at once (a CI `wait` and a person's `download`) never rename each other's half-written
-file into place, and a .part this process did not create is never removed.
+file into place.
+
+A .part is locked (flock, exclusive) by its writer from its creation until it is renamed or
+removed, so the lock says whether its writer lives: the kernel drops it when the process dies,
+kill -9 included. Before writing NAME, a run removes the dead parts of NAME (those it can lock),
+and leaves alone every part a live process holds, and every name it does not make itself
+(``x.part``, or a symlink, a directory, another user's file under a name like ours).
+See ``remove_dead_parts`` for the window between creating a part and locking it, and for what
+this cannot promise on NFS.
 
 Directories are walked and held by file descriptor: every level below DIR is opened O_NOFOLLOW
 relative to its parent, and the .part is created, renamed and removed relative to the held
@@ -15,7 +23,10 @@ directory. Swapping a directory for a symlink while a file is written therefore 
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import re
 import stat
 import threading
 import unicodedata
@@ -32,7 +43,14 @@ PART_ATTEMPTS = 3  # random temporary names tried before giving up (a clash is ~
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# O_CLOEXEC also keeps a part's lock from passing to a child (an --on-end hook), which would
+# make the part of a dead run look alive for as long as the child lives.
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
+# How a part is opened to judge it: never through a symlink, never blocking on a FIFO.
+_JUDGE_FLAGS = os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+# Locking that the filesystem does not offer (some FUSE and network mounts): a writer goes on
+# without the lock, and a cleaner, which cannot lock either, leaves every part alone.
+_NO_LOCKS = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL})
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
 # Unicode categories a file name may not hold. Cf covers the bidi overrides and isolates (which
 # make a name display as something else) and the invisible ones (U+200B, U+FEFF, U+00AD) that
@@ -75,7 +93,8 @@ class Parts:
 
     A .part is created and registered under one lock, so remove_all() removes exactly the
     files this process created: never one it only meant to create, which might be someone
-    else's."""
+    else's. It removes them without their flock, which the workers' descriptors hold; no
+    other process removes a locked part, so each name is still this process's file."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -83,17 +102,21 @@ class Parts:
         self._next = 0
         self._closed = False
 
-    def create(self, dir_fd: int, name: str) -> tuple[int, int]:
-        """Create ``name`` in ``dir_fd`` as a new .part; return (key, file descriptor)."""
+    def create(self, dir_fd: int, name: str) -> tuple[int, int] | None:
+        """Create ``name`` in ``dir_fd`` as a new locked .part; return (key, file descriptor),
+        or None when a cleaner took it first (see open_part)."""
         with self._lock:
             if self._closed:
                 raise DownloadError(f"the watch stopped before {name} was written")
             held = os.dup(dir_fd)  # ours: the caller closes its own
             try:
-                fd = os.open(name, _OPEN_FLAGS, 0o600, dir_fd=dir_fd)
+                fd = open_part(dir_fd, name)
             except BaseException:
                 os.close(held)
                 raise
+            if fd is None:
+                os.close(held)
+                return None
             self._next += 1
             self._live[self._next] = (held, name)
             return self._next, fd
@@ -245,52 +268,163 @@ def check_target(held: OpenDir, name: str) -> None:
 
 def write_part(held: OpenDir, name: str, write: Callable[[int], int],
                parts: Parts | None = None, mode: int | None = None) -> int:
-    """The part of write_atomically after check_target. The .part's random name is created
-    O_EXCL and O_NOFOLLOW: whatever already sits at that name is never written through."""
+    """The part of write_atomically after check_target. The dead parts of ``name`` are
+    removed first. The .part's random name is created O_EXCL and O_NOFOLLOW (whatever already
+    sits at that name is never written through) and stays locked until it is renamed into
+    place or removed: the descriptor holding the lock is closed last."""
     final = held.path / name
     fd: int | None = None
     part: str | None = None
     key: int | None = None
     committed = False
     try:
+        remove_dead_parts(held, name)
         part, fd, key = _create_part(held, name, parts)
         written = write(fd)
         os.fsync(fd)
         os.fchmod(fd, 0o666 & ~_umask() if mode is None else mode)
-        os.close(fd)
-        fd = None
         _refuse_symlink_or_dir(held, name)  # planted while we were writing?
         os.replace(part, name, src_dir_fd=held.fd, dst_dir_fd=held.fd)
         committed = True
+        os.close(fd)  # the lock goes with it: the name is no longer a part's
+        fd = None
         _fsync_dir(held.fd)
         return written
     except (OSError, ValueError) as exc:
         raise DownloadError(f"cannot write {final}: {os_reason(exc)}") from None
     finally:
-        if fd is not None:
-            os.close(fd)
         if part is not None and not committed:
             try:
-                os.unlink(part, dir_fd=held.fd)
+                os.unlink(part, dir_fd=held.fd)  # still under our lock
             except OSError:
                 pass  # the error already on its way up says more than a failed cleanup would
+        if fd is not None:
+            os.close(fd)
         if key is not None and parts is not None:
             parts.discard(key)
 
 
 def _create_part(held: OpenDir, name: str, parts: Parts | None
                  ) -> tuple[str, int, int | None]:
-    """A new .part for ``name``: (its name, its descriptor, its key in ``parts``)."""
+    """A new locked .part for ``name``: (its name, its descriptor, its key in ``parts``)."""
     for _ in range(PART_ATTEMPTS):
         part = part_name(name)
         try:
             if parts is None:
-                return part, os.open(part, _OPEN_FLAGS, 0o600, dir_fd=held.fd), None
-            key, fd = parts.create(held.fd, part)
-            return part, fd, key
+                fd = open_part(held.fd, part)
+                if fd is not None:
+                    return part, fd, None
+                continue
+            created = parts.create(held.fd, part)
         except FileExistsError:
             continue  # something sits at that random name: not ours, so not touched
+        if created is not None:
+            return part, created[1], created[0]
     raise DownloadError(f"cannot write {held.path / name}: no free temporary name beside it")
+
+
+def open_part(dir_fd: int, part: str) -> int | None:
+    """Create ``part`` (O_EXCL, O_NOFOLLOW, 0600) and lock it at once; its descriptor, or None
+    if a cleaner got to it in between.
+
+    Why that can happen, and why None is safe: a cleaner judges a part by trying its lock, so
+    in the instant between our create and our flock it may find it unlocked, take it as dead,
+    lock it and remove it. Then either our flock fails (the cleaner holds it: the file is its
+    to remove) or it succeeds on a file that no longer has the name (the cleaner has removed
+    it and let go). Both are seen here, and another random name is tried. Once our lock is
+    held and the name is still our file, no cleaner can remove it: they remove only under
+    the lock. Parts are therefore never judged by age, and a dead one is removed by the very
+    next run, however young."""
+    fd = os.open(part, _OPEN_FLAGS, 0o600, dir_fd=dir_fd)
+    try:
+        if _lock(fd, writer=True) and _is_named(dir_fd, part, fd):
+            return fd
+    except BaseException:
+        os.close(fd)
+        raise
+    os.close(fd)
+    return None
+
+
+def remove_dead_parts(held: OpenDir, name: str) -> None:
+    """Remove the .part files a dead process left for ``name``: only names jobwatch makes
+    (``NAME.<8 hex>.part``, and the short ``.jobwatch-<16 hex>.part`` when NAME is too long
+    for the first), only regular files of this user with a part's mode 0600, and only while
+    holding their lock: one a live writer holds is left alone. Everything is done relative
+    to the held directory and never through a symlink. Failures are silent: this is
+    housekeeping, and the write that follows reports what matters.
+
+    On NFS this cannot be promised. Linux emulates flock there with the server's byte-range
+    locks (lockd/NLM, or NFSv4 locks), which hold across clients only while the lock service
+    works: mounted with ``nolock`` or ``local_lock=flock`` the lock is local to each client, so
+    a writer on another machine looks dead and its part can be removed under it (its download
+    then fails at the rename and is retried); a client that loses its lease loses its locks
+    the same way. SMB and some FUSE filesystems may not lock at all: then nothing is removed.
+    """
+    try:
+        entries = os.listdir(held.fd)
+    except OSError:
+        return
+    ours = _part_pattern(name)
+    for entry in entries:
+        if ours.fullmatch(entry):
+            _remove_if_dead(held.fd, entry)
+
+
+def _part_pattern(name: str) -> re.Pattern[str]:
+    own = re.escape(name) + r"\.[0-9a-f]{8}" + re.escape(PART_SUFFIX)
+    if _needs_short_part(name):
+        own += r"|\.jobwatch-[0-9a-f]{16}" + re.escape(PART_SUFFIX)
+    return re.compile(own)
+
+
+def _remove_if_dead(dir_fd: int, part: str) -> None:
+    try:
+        if not stat.S_ISREG(os.stat(part, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+            return  # a device is not even opened: opening one can act on it
+        fd = os.open(part, _JUDGE_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return  # gone already, swapped for a symlink (ELOOP), unreadable: not ours to judge
+    try:
+        seen = os.fstat(fd)
+        # Mode 0600 is what a part keeps until the instant before its rename; a finished file
+        # has the usual mode (0644 under the common umask), so a provider's file that merely
+        # has a name like ours is, in most setups, not taken for one.
+        if (not stat.S_ISREG(seen.st_mode) or seen.st_uid != os.geteuid()
+                or stat.S_IMODE(seen.st_mode) != 0o600):
+            return
+        if not _lock(fd, writer=False):
+            return  # its writer lives
+        # Under the lock, the name must still be the file judged: another cleaner may have
+        # removed it and a writer made a new one of the same name since we opened it.
+        if _is_named(dir_fd, part, fd):
+            os.unlink(part, dir_fd=dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int, *, writer: bool) -> bool:
+    """Take ``fd``'s exclusive flock without waiting: whether it is ours. Where the
+    filesystem offers no locks, a writer goes on (True) and a cleaner judges nothing (False)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in _NO_LOCKS:
+            return writer
+        return False  # EWOULDBLOCK: someone holds it
+    return True
+
+
+def _is_named(dir_fd: int, name: str, fd: int) -> bool:
+    """Whether ``name`` in ``dir_fd`` is still the file open as ``fd``."""
+    try:
+        by_name = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    by_fd = os.fstat(fd)
+    return (by_name.st_dev, by_name.st_ino) == (by_fd.st_dev, by_fd.st_ino)
 
 
 def part_name(name: str) -> str:
@@ -298,12 +432,16 @@ def part_name(name: str) -> str:
     itself fits, a short hidden random name in the same directory (the rename must stay within
     one filesystem to be atomic). os.urandom, not the secrets module: hmac and friends would
     cost every start ~3 ms."""
-    part = f"{name}.{os.urandom(4).hex()}{PART_SUFFIX}"
+    if _needs_short_part(name):
+        return f".jobwatch-{os.urandom(8).hex()}{PART_SUFFIX}"
+    return f"{name}.{os.urandom(4).hex()}{PART_SUFFIX}"
+
+
+def _needs_short_part(name: str) -> bool:
     try:
-        too_long = len(os.fsencode(part)) > NAME_MAX
+        return len(os.fsencode(name)) + len(".01234567" + PART_SUFFIX) > NAME_MAX
     except ValueError:
-        return part  # cannot be encoded: the open says so, with the OS's words
-    return f".jobwatch-{os.urandom(8).hex()}{PART_SUFFIX}" if too_long else part
+        return False  # cannot be encoded: the open says so, with the OS's words
 
 
 def write_all(fd: int, data: bytes) -> int:

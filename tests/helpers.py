@@ -4,6 +4,7 @@ waiting for the fake provider to be asked."""
 from __future__ import annotations
 
 import io
+import threading
 import time
 
 from rich.console import Console
@@ -12,21 +13,55 @@ from jobwatch.live import LiveRenderer
 from tests.fakeserver import FakeServer
 
 
-class Clock:
-    """A clock that moves only when a test moves it (``now``), or when the code under test
-    sleeps on it (``sleep``, recorded in ``sleeps``)."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
+class _Reading(float):
+    """A reading of the fake clock: a number (``clock.now < 10``, as the older tests use it)
+    that can also be called, as jobwatch.clock.Clock's ``now()`` is."""
 
     def __call__(self) -> float:
-        return self.now
+        return float(self)
+
+
+class Clock:
+    """A fake jobwatch.clock.Clock that moves only when a test moves it (``now = ...``,
+    ``advance``), when the code under test sleeps or waits on it (recorded in ``sleeps`` and
+    ``waits``), or by ``tick`` seconds after each reading (for code that only reads it, such
+    as a download's stall rule)."""
+
+    def __init__(self, start: float = 0.0, *, tick: float = 0.0) -> None:
+        self._now = float(start)
+        self.tick = tick
+        self.sleeps: list[float] = []
+        self.waits: list[float | None] = []
+
+    @property
+    def now(self) -> _Reading:
+        reading = _Reading(self._now)
+        self._now += self.tick
+        return reading
+
+    @now.setter
+    def now(self, value: float) -> None:
+        self._now = float(value)
+
+    def __call__(self) -> float:
+        return self.now()
+
+    def advance(self, seconds: float) -> None:
+        assert seconds >= 0
+        self._now += seconds
 
     def sleep(self, seconds: float) -> None:
         assert seconds >= 0
         self.sleeps.append(seconds)
-        self.now += seconds
+        self._now += seconds
+
+    def wait(self, event: threading.Event, timeout: float | None) -> bool:
+        """An event nobody sets within the wait is not set: the time passes at once."""
+        self.waits.append(timeout)
+        if not event.is_set():
+            assert timeout is not None, "waiting forever on a fake clock"
+            self._now += max(0.0, timeout)
+        return event.is_set()
 
 
 def live(width: int = 120, height: int = 40, *,

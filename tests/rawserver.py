@@ -5,6 +5,7 @@ handler given the socket; it writes the whole answer itself. Connections are cou
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -13,13 +14,19 @@ Handler = Callable[[socket.socket], None]
 
 
 class RawServer:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    """With ``tls`` (a server-side SSLContext), each connection starts with a handshake;
+    ``connections`` counts every TCP connection (each attempt), ``handshakes`` the ones whose
+    handshake succeeded (the client trusted the certificate)."""
+
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
+        self._tls = tls
+        self.handshakes = 0
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, 0))
         self._sock.listen(20)
         self.port = self._sock.getsockname()[1]
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self.routes: dict[str, Handler] = {}
         self.paths: list[str] = []
         self.connections = 0
@@ -42,6 +49,10 @@ class RawServer:
     def _serve(self, conn: socket.socket) -> None:
         buffer = b""
         try:
+            if self._tls is not None:
+                conn.settimeout(10)
+                conn = self._tls.wrap_socket(conn, server_side=True)
+                self.handshakes += 1
             while True:
                 while b"\r\n\r\n" not in buffer:
                     data = conn.recv(65536)
@@ -79,3 +90,18 @@ def dribbling(head: bytes, piece: bytes, times: int, every: float = 0.1) -> Hand
             time.sleep(every)
 
     return dribble
+
+
+def raw_answer(status_line: bytes, headers: list[bytes], body: bytes = b"") -> bytes:
+    """An answer written byte for byte: any byte in the status line or a header, which
+    ``answer`` (text, encoded as Latin-1) cannot say. Content-Length is added."""
+    head = b"HTTP/1.1 " + status_line + b"\r\n" + b"".join(h + b"\r\n" for h in headers)
+    return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def sending(data: bytes) -> Handler:
+    """A handler that writes ``data`` (a whole answer) for every request."""
+    def send(conn: socket.socket) -> None:
+        conn.sendall(data)
+
+    return send

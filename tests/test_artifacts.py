@@ -299,7 +299,8 @@ def test_merchantops_reports_round_trip(tmp_path: Path) -> None:
     ("-2+3+cmd", "'-2+3+cmd"),
     ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
     ("\t=1+1", "'\t=1+1"),
-    ("\r=1+1", "'\r=1+1"),
+    ("\r=1+1", "'\n=1+1"),  # CR would move the cursor back under `cat`: LF instead
+    ("\n=1+1", "'\n=1+1"),
     ("-", "'-"),
     ("-5", "-5"),  # plain numbers run nothing and stay numbers
     ("+3.2", "+3.2"),

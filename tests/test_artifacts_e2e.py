@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -235,3 +236,56 @@ def test_a_retried_download_says_so(fake, run_cli) -> None:
     assert (f"claret 209: retrying in 1s: cannot download {fake.url}/dl/a.csv: HTTP 503"
             in result.stderr)
     assert (run_cli.cwd / "claret-209" / "output" / "a.csv").read_bytes() == b"a"
+
+
+# --- files written from provider text carry no terminal controls ------------------------------
+
+# What `cat` would act on: C0 controls (bar TAB and LF, which only move the cursor forward),
+# DEL, C1 controls, the bidi controls, line and paragraph separators.
+TERMINAL_CONTROLS = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+HOSTILE = ("bad\x1b[31mred\x1b[0m \x1b]0;pwned\x07 nul\x00 del\x7f csi\x9b2J "
+           "\u202eevil\u202c\r\nline2\rover")
+HOSTILE_DETAILS = {"link": "\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\",
+                   "c1": "\x9b31m", "bidi": ["\u2066", "\u202e"], "sep": "a\u2028b"}
+
+
+def test_reports_from_provider_text_carry_no_terminal_controls(fake, run_cli) -> None:
+    # Issue 17: errors.csv kept ESC, OSC, BEL and NUL from the provider; `cat` ran them.
+    errors = [{"entity_type": "product", "entity_key": "SKU\x1b[2J-1", "error_type": "e\x07",
+               "message": HOSTILE, "step": "\x1b[1mvalidate", "timestamp": "t\x00",
+               "details": HOSTILE_DETAILS},
+              "\x1b[2Joff-spec entry"]
+    warnings = [{"entity_key": "W\x9b1", "message": "tab\there, \u202etxt", "details": None}]
+    merchantops(fake, "c1", {"failed_items": 1}, {"failed_items": 1, "errors": errors,
+                                                  "warnings": warnings, "note": HOSTILE})
+    result = run_cli("wait", "merchantops", "c1", *FAST, "--json",
+                     env=provider_env(fake, "merchantops"))
+    assert result.returncode == 0, result.stderr
+    directory = run_cli.cwd / "merchantops-c1"
+    for name in ("errors.csv", "warnings.csv", "job.json"):
+        text = (directory / name).read_bytes().decode("utf-8")
+        if name.endswith(".csv"):  # CR LF ends each record (RFC 4180); a CR goes nowhere else
+            assert re.findall("\r(?!\n)", text) == [] and text.endswith("\r\n")
+            text = text.replace("\r\n", "\n")
+        assert not TERMINAL_CONTROLS.search(text), (name, TERMINAL_CONTROLS.findall(text))
+
+    rows = read_csv(directory / "errors.csv")
+    assert rows[1][:6] == ["product", "SKU [2J-1", "e ", (
+        "bad [31mred [0m  ]0;pwned  nul  del  csi 2J  evil \nline2\nover"), " [1mvalidate",
+        "t "]
+    # The details cell is JSON whose controls are escaped: it reads back as sent.
+    assert json.loads(rows[1][6]) == HOSTILE_DETAILS
+    assert rows[2][3] == '"\\u001b[2Joff-spec entry"'
+    assert read_csv(directory / "warnings.csv")[1][1:4] == ["W 1", "", "tab\there,  txt"]
+    # job.json is the answer, exactly, once parsed.
+    detail = json.loads((directory / "job.json").read_text(encoding="utf-8"))
+    assert detail["errors"] == errors and detail["note"] == HOSTILE
+    assert detail["warnings"][0]["message"] == "tab\there, \u202etxt"
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.reader(f))

@@ -400,8 +400,15 @@ def test_truncated_body_keeps_nothing(fake, client, out: Path) -> None:
 
 
 def test_invalid_url_is_a_download_error(fake, client, out: Path) -> None:
-    fake.route("/files/a.csv", Reply(302, b"", {"Location": "http://127.0.0.1:99999/x"}))
     with pytest.raises(DownloadError, match="invalid URL"):
+        fetch(client, fake, "http://127.0.0.1:99999/a.csv", out, "a.csv")
+    assert leftovers(out) == []
+
+
+def test_a_redirect_to_an_invalid_url_is_a_download_error(fake, client, out: Path) -> None:
+    fake.route("/files/a.csv", Reply(302, b"", {"Location": "http://127.0.0.1:99999/x"}))
+    with pytest.raises(DownloadError, match="HTTP 302 with a Location that is not a URL: "
+                                            "'http://127.0.0.1:99999/x'"):
         fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     assert leftovers(out) == []
 
@@ -822,3 +829,71 @@ def test_a_body_dribbled_a_byte_at_a_time_is_a_stall(raw, client, out: Path,
                       trusted=origin_of(raw.url), redact=str, attempts=1)
     assert time.monotonic() - started < within(3)
     assert leftovers(out) == []
+
+
+# --- on a fake clock (jobwatch.clock): the real rules, at their real sizes, in milliseconds ---
+
+def test_a_dribble_is_a_stall_at_the_real_sixty_second_window(raw, client, out: Path) -> None:
+    import time
+
+    from tests.helpers import Clock
+    from tests.rawserver import answer
+
+    def handler(conn) -> None:
+        conn.sendall(answer("200 OK", {"Content-Length": "100000"}))
+        for _ in range(100):
+            conn.sendall(b"x" * 10)
+            time.sleep(0.01)
+
+    raw.routes["/slow.bin"] = handler
+    clock = Clock(tick=61.0)  # each reading a minute after the last: 10 bytes a minute
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match="stalled: less than 1024 bytes in 60s"):
+        download_file(client, f"{raw.url}/slow.bin", out, "slow.bin", credentials={},
+                      trusted=origin_of(raw.url), redact=str, attempts=1, clock=clock)
+    assert time.monotonic() - started < within(1.5)
+    assert leftovers(out) == []
+
+
+def test_a_body_that_keeps_coming_is_no_stall_however_slow_the_clock(fake, client,
+                                                                     out: Path) -> None:
+    from tests.helpers import Clock
+
+    data = os.urandom(3 * CHUNK_SIZE)
+    fake.route("/big.bin", Reply(200, data))
+    assert fetch(client, fake, f"{fake.url}/big.bin", out, "big.bin",
+                 clock=Clock(tick=61.0)) == len(data)
+    assert (out / "big.bin").read_bytes() == data
+
+
+def test_the_deadline_passes_mid_body_on_the_fake_clock(fake, client, out: Path) -> None:
+    from jobwatch.errors import DownloadTimeout
+    from tests.helpers import Clock
+
+    fake.route("/big.bin", Reply(200, os.urandom(8 * CHUNK_SIZE)))
+    with pytest.raises(DownloadTimeout, match="the --timeout passed while downloading big.bin"):
+        fetch(client, fake, f"{fake.url}/big.bin", out, "big.bin", deadline=100.0,
+              clock=Clock(tick=30.0))
+    assert leftovers(out) == []
+
+
+def test_retries_wait_on_the_clock_given(fake, client, out: Path) -> None:
+    from tests.helpers import Clock
+
+    fake.route("/a.csv", Reply(503, b"busy", {"Retry-After": "120"}), Reply(200, b"ok"))
+    clock = Clock()
+    assert fetch(client, fake, f"{fake.url}/a.csv", out, "a.csv", sleep=None, clock=clock) == 2
+    assert clock.sleeps == [120.0] and clock() == 120.0
+
+
+def test_a_retry_after_past_the_deadline_gives_up_at_once_on_the_clock(fake, client,
+                                                                       out: Path) -> None:
+    from jobwatch.errors import DownloadTimeout
+    from tests.helpers import Clock
+
+    fake.route("/a.csv", Reply(503, b"busy", {"Retry-After": "120"}), Reply(200, b"ok"))
+    clock = Clock(1000.0)
+    with pytest.raises(DownloadTimeout, match="asks to retry in 120s: more than the 60s left"):
+        fetch(client, fake, f"{fake.url}/a.csv", out, "a.csv", sleep=None, clock=clock,
+              deadline=1060.0)
+    assert clock.sleeps == [] and fake.hits("/a.csv") == 1
