@@ -16,7 +16,7 @@ SPEC_KEYS = ["provider", "profile", "job_id", "state", "status", "terminal", "pr
 def test_json_form_has_specs_keys_in_specs_order() -> None:
     job = Job(provider="claret", job_id="12345", state=JobState.RUNNING, status="in_progress",
               progress=0.375, done=3, total=8, unit="steps",
-              artifacts=[Artifact("errors", "https://x.example/e.csv")], raw={"a": 1})
+              artifacts=[Artifact(category="errors", url="https://x.example/e.csv")], raw={"a": 1})
     data = job.to_json_dict()
     assert list(data) == SPEC_KEYS
     assert data["state"] == "running" and data["terminal"] is False
@@ -43,9 +43,9 @@ def test_progress_outside_0_1_is_refused(progress: float) -> None:
 def test_wrong_types_are_refused() -> None:
     with pytest.raises(ValueError):
         Job(provider="julep", job_id="x", state="finished-ish", status="x")
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError):
         Job(provider="julep", job_id="x", state="running", status=3)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError):
         Job(provider="julep", job_id="x", state="running", status="x", done="3")
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jobwatch.adapters.base import Adapter, json_or_none, number_or_none, text_or_none
+from pydantic import Field, StrictStr
+
+from jobwatch.adapters.base import Adapter, json_or_none
+from jobwatch.adapters.lenient import Answer, Lenient, Number, Section, Strings, Text
 from jobwatch.errors import JobwatchError, NotFoundError
 from jobwatch.models import Artifact, Job, JobState, fraction
 
@@ -13,6 +16,51 @@ STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
           "completed": JobState.SUCCEEDED, "failed": JobState.FAILED}
 CATEGORIES = ("input", "staging", "output", "errors")
 _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class ClaretProgress(Answer):
+    """``content.progress``: how far the import's processing steps got."""
+
+    completed_steps: Number = Field(description="Number of processing steps completed")
+    total_steps: Number = Field(description="Total number of steps in the job")
+    current_step: Text = Field(description="Name of currently executing step (null when done)")
+
+
+class ClaretTimestamps(Answer):
+    """``content.timestamps``."""
+
+    started_at: Text = Field(description="ISO 8601 timestamp when job started")
+    completed_at: Text = Field(description="ISO 8601 timestamp when job completed")
+
+
+class ClaretContent(Answer):
+    """``content``: the job itself."""
+
+    job_log_id: Lenient[int] = Field(description="Unique identifier for this job")
+    status: StrictStr = Field(description="pending, in_progress, completed or failed")
+    type: Text = Field(description="Job type identifier (e.g., inventory-import)")
+    description: Text = Field(description="Human-readable job description")
+    progress: Section[ClaretProgress] = Field(description="Processing steps")
+    files: Section[dict[str, Strings]] = Field(
+        description="File paths per category (input, staging, output, errors): relative to "
+                    "the tenant's base URL, or absolute URLs")
+    job_status_link: Text = Field(description="URL to view job details in the Claret UI")
+    timestamps: Section[ClaretTimestamps] = Field(description="Start and completion times")
+    user_id: Number = Field(description="ID of user who initiated the job")
+
+    def artifacts(self) -> list[Artifact]:
+        """The documented categories first, in their order, then any others by name."""
+        order = (*CATEGORIES, *sorted(set(self.files) - set(CATEGORIES)))
+        return [Artifact(category=category, url=path)
+                for category in order for path in self.files.get(category, [])]
+
+
+class ClaretAnswer(Answer):
+    """``GET /{tenant}/api/v1/imports/status/{job_log_id}``: Claret wraps the job in an
+    envelope. Its 422 "Job not found" answer has ``error`` instead of ``content``."""
+
+    message: Text = Field(description="What Claret says of the request")
+    content: ClaretContent = Field(description="The job")
 
 
 class ClaretAdapter(Adapter):
@@ -27,6 +75,7 @@ class ClaretAdapter(Adapter):
     status_path = "/{tenant}/api/v1/imports/status/{job_id}"
     not_found_hint = ("check the job id and the tenant; Claret also says this for jobs "
                       "you cannot see")
+    answer_model = ClaretAnswer
 
     @classmethod
     def _canonical_id(cls, job_id: str) -> str | None:
@@ -61,13 +110,9 @@ class ClaretAdapter(Adapter):
     def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
         return any(a.category == "errors" for a in job.artifacts)
 
-    @staticmethod
-    def has_shape(payload: Any) -> bool:
-        return isinstance(payload, dict) and Adapter.has_shape(payload.get("content"))
-
     def normalize(self, payload: Any, job_id: str, log: Any = None) -> Job:
         job = super().normalize(payload, job_id, log)
-        return job.replace(artifacts=[Artifact(a.category, self.file_url(a.url))
+        return job.replace(artifacts=[Artifact(category=a.category, url=self.file_url(a.url))
                                       for a in job.artifacts])
 
     def file_url(self, path: str) -> str:
@@ -80,31 +125,20 @@ class ClaretAdapter(Adapter):
 
     @staticmethod
     def parse(payload: dict[str, Any]) -> Job:
-        content = payload["content"]
-        progress = content.get("progress") if isinstance(content.get("progress"), dict) else {}
-        done = number_or_none(progress.get("completed_steps"))
-        total = number_or_none(progress.get("total_steps"))
-        stamps = content.get("timestamps") if isinstance(content.get("timestamps"), dict) else {}
-        files = content.get("files") if isinstance(content.get("files"), dict) else {}
-        artifacts = [
-            Artifact(category=category, url=path)
-            for category in (*CATEGORIES, *sorted(set(files) - set(CATEGORIES)))
-            for path in (files.get(category) if isinstance(files.get(category), list) else [])
-            if isinstance(path, str) and path
-        ]
-        job_id = content.get("job_log_id")
+        content = ClaretAnswer.model_validate(payload).content
+        done, total = content.progress.completed_steps, content.progress.total_steps
         return Job(
             provider="claret",
-            job_id=str(job_id) if job_id is not None else "",
-            state=STATES.get(content["status"], JobState.UNKNOWN),
-            status=content["status"],
+            job_id=str(content.job_log_id) if content.job_log_id is not None else "",
+            state=STATES.get(content.status, JobState.UNKNOWN),
+            status=content.status,
             progress=fraction(done, total),
             done=done, total=total, unit="steps",
-            message=text_or_none(progress.get("current_step")),
-            job_type=text_or_none(content.get("type")),
-            started_at=text_or_none(stamps.get("started_at")),
-            finished_at=text_or_none(stamps.get("completed_at")),
-            url=text_or_none(content.get("job_status_link")),
-            artifacts=artifacts,
+            message=content.progress.current_step,
+            job_type=content.type,
+            started_at=content.timestamps.started_at,
+            finished_at=content.timestamps.completed_at,
+            url=content.job_status_link,
+            artifacts=content.artifacts(),
             raw=payload,
         )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobwatch.adapters.base import UuidIdAdapter, number_or_none, percent_fields, text_or_none
+from pydantic import Field, StrictStr
+
+from jobwatch.adapters.base import UuidIdAdapter, percent_fields
+from jobwatch.adapters.lenient import Answer, Flag, Number, Text
 from jobwatch.models import Job, JobState
 
 STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
@@ -12,28 +15,41 @@ STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
           "aborted": JobState.CANCELED, "failed": JobState.FAILED, "unknown": JobState.UNKNOWN}
 
 
+class JulepJob(Answer):
+    """``GET /jobs/{job_id}`` response (Julep's JobStatus)."""
+
+    id: Text = Field(description="The job's UUID")
+    created_at: Text = Field(description="When the job was created (date-time)")
+    updated_at: Text = Field(description="When the job last changed (date-time): its end, "
+                                         "once the state is terminal")
+    name: Text = Field(description="The job's name (at most 120 characters)")
+    reason: Text = Field(description="Why the job is in its state (an error, an abort)")
+    has_progress: Flag = Field(description="Whether progress means anything; when not true, "
+                                           "the job's progress is unknown")
+    progress: Number = Field(description="Progress in percent, 0-100")
+    state: StrictStr = Field(description="pending, in_progress, retrying, succeeded, aborted, "
+                                         "failed or unknown")
+
+
 class JulepAdapter(UuidIdAdapter):
     name = "julep"
     default_base_url = "https://api.julep.ai/api"
     status_path = "/jobs/{job_id}"
-
-    @staticmethod
-    def has_shape(payload: Any) -> bool:
-        return isinstance(payload, dict) and isinstance(payload.get("state"), str)
+    answer_model = JulepJob
 
     @staticmethod
     def parse(payload: dict[str, Any]) -> Job:
-        state = STATES.get(payload["state"], JobState.UNKNOWN)
-        percent = number_or_none(payload.get("progress")) if payload.get("has_progress") else None
+        answer = JulepJob.model_validate(payload)
+        state = STATES.get(answer.state, JobState.UNKNOWN)
         return Job(
             provider="julep",
-            job_id=str(payload.get("id") or ""),
+            job_id=answer.id or "",
             state=state,
-            status=payload["state"],
-            **percent_fields(percent),
-            message=text_or_none(payload.get("reason")),
-            job_type=text_or_none(payload.get("name")),
-            created_at=text_or_none(payload.get("created_at")),
-            finished_at=text_or_none(payload.get("updated_at")) if state.terminal else None,
+            status=answer.state,
+            **percent_fields(answer.progress if answer.has_progress else None),
+            message=answer.reason,
+            job_type=answer.name,
+            created_at=answer.created_at,
+            finished_at=answer.updated_at if state.terminal else None,
             raw=payload,
         )
