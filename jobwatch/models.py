@@ -30,6 +30,8 @@ from pydantic import (
 
 
 class JobState(str, Enum):
+    """The normalized state; terminal for succeeded, failed and canceled."""
+
     PENDING = "pending"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -92,8 +94,7 @@ def percent_fraction(percent: float | None) -> float | None:
 # -- the types the models share ------------------------------------------------------------
 
 # A number that JSON can carry: no bool (a bool is an int to Python), no NaN or infinity.
-Amount = Annotated[StrictInt | Annotated[float, Field(strict=True, allow_inf_nan=False)],
-                   Field(description="a count, as the provider gave it")]
+Amount = StrictInt | Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Text = Annotated[StrictStr | None, Field(default=None)]
 
 
