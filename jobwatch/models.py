@@ -3,10 +3,9 @@ jobwatch prints (`--json`, `wait --json`, `wait --events`). jobwatch/schema.json
 from these models: `python -m jobwatch.models` writes it, and a test keeps it current.
 
 Every model here is built lazily (``defer_build``): `status` pays for Job alone, the event
-models cost nothing until a line of theirs is made.
+models cost nothing until a line of theirs is made. No `from __future__ import annotations`:
+pydantic would evaluate the annotation strings of every base again for each subclass.
 """
-
-from __future__ import annotations
 
 import json
 import re
@@ -186,7 +185,7 @@ class Job(JobRef):
                                                "secret of the user's it echoed shows as ***)")
 
     @model_validator(mode="after")
-    def _within_sense(self) -> Job:
+    def _within_sense(self) -> "Job":
         # After validation, on the instance: the only place a frozen model may still set what
         # follows from its other fields. raw keeps what the provider said.
         fields = self.__dict__
@@ -197,7 +196,7 @@ class Job(JobRef):
             fields["done"] = _clamp(self.done, self.total)
         return self
 
-    def replace(self, **changes: Any) -> Job:
+    def replace(self, **changes: Any) -> "Job":
         """A copy with ``changes``, checked as a new job is."""
         return self.model_validate({**dict(self), **changes})
 
@@ -224,13 +223,13 @@ class WaitLine(Job):
     downloads: list[Download] = Field(default_factory=list, description="files saved")
 
     @classmethod
-    def of(cls, job: Job, outcome: Outcome, downloads: Iterable[Any] = ()) -> WaitLine:
+    def of(cls, job: Job, outcome: Outcome, downloads: Iterable[Any] = ()) -> "WaitLine":
         """``downloads``: Download models or their dicts."""
         return cls(**dict(job), outcome=outcome, downloads=list(downloads))
 
     @classmethod
     def unanswered(cls, ref: JobRef, message: str | None, outcome: Outcome,
-                   downloads: Iterable[Any] = ()) -> WaitLine:
+                   downloads: Iterable[Any] = ()) -> "WaitLine":
         return cls(**dict(ref), state=JobState.UNKNOWN, message=message, outcome=outcome,
                    downloads=list(downloads))
 
@@ -252,7 +251,7 @@ class UpdateEvent(Job, _EventHead):
     event: Literal["update"] = "update"
 
     @classmethod
-    def of(cls, job: Job, time: datetime | None = None) -> UpdateEvent:
+    def of(cls, job: Job, time: datetime | None = None) -> "UpdateEvent":
         return cls(**dict(job), **_at(time))
 
 
@@ -282,7 +281,7 @@ class EndEvent(WaitLine, _EventHead):
     event: Literal["end"] = "end"
 
     @classmethod
-    def of_line(cls, line: WaitLine, time: datetime | None = None) -> EndEvent:
+    def of_line(cls, line: WaitLine, time: datetime | None = None) -> "EndEvent":
         return cls(**dict(line), **_at(time))
 
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from jobwatch.adapters import ADAPTERS
-from jobwatch.adapters.lenient import Answer, Entries, Flag, Number, Section, Strings, Text
+from jobwatch.adapters.answers.lenient import Answer, Entries, Flag, Number, Section, Strings, Text
 from jobwatch.config import ConfigFile, resolve_profile
 from jobwatch.errors import ExitCode, UsageError
 from jobwatch.http import TransientError

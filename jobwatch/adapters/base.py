@@ -6,10 +6,11 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
 
-from jobwatch.adapters.lenient import Answer, FreeWordAnswer, read_answer
+from pydantic import ValidationError
+
 from jobwatch.errors import AuthError, ConfigError, NotFoundError, UnreachableError, UsageError
 from jobwatch.http import TransientError, open_response, origin_of, raise_if_transient
 from jobwatch.models import free_word_state, percent_fraction
@@ -18,8 +19,11 @@ from jobwatch.text import printable
 if TYPE_CHECKING:
     import httpx
 
+    from jobwatch.adapters.answers.lenient import Answer, FreeWordAnswer
     from jobwatch.config import Profile
     from jobwatch.models import Job
+
+A = TypeVar("A", bound="Answer")
 
 SNIPPET_CHARS = 120  # of the body shown by --verbose for an answer that is not a job
 SNIPPET_WINDOW = 4096  # bytes looked at for it: a secret that starts in the shown part is whole
@@ -42,7 +46,6 @@ class Adapter(ABC):
     not_found_hint: ClassVar[str] = "check the job id and the profile's base_url"
     probe_id: ClassVar[str] = "00000000-0000-0000-0000-000000000000"  # for `config check`
     artifact_categories: ClassVar[tuple[str, ...]] = ()  # what --artifacts may pick
-    answer_model: ClassVar[type[Answer]]  # what the provider answers about a job
 
     def __init__(self, profile: Profile, token: str, token_source: str,
                  redact: Callable[[str], str] = str) -> None:
@@ -198,7 +201,7 @@ class Adapter(ABC):
             raise TransientError(f"{self.name} answered HTTP {status} with {kind}, not JSON"
                                  ) from None
         # The model reads the status strictly: without one there is no job to show.
-        if read_answer(self.answer_model, payload) is None:
+        if read_answer(self.answer_model(), payload) is None:
             if log is not None:
                 log(self.redact(f"  body starts: {self._snippet(response)}"))
             raise TransientError(f"{self.name} answered JSON without a job status")
@@ -216,8 +219,14 @@ class Adapter(ABC):
 
     @staticmethod
     @abstractmethod
-    def parse(payload: dict[str, Any]) -> Job:
-        """The normalized job from the provider's answer, read through ``answer_model``.
+    def answer_model() -> type[Answer]:
+        """The model of the provider's answer about a job. Imported when called: `status`
+        builds the models of the provider it asks, not the four."""
+
+    @classmethod
+    @abstractmethod
+    def parse(cls, payload: dict[str, Any]) -> Job:
+        """The normalized job from the provider's answer, read through ``answer_model()``.
         Pure: no I/O. An answer without a status raises pydantic's ValidationError."""
 
     # -- `config check` --------------------------------------------------------------------
@@ -280,6 +289,14 @@ def parse_json(body: bytes, secrets: Iterable[str] = ()) -> Any:
 
         payload = _map_strings(payload, hide)
     return payload
+
+
+def read_answer(model: type[A], payload: object) -> A | None:
+    """``payload`` read as ``model``, or None when it is no such answer (no status)."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError:
+        return None
 
 
 def json_or_none(response: httpx.Response, secrets: Iterable[str] = ()) -> Any:

@@ -3,64 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from pydantic import Field, StrictStr
+from typing import TYPE_CHECKING, Any
 
 from jobwatch.adapters.base import Adapter, json_or_none
-from jobwatch.adapters.lenient import Answer, Lenient, Number, Section, Strings, Text
 from jobwatch.errors import JobwatchError, NotFoundError
 from jobwatch.models import Artifact, Job, JobState, fraction
 
+if TYPE_CHECKING:
+    from jobwatch.adapters.answers.claret import ClaretAnswer
+
 STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
           "completed": JobState.SUCCEEDED, "failed": JobState.FAILED}
-CATEGORIES = ("input", "staging", "output", "errors")
+CATEGORIES = ("input", "staging", "output", "errors")  # content.files, in the page's order
 _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-class ClaretProgress(Answer):
-    """``content.progress``: how far the import's processing steps got."""
-
-    completed_steps: Number = Field(description="Number of processing steps completed")
-    total_steps: Number = Field(description="Total number of steps in the job")
-    current_step: Text = Field(description="Name of currently executing step (null when done)")
-
-
-class ClaretTimestamps(Answer):
-    """``content.timestamps``."""
-
-    started_at: Text = Field(description="ISO 8601 timestamp when job started")
-    completed_at: Text = Field(description="ISO 8601 timestamp when job completed")
-
-
-class ClaretContent(Answer):
-    """``content``: the job itself."""
-
-    job_log_id: Lenient[int] = Field(description="Unique identifier for this job")
-    status: StrictStr = Field(description="pending, in_progress, completed or failed")
-    type: Text = Field(description="Job type identifier (e.g., inventory-import)")
-    description: Text = Field(description="Human-readable job description")
-    progress: Section[ClaretProgress] = Field(description="Processing steps")
-    files: Section[dict[str, Strings]] = Field(
-        description="File paths per category (input, staging, output, errors): relative to "
-                    "the tenant's base URL, or absolute URLs")
-    job_status_link: Text = Field(description="URL to view job details in the Claret UI")
-    timestamps: Section[ClaretTimestamps] = Field(description="Start and completion times")
-    user_id: Number = Field(description="ID of user who initiated the job")
-
-    def artifacts(self) -> list[Artifact]:
-        """The documented categories first, in their order, then any others by name."""
-        order = (*CATEGORIES, *sorted(set(self.files) - set(CATEGORIES)))
-        return [Artifact(category=category, url=path)
-                for category in order for path in self.files.get(category, [])]
-
-
-class ClaretAnswer(Answer):
-    """``GET /{tenant}/api/v1/imports/status/{job_log_id}``: Claret wraps the job in an
-    envelope. Its 422 "Job not found" answer has ``error`` instead of ``content``."""
-
-    message: Text = Field(description="What Claret says of the request")
-    content: ClaretContent = Field(description="The job")
 
 
 class ClaretAdapter(Adapter):
@@ -75,7 +30,12 @@ class ClaretAdapter(Adapter):
     status_path = "/{tenant}/api/v1/imports/status/{job_id}"
     not_found_hint = ("check the job id and the tenant; Claret also says this for jobs "
                       "you cannot see")
-    answer_model = ClaretAnswer
+
+    @staticmethod
+    def answer_model() -> type[ClaretAnswer]:
+        from jobwatch.adapters.answers.claret import ClaretAnswer
+
+        return ClaretAnswer
 
     @classmethod
     def _canonical_id(cls, job_id: str) -> str | None:
@@ -123,9 +83,9 @@ class ClaretAdapter(Adapter):
             return path
         return self.base_url + (path if path.startswith("/") else "/" + path)
 
-    @staticmethod
-    def parse(payload: dict[str, Any]) -> Job:
-        content = ClaretAnswer.model_validate(payload).content
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Job:
+        content = cls.answer_model().model_validate(payload).content
         done, total = content.progress.completed_steps, content.progress.total_steps
         return Job(
             provider="claret",
@@ -139,6 +99,13 @@ class ClaretAdapter(Adapter):
             started_at=content.timestamps.started_at,
             finished_at=content.timestamps.completed_at,
             url=content.job_status_link,
-            artifacts=content.artifacts(),
+            artifacts=_artifacts(content.files),
             raw=payload,
         )
+
+
+def _artifacts(files: dict[str, list[str]]) -> list[Artifact]:
+    """The documented categories first, in their order, then any others by name."""
+    order = (*CATEGORIES, *sorted(set(files) - set(CATEGORIES)))
+    return [Artifact(category=category, url=path)
+            for category in order for path in files.get(category, [])]

@@ -2,44 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field, StrictStr
+from typing import TYPE_CHECKING, Any
 
 from jobwatch.adapters.base import UuidIdAdapter, percent_fields
-from jobwatch.adapters.lenient import Answer, Flag, Number, Text
 from jobwatch.models import Job, JobState
+
+if TYPE_CHECKING:
+    from jobwatch.adapters.answers.julep import JulepJob
 
 STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
           "retrying": JobState.RUNNING, "succeeded": JobState.SUCCEEDED,
           "aborted": JobState.CANCELED, "failed": JobState.FAILED, "unknown": JobState.UNKNOWN}
 
 
-class JulepJob(Answer):
-    """``GET /jobs/{job_id}`` response (Julep's JobStatus)."""
-
-    id: Text = Field(description="The job's UUID")
-    created_at: Text = Field(description="When the job was created (date-time)")
-    updated_at: Text = Field(description="When the job last changed (date-time): its end, "
-                                         "once the state is terminal")
-    name: Text = Field(description="The job's name (at most 120 characters)")
-    reason: Text = Field(description="Why the job is in its state (an error, an abort)")
-    has_progress: Flag = Field(description="Whether progress means anything; when not true, "
-                                           "the job's progress is unknown")
-    progress: Number = Field(description="Progress in percent, 0-100")
-    state: StrictStr = Field(description="pending, in_progress, retrying, succeeded, aborted, "
-                                         "failed or unknown")
-
-
 class JulepAdapter(UuidIdAdapter):
     name = "julep"
     default_base_url = "https://api.julep.ai/api"
     status_path = "/jobs/{job_id}"
-    answer_model = JulepJob
-
     @staticmethod
-    def parse(payload: dict[str, Any]) -> Job:
-        answer = JulepJob.model_validate(payload)
+    def answer_model() -> type[JulepJob]:
+        from jobwatch.adapters.answers.julep import JulepJob
+
+        return JulepJob
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Job:
+        answer = cls.answer_model().model_validate(payload)
         state = STATES.get(answer.state, JobState.UNKNOWN)
         return Job(
             provider="julep",

@@ -76,17 +76,6 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
-A = TypeVar("A", bound=Answer)
-
-
-def read_answer(model: type[A], payload: object) -> A | None:
-    """``payload`` read as ``model``, or None when it is no such answer (no status)."""
-    try:
-        return model.model_validate(payload)
-    except ValidationError:
-        return None
-
-
 class FreeWordAnswer(Answer):
     """The fields Retailgrid's and MerchantOps' answers name alike (SPEC: "Retailgrid and
     MerchantOps send free strings")."""

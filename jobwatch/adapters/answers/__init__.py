@@ -1,0 +1,3 @@
+"""The models of the providers' answers: one module per provider, imported only by its adapter
+when an answer is read (`status` builds one provider's models, not four), and lenient.py, the
+field types and base they share."""
