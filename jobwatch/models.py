@@ -94,7 +94,7 @@ def percent_fraction(percent: float | None) -> float | None:
 
 # A number that JSON can carry: no bool (a bool is an int to Python), no NaN or infinity.
 Amount = StrictInt | Annotated[float, Field(strict=True, allow_inf_nan=False)]
-Text = Annotated[StrictStr | None, Field(default=None)]
+Text = StrictStr | None
 
 
 def _utc_text(moment: datetime) -> str:
@@ -171,14 +171,15 @@ class Job(JobRef):
                                                           "0 <= done <= total")
     total: Amount | None = Field(default=None, description="of the same unit as done; "
                                                            "never below 0")
-    unit: Text = Field(description="steps, items or percent")
+    unit: Text = Field(default=None, description="steps, items or percent")
     failed_items: StrictInt | None = Field(default=None, description="items that failed")
-    message: Text = Field(description="the provider's current step, reason or error message")
-    job_type: Text = Field(description="the provider's name for the kind of job")
-    created_at: Text = Field(description="as the provider wrote it (ISO 8601)")
-    started_at: Text = Field(description="as the provider wrote it (ISO 8601)")
-    finished_at: Text = Field(description="as the provider wrote it (ISO 8601)")
-    url: Text = Field(description="the job's page in the provider's web UI")
+    message: Text = Field(default=None, description="the provider's current step, reason or "
+                                                    "error message")
+    job_type: Text = Field(default=None, description="the provider's name for the kind of job")
+    created_at: Text = Field(default=None, description="as the provider wrote it (ISO 8601)")
+    started_at: Text = Field(default=None, description="as the provider wrote it (ISO 8601)")
+    finished_at: Text = Field(default=None, description="as the provider wrote it (ISO 8601)")
+    url: Text = Field(default=None, description="the job's page in the provider's web UI")
     artifacts: list[Artifact] = Field(default_factory=list,
                                       description="files to download when the job ends")
     raw: Any = Field(default=None, description="the provider's own answer, unchanged (a "
@@ -217,8 +218,11 @@ class WaitLine(Job):
     what was saved. A job that never answered (not found, refused, unreachable) has its
     provider, profile, job_id and message, state unknown, and null where nothing is known."""
 
-    status: StrictStr | None = Field(default=None, description="the provider's own word, "
-                                     "or null for a job that never answered")
+    # The one key a wait line may leave null that a job may not: a job that never answered
+    # has no status word.
+    status: StrictStr | None = Field(  # type: ignore[assignment]
+        default=None, description="the provider's own word, or null for a job that never "
+                                  "answered")
     outcome: Outcome = Field(description="how the watch of this job ended")
     downloads: list[Download] = Field(default_factory=list, description="files saved")
 
@@ -252,7 +256,7 @@ class UpdateEvent(Job, _EventHead):
 
     @classmethod
     def of(cls, job: Job, time: datetime | None = None) -> "UpdateEvent":
-        return cls(**dict(job), **_at(time))
+        return cls(**dict(job), time=time or _now())
 
 
 class WaitingEvent(JobRef, _EventHead):
@@ -282,11 +286,7 @@ class EndEvent(WaitLine, _EventHead):
 
     @classmethod
     def of_line(cls, line: WaitLine, time: datetime | None = None) -> "EndEvent":
-        return cls(**dict(line), **_at(time))
-
-
-def _at(time: datetime | None) -> dict[str, datetime]:
-    return {} if time is None else {"time": time}
+        return cls(**dict(line), time=time or _now())
 
 
 # -- writing lines ---------------------------------------------------------------------------

@@ -508,11 +508,11 @@ class QuietRenderer:
 
 def json_lines(watches: list[Any], profile: str) -> str:
     """`wait --json`: one normalized job per line, in command-line order."""
-    from jobwatch.models import WaitLine, json_line
+    from jobwatch.models import Outcome, WaitLine, json_line
 
     lines = []
     for watch in watches:
-        outcome = watch.outcome or "timeout"
+        outcome: Outcome = watch.outcome or "timeout"
         downloads = [saved.to_json_dict() for saved in watch.downloads]
         line = (WaitLine.of(watch.job, outcome, downloads) if watch.job is not None else
                 WaitLine(**_unanswered(watch, profile), outcome=outcome, downloads=downloads))

@@ -1,8 +1,6 @@
 """Claret's answer: the job in an envelope, {"message", "content"} (the provider's page,
 shared/providers/claret-job-status.md)."""
 
-from __future__ import annotations
-
 from pydantic import Field, StrictStr
 
 from jobwatch.adapters.answers.lenient import Answer, Lenient, Number, Section, Strings, Text

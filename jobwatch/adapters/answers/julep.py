@@ -1,7 +1,5 @@
 """Julep's answer: its JobStatus schema (shared/providers/julep-get-job-status.md)."""
 
-from __future__ import annotations
-
 from pydantic import Field, StrictStr
 
 from jobwatch.adapters.answers.lenient import Answer, Flag, Number, Text
@@ -20,4 +18,6 @@ class JulepJob(Answer):
                                            "the job's progress is unknown")
     progress: Number = Field(description="Progress in percent, 0-100")
     state: StrictStr = Field(description="pending, in_progress, retrying, succeeded, aborted, "
-                                         "failed or unknown")
+                                         "failed or unknown. Julep's schema gives it a default; "
+                                         "here it is required: a job whose state is not said "
+                                         "cannot be shown")

@@ -45,8 +45,21 @@ def _not_blank(text: str) -> str:
     return text
 
 
-def _present(items: list[T | None]) -> list[T]:
-    return [item for item in items if item is not None]
+def _skip_refused(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    """A list whose refused items are skipped, the others kept; anything else is []."""
+    try:
+        return handler(value)
+    except ValidationError:
+        if not isinstance(value, list):
+            return []
+        return [kept for item in value for kept in _alone(item, handler)]
+
+
+def _alone(item: object, handler: ValidatorFunctionWrapHandler) -> list[Any]:
+    try:
+        return list(handler([item]))
+    except ValidationError:
+        return []
 
 
 # The types, for any place: a field, a list's items, a dict's values.
@@ -54,8 +67,7 @@ OrNone = Annotated[T | None, _fallback(lambda: None)]
 OrEmpty = Annotated[T, _fallback(dict)]  # an object (a model) of lenient fields
 NonBlank = Annotated[StrictStr, AfterValidator(_not_blank)]
 # Non-empty strings; other entries are skipped.
-Strings = Annotated[list[OrNone[Annotated[StrictStr, Field(min_length=1)]]], _fallback(list),
-                    AfterValidator(_present)]
+Strings = Annotated[list[Annotated[StrictStr, Field(min_length=1)]], WrapValidator(_skip_refused)]
 
 # Field types, with their defaults: a missing field reads as a refused one.
 Lenient = Annotated[OrNone[T], Field(default=None)]

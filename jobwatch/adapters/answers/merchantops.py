@@ -1,8 +1,6 @@
 """MerchantOps' answers: the status answer polled, the detail answer once a job has ended, and
 the entries of its errors and warnings (shared/providers/merchantops-get-job*.md)."""
 
-from __future__ import annotations
-
 from pydantic import Field, StrictStr
 
 from jobwatch.adapters.answers.lenient import (

@@ -1,7 +1,5 @@
 """Retailgrid's answer: its JobStatusResponse (shared/providers/retailgrid-get-job.md)."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from jobwatch.adapters.answers.lenient import FreeWordAnswer, Number, Text
