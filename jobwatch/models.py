@@ -8,6 +8,7 @@ pydantic would evaluate the annotation strings of every base again for each subc
 """
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -120,7 +121,9 @@ Outcome = Literal["succeeded", "failed", "timeout", "not_found", "auth", "unreac
                   "download_failed", "interrupted"]
 
 
-class _Model(BaseModel):
+class JsonModel(BaseModel):
+    """What every model here shares: frozen, no unknown keys, a JSON form."""
+
     # frozen: a job seen is a fact, changed only through replace(). forbid: a misspelt key in
     # replace() or a constructor is a bug to hear about, not a field to drop. Serialization
     # schemas mark every key required, as every key is always printed.
@@ -128,11 +131,15 @@ class _Model(BaseModel):
                               json_schema_serialization_defaults_required=True)
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The JSON form: every key, in declaration order (which is SPEC's order)."""
-        return self.model_dump(mode="json")
+        """The JSON form: every key, in declaration order (which is SPEC's order). ``raw``
+        goes in as parsed: pydantic's writer gives up at a depth (about 250) that a provider's
+        JSON may pass, and jobwatch must print any answer it could parse."""
+        dumped = self.model_dump(mode="json", exclude={"raw"})
+        return {name: dumped[name] if name in dumped else getattr(self, name)
+                for name in type(self).model_fields}
 
 
-class Artifact(_Model):
+class Artifact(JsonModel):
     """A file the provider lists for a job (Claret's `content.files`)."""
 
     category: StrictStr = Field(description="the provider's category: input, staging, "
@@ -140,7 +147,7 @@ class Artifact(_Model):
     url: StrictStr = Field(description="where the file is fetched: absolute http(s) URL")
 
 
-class Download(_Model):
+class Download(JsonModel):
     """A file jobwatch saved for a job."""
 
     category: StrictStr = Field(description="the artifact's category (errors, warnings and "
@@ -149,7 +156,7 @@ class Download(_Model):
     bytes: StrictInt = Field(ge=0, description="its size")
 
 
-class JobRef(_Model):
+class JobRef(JsonModel):
     """Which job a line is about."""
 
     provider: StrictStr = Field(description="retailgrid, merchantops, julep or claret")
@@ -243,7 +250,7 @@ class WaitLine(Job):
 # order comes from the bases: pydantic puts the fields of the last base first.
 
 
-class _EventHead(_Model):
+class _EventHead(JsonModel):
     event: str
     time: UtcTime
 
@@ -301,20 +308,42 @@ _JSON_UNSAFE = re.compile(
 
 def json_text(data: object) -> str:
     """``data`` as one line of JSON: other non-ASCII text stays readable, the characters above
-    become \\uXXXX escapes (they only ever occur inside strings: the same JSON, the same data)."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}",
-                            json.dumps(data, ensure_ascii=False))
+    become \\uXXXX escapes (they only ever occur inside strings: the same JSON, the same data).
+    NaN and infinity (a provider's 1e999 parses as one) are written as null: JSON has neither."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(data), ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def json_line(line: BaseModel) -> str:
-    """Any model here as one line of JSON (no newline), keys in declaration order. NaN and
-    infinity anywhere (in ``raw`` too) are written as null: JSON has neither."""
-    return json_text(line.model_dump(mode="json"))
+def json_line(line: JsonModel) -> str:
+    """Any model here as one line of JSON (no newline), keys in declaration order."""
+    return json_text(line.to_json_dict())
+
+
+def _finite(data: object) -> object:
+    """A copy of ``data`` with None for each NaN or infinity; a loop, not recursion, so any
+    depth the JSON parser allowed is fine."""
+    root = [data]
+    pending: list[tuple[Any, Any]] = [(root, 0)]
+    while pending:
+        holder, key = pending.pop()
+        value = holder[key]
+        if isinstance(value, float) and not math.isfinite(value):
+            holder[key] = None
+        elif isinstance(value, dict):
+            holder[key] = value = dict(value)
+            pending.extend((value, name) for name in value)
+        elif isinstance(value, list):
+            holder[key] = value = list(value)
+            pending.extend((value, index) for index in range(len(value)))
+    return root[0]
 
 
 # -- the JSON Schema -------------------------------------------------------------------------
 
-LINES: tuple[type[_Model], ...] = (Job, WaitLine, UpdateEvent, WaitingEvent, RetryEvent,
+LINES: tuple[type[JsonModel], ...] = (Job, WaitLine, UpdateEvent, WaitingEvent, RetryEvent,
                                    DownloadEvent, EndEvent)
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 SCHEMA_DESCRIPTION = (

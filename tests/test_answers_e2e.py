@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import assert_clean_error, assert_no_secret, provider_env
-from tests.fakeserver import FakeServer, json_reply
+from tests.fakeserver import FakeServer, Reply, json_reply
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 EXPECTED: dict[str, dict[str, Any] | None] = json.loads(
@@ -86,3 +86,14 @@ def test_done_is_kept_within_zero_and_total_in_status_json(run_cli, fake, provid
     assert (job["done"], job["total"]) == (done, total)
     assert 0.0 <= job["progress"] <= 1.0
     assert job["raw"] == payload  # what the provider said is kept
+
+
+def test_an_answer_nested_deeper_than_pydantic_writes_is_printed(run_cli, fake) -> None:
+    nested = "[" * 400 + "]" * 400  # past pydantic's writer (~250), within parse_json
+    body = ('{"message": "ok", "content": {"job_log_id": 7, "status": "in_progress"}, '
+            f'"extra": {nested}}}')
+    fake.route(PATHS["claret"].format(7), Reply(200, body.encode(),
+                                                {"Content-Type": "application/json"}))
+    result = run_cli("status", "claret", "7", "--json", env=provider_env(fake, "claret"))
+    assert result.returncode == 3, result.stderr
+    assert json.loads(result.stdout)["raw"]["extra"] == json.loads(nested)

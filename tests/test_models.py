@@ -179,3 +179,13 @@ def test_a_job_that_never_answered() -> None:
     assert data["state"] == "unknown" and data["status"] is None and data["terminal"] is False
     assert data["message"] == "julep refused the token" and data["artifacts"] == []
     assert all(data[key] is None for key in ("progress", "done", "total", "raw", "url"))
+
+
+def test_a_raw_answer_deeper_than_pydantics_writer_goes_is_printed() -> None:
+    # pydantic's serializer stops at a depth of about 250; json.loads allows about 1000.
+    deep = json.loads('{"x": ' + "[" * 900 + "1e999" + "]" * 900 + "}")
+    line = json_line(WaitLine.of(_job(raw=deep), "succeeded"))
+    data = json.loads(line)
+    assert list(data) == [*JSON_KEYS, "outcome", "downloads"]
+    assert line.count("[") == 900 + 2 and "null" in line  # the 1e999 inside, as null
+    assert _job(raw=deep).to_json_dict()["raw"] is deep
