@@ -1,15 +1,37 @@
-"""The normalized job of SPEC.md, shared by every provider, and the state-mapping rules."""
+"""The normalized job of SPEC.md, the state-mapping rules, and a model of every JSON line
+jobwatch prints (`--json`, `wait --json`, `wait --events`). jobwatch/schema.json is generated
+from these models: `python -m jobwatch.models` writes it, and a test keeps it current.
 
-from __future__ import annotations
+Every model here is built lazily (``defer_build``): `status` pays for Job alone, the event
+models cost nothing until a line of theirs is made. No `from __future__ import annotations`:
+pydantic would evaluate the annotation strings of every base again for each subclass.
+"""
 
-import dataclasses
+import json
 import math
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterable
+from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+    model_validator,
+)
 
 
 class JobState(str, Enum):
+    """The normalized state; terminal for succeeded, failed and canceled."""
+
     PENDING = "pending"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -50,7 +72,7 @@ def map_free_word(word: object) -> JobState:
     return FREE_WORDS.get(key, FREE_WORDS.get(key.replace("-", "_"), JobState.UNKNOWN))
 
 
-def free_word_state(word: object, completed_at: str | None, error: str | None) -> JobState:
+def free_word_state(word: str, completed_at: str | None, error: str | None) -> JobState:
     """Retailgrid's and MerchantOps' words. A word we do not know, on a job that has a
     completion time, has ended: failed if it carries an error message, else succeeded."""
     state = map_free_word(word)
@@ -59,82 +81,301 @@ def free_word_state(word: object, completed_at: str | None, error: str | None) -
     return state
 
 
-# SPEC's JSON form of a job, in SPEC's order: `to_json_dict` and the `wait --json` line of a job
-# that never answered are both built from it, so neither can miss a key the other has.
-JSON_KEYS = ("provider", "profile", "job_id", "state", "status", "terminal", "progress", "done",
-             "total", "unit", "failed_items", "message", "job_type", "created_at", "started_at",
-             "finished_at", "url", "artifacts", "raw")
-
-
-@dataclass(frozen=True)
-class Artifact:
-    category: str
-    url: str
-
-
-# Why not pydantic: `from pydantic import BaseModel` alone costs ~75 ms, more than half of what a
-# whole `httpx.get` script takes, and `jobwatch status` must answer in about that time. The
-# checks pydantic would make are few and live in __post_init__.
-@dataclass(frozen=True)
-class Job:
-    """One provider's answer, normalized as in SPEC.md. ``raw`` keeps the answer unchanged."""
-
-    provider: str
-    job_id: str
-    state: JobState
-    status: str
-    profile: str = "default"
-    progress: float | None = None
-    done: int | float | None = None
-    total: int | float | None = None
-    unit: str | None = None
-    failed_items: int | None = None
-    message: str | None = None
-    job_type: str | None = None
-    created_at: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
-    url: str | None = None
-    artifacts: list[Artifact] = field(default_factory=list)
-    raw: Any = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "state", JobState(self.state))
-        if not isinstance(self.status, str):
-            raise TypeError(f"status must be a string, not {type(self.status).__name__}")
-        if self.progress is not None and not 0.0 <= self.progress <= 1.0:
-            raise ValueError(f"progress must be a fraction between 0 and 1, not {self.progress}")
-        for name in ("done", "total", "failed_items"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool)
-                                      or not isinstance(value, (int, float))):
-                raise TypeError(f"{name} must be a number, not {value!r}")
-        if not all(isinstance(a, Artifact) for a in self.artifacts):
-            raise TypeError("artifacts must be Artifact objects")
-
-    @property
-    def terminal(self) -> bool:
-        return self.state.terminal
-
-    def replace(self, **changes: Any) -> Job:
-        return dataclasses.replace(self, **changes)
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """SPEC's JSON form, keys in SPEC's order."""
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        data["state"] = self.state.value
-        data["artifacts"] = [{"category": a.category, "url": a.url} for a in self.artifacts]
-        data["terminal"] = self.terminal
-        return {key: data[key] for key in JSON_KEYS}
-
-
 def fraction(done: float | None, total: float | None) -> float | None:
     if done is None or not total or total <= 0:
         return None
     return max(0.0, min(1.0, done / total))
 
 
-def percent_fraction(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return max(0.0, min(1.0, float(value) / 100.0))
+def percent_fraction(percent: float | None) -> float | None:
+    return None if percent is None else max(0.0, min(1.0, float(percent) / 100.0))
+
+
+# -- the types the models share ------------------------------------------------------------
+
+# A number that JSON can carry: no bool (a bool is an int to Python), no NaN or infinity.
+Amount = StrictInt | Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Text = StrictStr | None
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# When a line was written: any aware datetime in, UTC ISO 8601 with a Z out.
+UtcTime = Annotated[
+    AwareDatetime,
+    PlainSerializer(_utc_text, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time",
+                    "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"},
+                   mode="serialization"),
+    Field(default_factory=_now, description="when this happened: ISO 8601, UTC (ends in Z)"),
+]
+
+Outcome = Literal["succeeded", "failed", "timeout", "not_found", "auth", "unreachable",
+                  "download_failed", "interrupted"]
+
+
+class JsonModel(BaseModel):
+    """What every model here shares: frozen, no unknown keys, a JSON form."""
+
+    # frozen: a job seen is a fact, changed only through replace(). forbid: a misspelt key in
+    # replace() or a constructor is a bug to hear about, not a field to drop. Serialization
+    # schemas mark every key required, as every key is always printed.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True,
+                              json_schema_serialization_defaults_required=True)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON form: every key, in declaration order (which is SPEC's order). ``raw``
+        goes in as parsed: pydantic's writer gives up at a depth (about 250) that a provider's
+        JSON may pass, and jobwatch must print any answer it could parse."""
+        dumped = self.model_dump(mode="json", exclude={"raw"})
+        return {name: dumped[name] if name in dumped else getattr(self, name)
+                for name in type(self).model_fields}
+
+
+class Artifact(JsonModel):
+    """A file the provider lists for a job (Claret's `content.files`)."""
+
+    category: StrictStr = Field(description="the provider's category: input, staging, "
+                                            "output, errors, ...")
+    url: StrictStr = Field(description="where the file is fetched: absolute http(s) URL")
+
+
+class Download(JsonModel):
+    """A file jobwatch saved for a job."""
+
+    category: StrictStr = Field(description="the artifact's category (errors, warnings and "
+                                            "job for MerchantOps' reports)")
+    path: StrictStr = Field(description="where the file was saved")
+    bytes: StrictInt = Field(ge=0, description="its size")
+
+
+class JobRef(JsonModel):
+    """Which job a line is about."""
+
+    provider: StrictStr = Field(description="retailgrid, merchantops, julep or claret")
+    profile: StrictStr = Field(default="default", description="the config profile used")
+    job_id: StrictStr = Field(description="the job id as asked for, in canonical form")
+
+
+class Job(JobRef):
+    """One provider's answer, normalized (SPEC.md "Normalized job"): what `status --json`
+    prints. ``raw`` keeps the answer unchanged."""
+
+    state: JobState = Field(description="the normalized state")
+    status: StrictStr = Field(description="the provider's own word, unchanged")
+    terminal: bool = Field(default=False, description="true for succeeded, failed, canceled "
+                                                      "(follows state; set by the model)")
+    progress: Annotated[float, Field(strict=True, ge=0.0, le=1.0)] | None = Field(
+        default=None, description="a fraction 0..1, or null when no progress is known")
+    done: Amount | None = Field(default=None, description="steps, items or percent done; "
+                                                          "0 <= done <= total")
+    total: Amount | None = Field(default=None, description="of the same unit as done; "
+                                                           "never below 0")
+    unit: Text = Field(default=None, description="steps, items or percent")
+    failed_items: StrictInt | None = Field(default=None, description="items that failed")
+    message: Text = Field(default=None, description="the provider's current step, reason or "
+                                                    "error message")
+    job_type: Text = Field(default=None, description="the provider's name for the kind of job")
+    created_at: Text = Field(default=None, description="as the provider wrote it (ISO 8601)")
+    started_at: Text = Field(default=None, description="as the provider wrote it (ISO 8601)")
+    finished_at: Text = Field(default=None, description="as the provider wrote it (ISO 8601)")
+    url: Text = Field(default=None, description="the job's page in the provider's web UI")
+    artifacts: list[Artifact] = Field(default_factory=list,
+                                      description="files to download when the job ends")
+    raw: Any = Field(default=None, description="the provider's own answer, unchanged (a "
+                                               "secret of the user's it echoed shows as ***)")
+
+    @model_validator(mode="after")
+    def _within_sense(self) -> "Job":
+        # After validation, on the instance: the only place a frozen model may still set what
+        # follows from its other fields. raw keeps what the provider said.
+        fields = self.__dict__
+        fields["terminal"] = self.state.terminal
+        if self.total is not None and self.total < 0:
+            fields["total"] = 0
+        if self.done is not None:
+            fields["done"] = _clamp(self.done, self.total)
+        return self
+
+    def replace(self, **changes: Any) -> "Job":
+        """A copy with ``changes``, checked as a new job is."""
+        return self.model_validate({**dict(self), **changes})
+
+
+def _clamp(done: int | float, total: int | float | None) -> int | float:
+    """0 <= done, and done <= total where a total is known (a provider's 1e308 of 100)."""
+    if total is not None and done > total:
+        return total
+    return max(done, 0)
+
+
+# SPEC's keys of a job, in SPEC's order: Job declares its fields in that order.
+JSON_KEYS: tuple[str, ...] = tuple(Job.model_fields)
+
+
+class WaitLine(Job):
+    """What `wait --json` prints for each job: the job's keys, then how its watch ended and
+    what was saved. A job that never answered (not found, refused, unreachable) has its
+    provider, profile, job_id and message, state unknown, and null where nothing is known."""
+
+    # The one key a wait line may leave null that a job may not: a job that never answered
+    # has no status word.
+    status: StrictStr | None = Field(  # type: ignore[assignment]
+        default=None, description="the provider's own word, or null for a job that never "
+                                  "answered")
+    outcome: Outcome = Field(description="how the watch of this job ended")
+    downloads: list[Download] = Field(default_factory=list, description="files saved")
+
+    @classmethod
+    def of(cls, job: Job, outcome: Outcome, downloads: Iterable[Any] = ()) -> "WaitLine":
+        """``downloads``: Download models or their dicts."""
+        return cls(**dict(job), outcome=outcome, downloads=list(downloads))
+
+    @classmethod
+    def unanswered(cls, ref: JobRef, message: str | None, outcome: Outcome,
+                   downloads: Iterable[Any] = ()) -> "WaitLine":
+        return cls(**dict(ref), state=JobState.UNKNOWN, message=message, outcome=outcome,
+                   downloads=list(downloads))
+
+
+# -- `wait --events` -------------------------------------------------------------------------
+# Each event is flat: "event" and "time" first, then the keys of what it is about. The field
+# order comes from the bases: pydantic puts the fields of the last base first.
+
+
+class _EventHead(JsonModel):
+    event: str
+    time: UtcTime
+
+
+class UpdateEvent(Job, _EventHead):
+    """`wait --events`: the job's keys, at the first poll and at every change of state,
+    progress or message."""
+
+    event: Literal["update"] = "update"
+
+    @classmethod
+    def of(cls, job: Job, time: datetime | None = None) -> "UpdateEvent":
+        return cls(**dict(job), time=time or _now())
+
+
+class WaitingEvent(JobRef, _EventHead):
+    """`wait --events`: the job is not found yet, within --not-found-grace."""
+
+    event: Literal["waiting"] = "waiting"
+
+
+class RetryEvent(JobRef, _EventHead):
+    """`wait --events`: a transient failure, and when the request is made again."""
+
+    event: Literal["retry"] = "retry"
+    error: StrictStr = Field(description="what went wrong, one line")
+    retry_in: float = Field(ge=0, allow_inf_nan=False, description="seconds until the retry")
+
+
+class DownloadEvent(Download, JobRef, _EventHead):
+    """`wait --events`: a file was saved."""
+
+    event: Literal["download"] = "download"
+
+
+class EndEvent(WaitLine, _EventHead):
+    """`wait --events`: the job's `wait --json` line; each job's last event."""
+
+    event: Literal["end"] = "end"
+
+    @classmethod
+    def of_line(cls, line: WaitLine, time: datetime | None = None) -> "EndEvent":
+        return cls(**dict(line), time=time or _now())
+
+
+# -- writing lines ---------------------------------------------------------------------------
+
+# What json.dumps(ensure_ascii=False) leaves raw that a terminal may act on or that changes how
+# the line reads: C1 controls (U+009B is an 8-bit CSI to some terminals), bidi controls, line
+# and paragraph separators, and lone surrogates (which no UTF-8 stream can even write).
+# pydantic's own writer escapes none of them (and refuses a lone surrogate outright).
+_JSON_UNSAFE = re.compile(
+    r"[\u0080-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+
+
+def json_text(data: object) -> str:
+    """``data`` as one line of JSON: other non-ASCII text stays readable, the characters above
+    become \\uXXXX escapes (they only ever occur inside strings: the same JSON, the same data).
+    NaN and infinity (a provider's 1e999 parses as one) are written as null: JSON has neither."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(data), ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def json_line(line: JsonModel) -> str:
+    """Any model here as one line of JSON (no newline), keys in declaration order."""
+    return json_text(line.to_json_dict())
+
+
+def _finite(data: object) -> object:
+    """A copy of ``data`` with None for each NaN or infinity; a loop, not recursion, so any
+    depth the JSON parser allowed is fine."""
+    root = [data]
+    pending: list[tuple[Any, Any]] = [(root, 0)]
+    while pending:
+        holder, key = pending.pop()
+        value = holder[key]
+        if isinstance(value, float) and not math.isfinite(value):
+            holder[key] = None
+        elif isinstance(value, dict):
+            holder[key] = value = dict(value)
+            pending.extend((value, name) for name in value)
+        elif isinstance(value, list):
+            holder[key] = value = list(value)
+            pending.extend((value, index) for index in range(len(value)))
+    return root[0]
+
+
+# -- the JSON Schema -------------------------------------------------------------------------
+
+LINES: tuple[type[JsonModel], ...] = (Job, WaitLine, UpdateEvent, WaitingEvent, RetryEvent,
+                                   DownloadEvent, EndEvent)
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+SCHEMA_DESCRIPTION = (
+    "Every JSON line jobwatch prints on stdout is one of these. Job: a line of "
+    "`status --json`, the normalized job. WaitLine: a line of `wait --json`, the job's keys "
+    "plus outcome and downloads. UpdateEvent, WaitingEvent, RetryEvent, DownloadEvent, "
+    "EndEvent: the lines of `wait --events`, each flat, with event and time beside the other "
+    "keys. Artifact: a file a provider lists. Download: a file jobwatch saved.")
+
+
+def json_schema() -> dict[str, Any]:
+    """One JSON Schema for every line jobwatch prints, generated from the models."""
+    from pydantic.json_schema import models_json_schema
+
+    _, document = models_json_schema([(model, "serialization") for model in LINES])
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "jobwatch JSON output", "description": SCHEMA_DESCRIPTION,
+            "anyOf": [{"$ref": f"#/$defs/{model.__name__}"} for model in LINES],
+            **document}
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_schema(path: Path = SCHEMA_PATH) -> None:
+    path.write_text(schema_text(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    # Through the package module, not this __main__ copy of it: one set of model classes.
+    from jobwatch import models
+
+    models.write_schema()
+    print(f"wrote {models.SCHEMA_PATH}")

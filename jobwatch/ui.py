@@ -6,9 +6,7 @@ The status path stays cheap: plain ANSI codes, no rich.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
 import threading
 from collections import Counter
@@ -106,22 +104,19 @@ def status_summary(job: Job, color: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-# What json.dumps(ensure_ascii=False) leaves raw that a terminal may act on or that changes how
-# the line reads: C1 controls (U+009B is an 8-bit CSI to some terminals), bidi controls, line
-# and paragraph separators, and lone surrogates (which no UTF-8 stream can even write).
-_JSON_UNSAFE = re.compile(
-    r"[\u0080-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
-
-
 def json_text(data: Any) -> str:
-    """``data`` as one line of JSON: other non-ASCII text stays readable, the characters above
-    become \\uXXXX escapes (they only ever occur inside strings: the same JSON, the same data)."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}",
-                            json.dumps(data, ensure_ascii=False))
+    """``data`` as one line of JSON, with what a terminal may act on escaped (see
+    jobwatch.models.json_text)."""
+    from jobwatch.models import json_text as text
+
+    return text(data)
 
 
 def job_json(job: Job, **extra: Any) -> str:
-    return json_text({**job.to_json_dict(), **extra})
+    """`status --json`'s line (no newline); ``extra`` keys after SPEC's."""
+    from jobwatch.models import json_line, json_text
+
+    return json_text({**job.to_json_dict(), **extra}) if extra else json_line(job)
 
 
 ID_WORDS = {"UUIDs": "UUID", "integers": "integer"}  # an adapter's id_form, in a word
@@ -513,22 +508,24 @@ class QuietRenderer:
 
 def json_lines(watches: list[Any], profile: str) -> str:
     """`wait --json`: one normalized job per line, in command-line order."""
+    from jobwatch.models import Outcome, WaitLine, json_line
+
     lines = []
     for watch in watches:
-        data = watch.job.to_json_dict() if watch.job is not None else _unanswered(watch, profile)
-        data["outcome"] = watch.outcome or "timeout"
-        data["downloads"] = [saved.to_json_dict() for saved in watch.downloads]
-        lines.append(json_text(data))
+        outcome: Outcome = watch.outcome or "timeout"
+        downloads = [saved.to_json_dict() for saved in watch.downloads]
+        line = (WaitLine.of(watch.job, outcome, downloads) if watch.job is not None else
+                WaitLine(**_unanswered(watch, profile), outcome=outcome, downloads=downloads))
+        lines.append(json_line(line))
     return "\n".join(lines) + "\n"
 
 
 def _unanswered(watch: Any, profile: str) -> dict[str, Any]:
     """The JSON form of a job that never answered (not found, refused, unreachable): SPEC's
     keys in SPEC's order, null where nothing is known."""
-    from jobwatch.models import JSON_KEYS
+    from jobwatch.models import JSON_KEYS, JobRef, WaitLine
 
-    data: dict[str, Any] = dict.fromkeys(JSON_KEYS)
-    data.update(provider=watch.provider, profile=profile, job_id=watch.job_id, state="unknown",
-                terminal=False, artifacts=[],
-                message=watch.error.message if watch.error else watch.last_problem)
-    return data
+    ref = JobRef(provider=watch.provider, profile=profile, job_id=watch.job_id)
+    message = watch.error.message if watch.error else watch.last_problem
+    line = WaitLine.unanswered(ref, message, watch.outcome or "timeout")
+    return line.model_dump(mode="json", include=set(JSON_KEYS))

@@ -8,10 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from jobwatch.adapters import ADAPTERS
+from jobwatch.adapters.answers.lenient import Answer, Entries, Flag, Number, Section, Strings, Text
 from jobwatch.config import ConfigFile, resolve_profile
 from jobwatch.errors import ExitCode, UsageError
+from jobwatch.http import TransientError
 from jobwatch.models import Job, JobState
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
@@ -37,15 +40,25 @@ def make_adapter(provider: str, **fields: str):
 
 # Files that are provider errors, not job answers, and so have no normalized form.
 NOT_JOBS = {"claret/not_found_422.json"}
+# Answers expected.json maps to null: no status to read, so no job ("answering badly", exit 7).
+NO_STATUS = sorted(name for name, fields in EXPECTED.items() if fields is None)
+JOBS = sorted(name for name, fields in EXPECTED.items() if fields is not None)
+
+
+def status_word(provider: str, payload: dict[str, Any]) -> Any:
+    if provider == "claret":
+        return payload["content"]["status"]
+    return payload["state"] if provider == "julep" else payload["status"]
 
 
 def test_every_payload_file_has_an_expectation() -> None:
     files = {str(p.relative_to(PAYLOADS)) for p in PAYLOADS.glob("*/*.json")}
     assert files - NOT_JOBS - set(EXPECTED) == set()
     assert set(EXPECTED) - files == set()
+    assert NO_STATUS and all(provider in " ".join(NO_STATUS) for provider in ADAPTERS)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", JOBS)
 def test_payload_parses_to_the_expected_fields(name: str) -> None:
     provider = name.split("/")[0]
     payload = load(name)
@@ -53,9 +66,7 @@ def test_payload_parses_to_the_expected_fields(name: str) -> None:
     assert isinstance(job, Job)
     assert job.provider == provider
     assert job.raw == payload  # the provider's answer, unchanged
-    word = payload["content"]["status"] if provider == "claret" else (
-        payload["state"] if provider == "julep" else payload["status"])
-    assert job.status == word  # the provider's own word, unchanged
+    assert job.status == status_word(provider, payload)  # the provider's own word, unchanged
     expected = EXPECTED[name]
     actual = job.to_json_dict()
     for key, value in expected.items():
@@ -64,6 +75,17 @@ def test_payload_parses_to_the_expected_fields(name: str) -> None:
         else:
             assert actual[key] == value, key
     assert actual["terminal"] == (actual["state"] in ("succeeded", "failed", "canceled"))
+
+
+@pytest.mark.parametrize("name", NO_STATUS)
+def test_payload_without_a_status_is_no_job(name: str) -> None:
+    provider = name.split("/")[0]
+    with pytest.raises(ValidationError):
+        ADAPTERS[provider].parse(load(name))
+    adapter = make_adapter(provider, base_url="https://h.example", tenant="t", token="t")
+    response = httpx.Response(200, json=load(name))
+    with pytest.raises(TransientError, match="answered JSON without a job status"):
+        adapter.check(response, "1")
 
 
 def test_payload_job_ids_are_kept() -> None:
@@ -361,3 +383,67 @@ def test_julep_finished_at_only_when_terminal() -> None:
     assert running.finished_at is None
     done = ADAPTERS["julep"].parse(load("julep/succeeded.json"))
     assert done.finished_at == "2024-05-02T14:03:10.482Z"
+
+
+# -- lenient where a slip costs one field, strict about the status ---------------------------
+
+
+class _Entry(Answer):
+    name: Text
+
+
+class _Fields(Answer):
+    text: Text
+    number: Number
+    flag: Flag
+    strings: Section[dict[str, Strings]]
+    entries: Entries[_Entry]
+
+
+@pytest.mark.parametrize(("field", "given", "read"), [
+    ("text", "ok", "ok"), ("text", "  ", None), ("text", "", None), ("text", 5, None),
+    ("text", ["x"], None), ("number", 3, 3), ("number", 2.5, 2.5), ("number", True, None),
+    ("number", "3", None), ("number", float("nan"), None), ("number", float("inf"), None),
+    ("number", 10**400, 10**400), ("flag", True, True), ("flag", 1, None),
+    ("flag", "true", None), ("strings", {"a": ["x", "", 3, None, "y"]}, {"a": ["x", "y"]}),
+    ("strings", {"a": "x", "b": None}, {"a": [], "b": []}), ("strings", [], {}),
+    ("strings", "files", {}),
+])
+def test_lenient_fields_read_a_wrong_type_as_empty(field: str, given: Any, read: Any) -> None:
+    assert getattr(_Fields.model_validate({field: given}), field) == read
+
+
+def test_lenient_entries_keep_their_count() -> None:
+    answer = _Fields.model_validate({"entries": [{"name": "a"}, "junk", None, {"name": 5}]})
+    assert [entry.name for entry in answer.entries] == ["a", None, None, None]
+    assert _Fields.model_validate({"entries": "junk"}).entries == []
+    assert _Fields.model_validate({}).entries == []
+
+
+def test_claret_files_that_are_not_non_empty_strings_are_skipped() -> None:
+    job = ADAPTERS["claret"].parse(load("claret/wrong_types.json"))
+    assert [(a.category, a.url) for a in job.artifacts] == [("errors", "/t/download/e.csv")]
+
+
+def test_julep_has_progress_that_is_not_a_boolean_means_no_progress() -> None:
+    for flag in ("yes", 1, None):
+        payload = {**load("julep/in_progress.json"), "has_progress": flag}
+        assert ADAPTERS["julep"].parse(payload).progress is None
+
+
+def test_merchantops_off_spec_error_entries_still_count_for_strict() -> None:
+    adapter = make_adapter("merchantops", token="t")
+    job = ADAPTERS["merchantops"].parse(load("merchantops/status_completed.json"))
+    detail = {**load("merchantops/status_completed.json"), "errors": ["disk full"]}
+    assert adapter.ended_with_errors(job, detail) is True
+    assert adapter.ended_with_errors(job, {**detail, "errors": []}) is False
+    assert adapter.ended_with_errors(job, {"errors": ["no status: no detail answer"]}) is False
+    assert adapter.detail_reports(detail) == (["disk full"], [])
+
+
+def test_retailgrid_related_job_of_the_wrong_type_is_none() -> None:
+    adapter = make_adapter("retailgrid", base_url="https://rg.example", token="t")
+    assert adapter.related_job_ids(ADAPTERS["retailgrid"].parse(
+        load("retailgrid/wrong_types.json"))) == []
+    assert adapter.related_job_ids(ADAPTERS["retailgrid"].parse(
+        load("retailgrid/completed_with_related.json"))) != []

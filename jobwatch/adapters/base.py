@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
+
+from pydantic import ValidationError
 
 from jobwatch.errors import AuthError, ConfigError, NotFoundError, UnreachableError, UsageError
 from jobwatch.http import TransientError, open_response, origin_of, raise_if_transient
@@ -18,8 +19,11 @@ from jobwatch.text import printable
 if TYPE_CHECKING:
     import httpx
 
+    from jobwatch.adapters.answers.lenient import Answer, FreeWordAnswer
     from jobwatch.config import Profile
     from jobwatch.models import Job
+
+A = TypeVar("A", bound="Answer")
 
 SNIPPET_CHARS = 120  # of the body shown by --verbose for an answer that is not a job
 SNIPPET_WINDOW = 4096  # bytes looked at for it: a secret that starts in the shown part is whole
@@ -196,7 +200,8 @@ class Adapter(ABC):
                 log(self.redact(f"  body starts: {self._snippet(response)}"))
             raise TransientError(f"{self.name} answered HTTP {status} with {kind}, not JSON"
                                  ) from None
-        if not self.has_shape(payload):
+        # The model reads the status strictly: without one there is no job to show.
+        if read_answer(self.answer_model(), payload) is None:
             if log is not None:
                 log(self.redact(f"  body starts: {self._snippet(response)}"))
             raise TransientError(f"{self.name} answered JSON without a job status")
@@ -213,13 +218,16 @@ class Adapter(ABC):
         return ""
 
     @staticmethod
-    def has_shape(payload: Any) -> bool:
-        return isinstance(payload, dict) and isinstance(payload.get("status"), str)
-
-    @staticmethod
     @abstractmethod
-    def parse(payload: dict[str, Any]) -> Job:
-        """The normalized job from the provider's answer. Pure: no I/O."""
+    def answer_model() -> type[Answer]:
+        """The model of the provider's answer about a job. Imported when called: `status`
+        builds the models of the provider it asks, not the four."""
+
+    @classmethod
+    @abstractmethod
+    def parse(cls, payload: dict[str, Any]) -> Job:
+        """The normalized job from the provider's answer, read through ``answer_model()``.
+        Pure: no I/O. An answer without a status raises pydantic's ValidationError."""
 
     # -- `config check` --------------------------------------------------------------------
 
@@ -283,6 +291,14 @@ def parse_json(body: bytes, secrets: Iterable[str] = ()) -> Any:
     return payload
 
 
+def read_answer(model: type[A], payload: object) -> A | None:
+    """``payload`` read as ``model``, or None when it is no such answer (no status)."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError:
+        return None
+
+
 def json_or_none(response: httpx.Response, secrets: Iterable[str] = ()) -> Any:
     """The answer's JSON, or None when it is none: for answers read only for a hint."""
     try:
@@ -318,30 +334,16 @@ def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
     return value
 
 
-def percent_fields(percent: int | float | None) -> dict[str, Any]:
+def percent_fields(percent: float | None) -> dict[str, Any]:
     """Job fields for a provider that counts progress in percent (Julep, Retailgrid)."""
     return {"progress": percent_fraction(percent), "done": percent,
             "total": 100 if percent is not None else None, "unit": "percent"}
 
 
-def free_word_fields(payload: dict[str, Any]) -> dict[str, Any]:
+def free_word_fields(answer: FreeWordAnswer) -> dict[str, Any]:
     """Job fields Retailgrid and MerchantOps name alike: a free status word, an error message,
     the type and the timestamps."""
-    error = text_or_none(payload.get("error_message"))
-    completed_at = text_or_none(payload.get("completed_at"))
-    return {"state": free_word_state(payload["status"], completed_at, error),
-            "status": payload["status"], "message": error,
-            "job_type": text_or_none(payload.get("job_type")),
-            "created_at": text_or_none(payload.get("created_at")),
-            "started_at": text_or_none(payload.get("started_at")),
-            "finished_at": completed_at}
-
-
-def text_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def number_or_none(value: Any) -> int | float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return value if math.isfinite(value) else None
+    return {"state": free_word_state(answer.status, answer.completed_at, answer.error_message),
+            "status": answer.status, "message": answer.error_message,
+            "job_type": answer.job_type, "created_at": answer.created_at,
+            "started_at": answer.started_at, "finished_at": answer.completed_at}

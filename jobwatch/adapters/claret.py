@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jobwatch.adapters.base import Adapter, json_or_none, number_or_none, text_or_none
+from jobwatch.adapters.base import Adapter, json_or_none
 from jobwatch.errors import JobwatchError, NotFoundError
 from jobwatch.models import Artifact, Job, JobState, fraction
 
+if TYPE_CHECKING:
+    from jobwatch.adapters.answers.claret import ClaretAnswer
+
 STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
           "completed": JobState.SUCCEEDED, "failed": JobState.FAILED}
-CATEGORIES = ("input", "staging", "output", "errors")
+CATEGORIES = ("input", "staging", "output", "errors")  # content.files, in the page's order
 _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -27,6 +30,12 @@ class ClaretAdapter(Adapter):
     status_path = "/{tenant}/api/v1/imports/status/{job_id}"
     not_found_hint = ("check the job id and the tenant; Claret also says this for jobs "
                       "you cannot see")
+
+    @staticmethod
+    def answer_model() -> type[ClaretAnswer]:
+        from jobwatch.adapters.answers.claret import ClaretAnswer
+
+        return ClaretAnswer
 
     @classmethod
     def _canonical_id(cls, job_id: str) -> str | None:
@@ -61,13 +70,9 @@ class ClaretAdapter(Adapter):
     def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
         return any(a.category == "errors" for a in job.artifacts)
 
-    @staticmethod
-    def has_shape(payload: Any) -> bool:
-        return isinstance(payload, dict) and Adapter.has_shape(payload.get("content"))
-
     def normalize(self, payload: Any, job_id: str, log: Any = None) -> Job:
         job = super().normalize(payload, job_id, log)
-        return job.replace(artifacts=[Artifact(a.category, self.file_url(a.url))
+        return job.replace(artifacts=[Artifact(category=a.category, url=self.file_url(a.url))
                                       for a in job.artifacts])
 
     def file_url(self, path: str) -> str:
@@ -78,33 +83,29 @@ class ClaretAdapter(Adapter):
             return path
         return self.base_url + (path if path.startswith("/") else "/" + path)
 
-    @staticmethod
-    def parse(payload: dict[str, Any]) -> Job:
-        content = payload["content"]
-        progress = content.get("progress") if isinstance(content.get("progress"), dict) else {}
-        done = number_or_none(progress.get("completed_steps"))
-        total = number_or_none(progress.get("total_steps"))
-        stamps = content.get("timestamps") if isinstance(content.get("timestamps"), dict) else {}
-        files = content.get("files") if isinstance(content.get("files"), dict) else {}
-        artifacts = [
-            Artifact(category=category, url=path)
-            for category in (*CATEGORIES, *sorted(set(files) - set(CATEGORIES)))
-            for path in (files.get(category) if isinstance(files.get(category), list) else [])
-            if isinstance(path, str) and path
-        ]
-        job_id = content.get("job_log_id")
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Job:
+        content = cls.answer_model().model_validate(payload).content
+        done, total = content.progress.completed_steps, content.progress.total_steps
         return Job(
             provider="claret",
-            job_id=str(job_id) if job_id is not None else "",
-            state=STATES.get(content["status"], JobState.UNKNOWN),
-            status=content["status"],
+            job_id=str(content.job_log_id) if content.job_log_id is not None else "",
+            state=STATES.get(content.status, JobState.UNKNOWN),
+            status=content.status,
             progress=fraction(done, total),
             done=done, total=total, unit="steps",
-            message=text_or_none(progress.get("current_step")),
-            job_type=text_or_none(content.get("type")),
-            started_at=text_or_none(stamps.get("started_at")),
-            finished_at=text_or_none(stamps.get("completed_at")),
-            url=text_or_none(content.get("job_status_link")),
-            artifacts=artifacts,
+            message=content.progress.current_step,
+            job_type=content.type,
+            started_at=content.timestamps.started_at,
+            finished_at=content.timestamps.completed_at,
+            url=content.job_status_link,
+            artifacts=_artifacts(content.files),
             raw=payload,
         )
+
+
+def _artifacts(files: dict[str, list[str]]) -> list[Artifact]:
+    """The documented categories first, in their order, then any others by name."""
+    order = (*CATEGORIES, *sorted(set(files) - set(CATEGORIES)))
+    return [Artifact(category=category, url=path)
+            for category in order for path in files.get(category, [])]

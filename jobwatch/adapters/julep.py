@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jobwatch.adapters.base import UuidIdAdapter, number_or_none, percent_fields, text_or_none
+from jobwatch.adapters.base import UuidIdAdapter, percent_fields
 from jobwatch.models import Job, JobState
+
+if TYPE_CHECKING:
+    from jobwatch.adapters.answers.julep import JulepJob
 
 STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
           "retrying": JobState.RUNNING, "succeeded": JobState.SUCCEEDED,
@@ -16,24 +19,25 @@ class JulepAdapter(UuidIdAdapter):
     name = "julep"
     default_base_url = "https://api.julep.ai/api"
     status_path = "/jobs/{job_id}"
-
     @staticmethod
-    def has_shape(payload: Any) -> bool:
-        return isinstance(payload, dict) and isinstance(payload.get("state"), str)
+    def answer_model() -> type[JulepJob]:
+        from jobwatch.adapters.answers.julep import JulepJob
 
-    @staticmethod
-    def parse(payload: dict[str, Any]) -> Job:
-        state = STATES.get(payload["state"], JobState.UNKNOWN)
-        percent = number_or_none(payload.get("progress")) if payload.get("has_progress") else None
+        return JulepJob
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Job:
+        answer = cls.answer_model().model_validate(payload)
+        state = STATES.get(answer.state, JobState.UNKNOWN)
         return Job(
             provider="julep",
-            job_id=str(payload.get("id") or ""),
+            job_id=answer.id or "",
             state=state,
-            status=payload["state"],
-            **percent_fields(percent),
-            message=text_or_none(payload.get("reason")),
-            job_type=text_or_none(payload.get("name")),
-            created_at=text_or_none(payload.get("created_at")),
-            finished_at=text_or_none(payload.get("updated_at")) if state.terminal else None,
+            status=answer.state,
+            **percent_fields(answer.progress if answer.has_progress else None),
+            message=answer.reason,
+            job_type=answer.name,
+            created_at=answer.created_at,
+            finished_at=answer.updated_at if state.terminal else None,
             raw=payload,
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jobwatch.adapters.base import Adapter, free_word_fields, number_or_none
+from jobwatch.adapters.base import Adapter, free_word_fields, read_answer
 from jobwatch.models import Job, JobState, map_free_word, percent_fraction
 from jobwatch.text import has_control
+
+if TYPE_CHECKING:
+    from jobwatch.adapters.answers.merchantops import MerchantOpsDetail
 
 
 class MerchantOpsAdapter(Adapter):
@@ -19,6 +22,13 @@ class MerchantOpsAdapter(Adapter):
     has_detail = True
     probe_id = "jobwatch-config-check"
     artifact_categories = ("errors", "warnings", "job")
+
+    @staticmethod
+    def answer_model() -> type[MerchantOpsDetail]:
+        # The detail answer holds every field of the status answer: its model reads both.
+        from jobwatch.adapters.answers.merchantops import MerchantOpsDetail
+
+        return MerchantOpsDetail
 
     @classmethod
     def _canonical_id(cls, job_id: str) -> str | None:
@@ -46,21 +56,24 @@ class MerchantOpsAdapter(Adapter):
         """Errors or warnings worth writing down, as far as the answer ``job`` was parsed from
         tells: `wait` asks once with the /status answer (which never carries warnings) and
         again with the detail answer's own job, and writes the reports if either says so."""
-        answer = job.raw if isinstance(job.raw, dict) else {}
+        answer = read_answer(self.answer_model(), job.raw)
         return (bool(job.failed_items) or job.state in (JobState.FAILED, JobState.CANCELED)
-                or _reports_errors(answer) or _reports_warnings(answer))
+                or (answer is not None and (_reports_errors(answer) or _reports_warnings(answer))))
 
     def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
         """--strict: failed items or errors per the status answer or the detail answer.
         Warnings alone are not errors."""
-        return bool(job.failed_items) or (isinstance(detail, dict) and _reports_errors(detail))
+        answer = read_answer(self.answer_model(), detail)
+        return bool(job.failed_items) or (answer is not None and _reports_errors(answer))
 
     error_columns = ("type", "key", "message")
 
     @staticmethod
     def detail_reports(detail: Any) -> tuple[list[Any], list[Any]]:
+        # The reports are written from the entries as the provider sent them (an off-spec
+        # entry stays readable in the CSV); the model only says whether there are any.
         answer = detail if isinstance(detail, dict) else {}
-        return _entries(answer.get("errors")), _entries(answer.get("warnings"))
+        return _listed(answer.get("errors")), _listed(answer.get("warnings"))
 
     @staticmethod
     def error_rows(errors: list[Any], limit: int) -> list[list[str]]:
@@ -68,42 +81,37 @@ class MerchantOpsAdapter(Adapter):
                  " ".join(str(e.get("message", "")).split())]
                 for e in errors[:limit] if isinstance(e, dict)]
 
-    @staticmethod
-    def parse(payload: dict[str, Any]) -> Job:
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Job:
+        answer = cls.answer_model().model_validate(payload)
         # processed_items counts the items that went through and failed_items the others, while
         # progress_percentage covers both (116 + 4 of 120 is 100%): done is their sum.
-        processed = number_or_none(payload.get("processed_items"))
-        failed = number_or_none(payload.get("failed_items"))
+        processed, failed = answer.processed_items, answer.failed_items
         return Job(
             provider="merchantops",
-            job_id=str(payload.get("job_id") or ""),
-            **free_word_fields(payload),
-            progress=percent_fraction(payload.get("progress_percentage")),
+            job_id=answer.job_id or "",
+            **free_word_fields(answer),
+            progress=percent_fraction(answer.progress_percentage),
             done=processed + (failed or 0) if processed is not None else None,
-            total=number_or_none(payload.get("total_items")), unit="items",
+            total=answer.total_items, unit="items",
             failed_items=int(failed) if failed is not None else None,
             raw=payload,
         )
 
 
-def _reports_errors(answer: dict[str, Any]) -> bool:
+def _reports_errors(answer: MerchantOpsDetail) -> bool:
     """Failed items, a failed or canceled status, or a non-empty ``errors`` list."""
-    return (_positive(answer.get("failed_items")) or _listed(answer.get("errors"))
-            or map_free_word(answer.get("status")) in (JobState.FAILED, JobState.CANCELED))
+    return (_positive(answer.failed_items) or bool(answer.errors)
+            or map_free_word(answer.status) in (JobState.FAILED, JobState.CANCELED))
 
 
-def _reports_warnings(answer: dict[str, Any]) -> bool:
-    return _positive(answer.get("warned_items")) or _listed(answer.get("warnings"))
+def _reports_warnings(answer: MerchantOpsDetail) -> bool:
+    return _positive(answer.warned_items) or bool(answer.warnings)
 
 
-def _positive(value: Any) -> bool:
-    number = number_or_none(value)
-    return number is not None and number > 0
+def _positive(count: float | None) -> bool:
+    return count is not None and count > 0
 
 
-def _listed(value: Any) -> bool:
-    return isinstance(value, list) and len(value) > 0
-
-
-def _entries(value: Any) -> list[Any]:
+def _listed(value: object) -> list[Any]:
     return value if isinstance(value, list) else []

@@ -2,37 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobwatch.adapters.base import (
     UuidIdAdapter,
     canonical_uuid,
     free_word_fields,
-    number_or_none,
     percent_fields,
+    read_answer,
 )
 from jobwatch.models import Job
+
+if TYPE_CHECKING:
+    from jobwatch.adapters.answers.retailgrid import RetailgridJob
 
 
 class RetailgridAdapter(UuidIdAdapter):
     name = "retailgrid"
     status_path = "/v1/jobs/{job_id}"
 
+    @staticmethod
+    def answer_model() -> type[RetailgridJob]:
+        from jobwatch.adapters.answers.retailgrid import RetailgridJob
+
+        return RetailgridJob
+
     def related_job_ids(self, job: Job) -> list[str]:
-        raw = job.raw if isinstance(job.raw, dict) else {}
-        related = raw.get("related_grid_fill_job_id")
-        checked = canonical_uuid(related) if isinstance(related, str) else None
+        answer = read_answer(self.answer_model(), job.raw)
+        related = answer.related_grid_fill_job_id if answer is not None else None
+        checked = canonical_uuid(related) if related is not None else None
         return [checked] if checked else []
 
     def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
         return job.message is not None
 
-    @staticmethod
-    def parse(payload: dict[str, Any]) -> Job:
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> Job:
+        answer = cls.answer_model().model_validate(payload)
         return Job(
             provider="retailgrid",
-            job_id=str(payload.get("job_id") or ""),
-            **free_word_fields(payload),
-            **percent_fields(number_or_none(payload.get("progress"))),
+            job_id=answer.job_id or "",
+            **free_word_fields(answer),
+            **percent_fields(answer.progress),
             raw=payload,
         )
