@@ -19,12 +19,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.figures import FIGURES  # noqa: E402
-from benchmarks.harness import BrokenFigure, Row, Settings, find_jobwatch, machine  # noqa: E402
+from benchmarks.harness import (  # noqa: E402
+    BrokenFigure,
+    Row,
+    Settings,
+    broken_row,
+    find_jobwatch,
+    machine,
+)
 
 COLUMNS = ("figure", "measured", "reference", "ratio/value", "target", "verdict")
 
 
 def verdict(row: Row, quick: bool) -> str:
+    if row.problem:
+        return "BROKEN"
     if row.ok is None or quick:
         return "-"
     return "ok" if row.ok else "MISSED"
@@ -56,10 +65,11 @@ def measure(names: list[str], settings: Settings) -> tuple[list[Row], list[str]]
     for name in names:
         print(f"benchmarks: {name}...", file=sys.stderr, flush=True)
         try:
-            rows += FIGURES[name](settings)
+            figure_rows = FIGURES[name](settings)
         except BrokenFigure as exc:
-            rows.append(Row(name, "BROKEN", "-", "-", "-", False))
-            broken.append(f"{name}: {exc}")
+            figure_rows = [broken_row(name, str(exc))]
+        rows += figure_rows
+        broken += [f"{r.figure}: {r.problem}" for r in figure_rows if r.problem]
     return rows, broken
 
 
