@@ -137,7 +137,7 @@ def _httpie(s: Settings) -> tuple[HTTPie | None, str]:
           flush=True)
     try:
         return prepare(s.python, s.work, s.quick), ""
-    except HTTPieUnavailable as exc:
+    except (HTTPieUnavailable, OSError) as exc:  # OSError: a cache dir it cannot write
         print(f"benchmarks: no HTTPie: {exc}", file=sys.stderr, flush=True)
         return None, str(exc)
 

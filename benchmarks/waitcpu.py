@@ -126,6 +126,8 @@ def _jobwatch(s: Settings, server: FakeServer, ids: list[int]) -> Sample:
         raise BrokenFigure(f"{what} printed a line that is not JSON") from None
     if sorted(int(line["job_id"]) for line in lines) != ids:
         raise BrokenFigure(f"{what} printed {len(lines)} lines, expected one per id")
+    if "\x1b[" in sample.stderr:
+        raise BrokenFigure(f"{what} drew with escape codes on a file: not the plain renderer")
     outcomes = {line["outcome"] for line in lines}
     if outcomes != {"succeeded"}:
         raise BrokenFigure(f"{what}: outcomes {sorted(outcomes)}, expected only 'succeeded'")
