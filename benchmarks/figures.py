@@ -1,5 +1,6 @@
-"""The five figures. Each runs the installed jobwatch against a loopback fake Claret and
-returns rows; a reference is measured in the same run wherever one makes sense."""
+"""The figures (FIGURES at the end). Each runs the installed jobwatch against a loopback fake
+Claret and returns rows; a reference is measured in the same run wherever one makes sense.
+wait-cpu lives in waitcpu.py, HTTPie's environment in httpie_env.py."""
 
 from __future__ import annotations
 
@@ -147,6 +148,8 @@ def _httpie_get(httpie: HTTPie, url: str, job_id: int) -> Sample:
     sample = run_child([httpie.http, "--ignore-stdin", "--print=b", "GET", url,
                         f"Authorization:Bearer {TOKEN}"], child_env(**httpie.env)).expect(
         0, "http GET")
+    if sample.stderr.strip():  # an update notice or a warning: not the plain GET measured
+        raise BrokenFigure(f"HTTPie wrote to stderr: {sample.stderr.strip()[:200]}")
     try:
         answered = json.loads(sample.stdout)["content"]["job_log_id"]
     except (ValueError, KeyError, TypeError):

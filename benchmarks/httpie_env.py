@@ -57,7 +57,7 @@ def prepare(python: Path, work: Path, quick: bool) -> HTTPie:
     venv = cache_root() / f"httpie-{HTTPIE_VERSION}-{tag}"
     venv.parent.mkdir(parents=True, exist_ok=True)
     with _locked(venv.parent / f"{venv.name}.lock", deadline):
-        if not (venv / READY).exists():
+        if not _usable(venv, deadline):
             _build(python, venv, deadline)
     return HTTPie(http=venv / "bin" / "http", env={"HTTPIE_CONFIG_DIR": str(_config_dir(work))})
 
@@ -75,8 +75,19 @@ def _config_dir(work: Path) -> Path:
     return config
 
 
+def _usable(venv: Path, deadline: float) -> bool:
+    """Built to the end, and still runs: the Python it was built on may have gone since."""
+    if not (venv / READY).exists():
+        return False
+    try:
+        _check_version(venv, deadline)
+    except HTTPieUnavailable:
+        return False
+    return True
+
+
 def _build(python: Path, venv: Path, deadline: float) -> None:
-    shutil.rmtree(venv, ignore_errors=True)  # a half-built one, never marked ready
+    shutil.rmtree(venv, ignore_errors=True)  # a half-built or broken one
     try:
         # The benchmark's interpreter (the one jobwatch runs on) is the base, so HTTPie runs on
         # the same Python version as jobwatch.
@@ -84,14 +95,17 @@ def _build(python: Path, venv: Path, deadline: float) -> None:
         _run_until([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-input",
                     "--disable-pip-version-check", f"httpie=={HTTPIE_VERSION}"],
                    deadline, f"pip install httpie=={HTTPIE_VERSION}")
-        said = _run_until([venv / "bin" / "http", "--version"], deadline, "http --version")
-        if said.strip() != HTTPIE_VERSION:
-            raise HTTPieUnavailable(f"http --version said {said.strip()!r}, "
-                                    f"expected {HTTPIE_VERSION}")
+        _check_version(venv, deadline)
     except BaseException:
         shutil.rmtree(venv, ignore_errors=True)
         raise
     (venv / READY).write_text(HTTPIE_VERSION + "\n")
+
+
+def _check_version(venv: Path, deadline: float) -> None:
+    said = _run_until([venv / "bin" / "http", "--version"], deadline, "http --version").strip()
+    if said != HTTPIE_VERSION:
+        raise HTTPieUnavailable(f"http --version said {said!r}, expected {HTTPIE_VERSION}")
 
 
 def _run_until(argv: Sequence[str | os.PathLike[str]], deadline: float, what: str) -> str:
@@ -100,9 +114,12 @@ def _run_until(argv: Sequence[str | os.PathLike[str]], deadline: float, what: st
     left = deadline - time.monotonic()
     if left <= 0:
         raise HTTPieUnavailable(f"no time left for {what}")
-    proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    try:
+        proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+    except OSError as exc:  # a script gone from a cached venv, an interpreter gone
+        raise HTTPieUnavailable(f"{what} could not start: {exc.strerror}") from None
     try:
         out, err = proc.communicate(timeout=left)
     except subprocess.TimeoutExpired:

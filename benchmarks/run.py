@@ -4,6 +4,10 @@
 
 Exit code: 0, or 1 when a figure could not be measured (BROKEN) or, in a full run, when a
 target was MISSED. `--quick` (or BENCH_QUICK=1) runs tiny sizes and judges nothing.
+
+The status figure's second reference, HTTPie, is installed by pip into a venv of its own under
+BENCH_CACHE_DIR (default ~/.cache/jobwatch-benchmarks), once per machine. A quick run that
+cannot install it within 30 s shows its row as skipped; a full run counts that as BROKEN.
 """
 
 from __future__ import annotations
