@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 MIB = 1024 * 1024
 
@@ -54,6 +55,19 @@ class Row:
     value: str
     target: str
     ok: bool | None  # None: reported, not judged
+    # Why this row could not be measured: one BROKEN row, while the figure's other rows stand.
+    problem: str | None = None
+
+
+def broken_row(figure: str, problem: str) -> Row:
+    return Row(figure, "BROKEN", "-", "-", "-", False, problem)
+
+
+def ratio_row(figure: str, measured: float, reference: float, ref_label: str, limit: float,
+              fmt: Callable[[float], str]) -> Row:
+    ratio = measured / reference
+    return Row(figure, fmt(measured), f"{ref_label} {fmt(reference)}", f"{ratio:.2f}x",
+               f"<= {limit:g}x", ratio <= limit)
 
 
 @dataclass
@@ -208,14 +222,17 @@ def _cpu_of_program(launcher_pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
 
 
-def alternate(runs: Mapping[str, Callable[[], Sample]], repeat: int,
-              warmup: bool = True) -> dict[str, list[Sample]]:
+T = TypeVar("T")
+
+
+def alternate(runs: Mapping[str, Callable[[], T]], repeat: int,
+              warmup: bool = True) -> dict[str, list[T]]:
     """Run each callable in turn, `repeat` rounds (A, B, A, B, ...), after one unkept round
     that fills the page cache."""
     if warmup:
         for run in runs.values():
             run()
-    samples: dict[str, list[Sample]] = {name: [] for name in runs}
+    samples: dict[str, list[T]] = {name: [] for name in runs}
     for _ in range(repeat):
         for name, run in runs.items():
             samples[name].append(run())

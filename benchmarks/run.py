@@ -4,6 +4,10 @@
 
 Exit code: 0, or 1 when a figure could not be measured (BROKEN) or, in a full run, when a
 target was MISSED. `--quick` (or BENCH_QUICK=1) runs tiny sizes and judges nothing.
+
+The status figure's second reference, HTTPie, is installed by pip into a venv of its own under
+BENCH_CACHE_DIR (default ~/.cache/jobwatch-benchmarks), once per machine. A quick run that
+cannot install it within 30 s shows its row as skipped; a full run counts that as BROKEN.
 """
 
 from __future__ import annotations
@@ -19,12 +23,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.figures import FIGURES  # noqa: E402
-from benchmarks.harness import BrokenFigure, Row, Settings, find_jobwatch, machine  # noqa: E402
+from benchmarks.harness import (  # noqa: E402
+    BrokenFigure,
+    Row,
+    Settings,
+    broken_row,
+    find_jobwatch,
+    machine,
+)
 
 COLUMNS = ("figure", "measured", "reference", "ratio/value", "target", "verdict")
 
 
 def verdict(row: Row, quick: bool) -> str:
+    if row.problem:
+        return "BROKEN"
     if row.ok is None or quick:
         return "-"
     return "ok" if row.ok else "MISSED"
@@ -56,10 +69,11 @@ def measure(names: list[str], settings: Settings) -> tuple[list[Row], list[str]]
     for name in names:
         print(f"benchmarks: {name}...", file=sys.stderr, flush=True)
         try:
-            rows += FIGURES[name](settings)
+            figure_rows = FIGURES[name](settings)
         except BrokenFigure as exc:
-            rows.append(Row(name, "BROKEN", "-", "-", "-", False))
-            broken.append(f"{name}: {exc}")
+            figure_rows = [broken_row(name, str(exc))]
+        rows += figure_rows
+        broken += [f"{r.figure}: {r.problem}" for r in figure_rows if r.problem]
     return rows, broken
 
 
