@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from jobwatch.clock import SYSTEM_CLOCK, Clock
-from jobwatch.errors import DownloadError, DownloadTimeout, UnreachableError
-from jobwatch.http import (
+from jobwatch.errors import (
     CertificateError,
+    DownloadError,
+    DownloadTimeout,
+    TransientError,
+    UnreachableError,
+)
+from jobwatch.http import (
     Origin,
     PastDeadline,
-    TransientError,
     content_encoding,
     describe_exception,
     inflated,

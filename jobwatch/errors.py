@@ -59,6 +59,27 @@ class UnreachableError(JobwatchError):
     exit_code = ExitCode.UNREACHABLE
 
 
+# The longest a Retry-After is honoured (SPEC: "capped at 300 s"); the remaining timeout caps
+# it further. Here, beside the error that carries the value, so the engine's retry policy and
+# http.py read one constant without the engine importing http.py.
+RETRY_AFTER_CAP = 300.0
+
+
+class TransientError(UnreachableError):
+    """Worth another try: a network error, a timeout, 429/5xx, or a bad answer. Carries the
+    answer's Retry-After, in seconds (already capped at RETRY_AFTER_CAP), where it had one."""
+
+    def __init__(self, message: str, retry_after: float | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.retry_after = retry_after
+
+
+class CertificateError(UnreachableError):
+    """The server's TLS certificate does not verify. Never retried: another attempt meets
+    the same certificate. Its hint names what would fix it."""
+
+
 class DownloadError(JobwatchError):
     exit_code = ExitCode.DOWNLOAD
 

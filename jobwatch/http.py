@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from jobwatch import __version__
-from jobwatch.errors import ConfigError, UnreachableError
+from jobwatch.errors import (
+    RETRY_AFTER_CAP,
+    CertificateError,
+    ConfigError,
+    TransientError,
+    UnreachableError,
+)
 from jobwatch.redact import Redactor, redact_url
 
 if TYPE_CHECKING:
@@ -28,7 +34,6 @@ if TYPE_CHECKING:
     import httpx
 
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
-RETRY_AFTER_CAP = 300.0
 ONE_SHOT_ATTEMPTS = 3  # status, download, a job's detail: then exit 7
 MAX_REDIRECTS = 5
 USER_AGENT = f"jobwatch/{__version__}"
@@ -53,22 +58,8 @@ Log = Callable[[str], None]
 T = TypeVar("T")
 
 
-class TransientError(UnreachableError):
-    """Worth another try: a network error, a timeout, 429/5xx, or a bad answer."""
-
-    def __init__(self, message: str, retry_after: float | None = None,
-                 hint: str | None = None) -> None:
-        super().__init__(message, hint)
-        self.retry_after = retry_after
-
-
 class PastDeadline(UnreachableError):
     """Retrying would run past the deadline (a --timeout, or a one-shot command's budget)."""
-
-
-class CertificateError(UnreachableError):
-    """The server's TLS certificate does not verify. Never retried: another attempt meets
-    the same certificate. Its hint names what would fix it."""
 
 
 # OpenSSL's X509_V_ERR_* codes that another setting than the trusted CAs fixes.

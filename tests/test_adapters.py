@@ -13,8 +13,7 @@ from pydantic import ValidationError
 from jobwatch.adapters import ADAPTERS
 from jobwatch.adapters.answers.lenient import Answer, Entries, Flag, Number, Section, Strings, Text
 from jobwatch.config import ConfigFile, resolve_profile
-from jobwatch.errors import ExitCode, UsageError
-from jobwatch.http import TransientError
+from jobwatch.errors import ExitCode, TransientError, UsageError
 from jobwatch.models import Job, JobState
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"

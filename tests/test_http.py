@@ -8,12 +8,16 @@ import socket
 import pytest
 
 from jobwatch import __version__
-from jobwatch.errors import ExitCode, NotFoundError, UnreachableError
+from jobwatch.errors import (
+    RETRY_AFTER_CAP,
+    ExitCode,
+    NotFoundError,
+    TransientError,
+    UnreachableError,
+)
 from jobwatch.http import (
     MAX_REDIRECTS,
-    RETRY_AFTER_CAP,
     USER_AGENT,
-    TransientError,
     backoff_delay,
     make_client,
     open_response,

@@ -11,8 +11,15 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import ValidationError
 
-from jobwatch.errors import AuthError, ConfigError, NotFoundError, UnreachableError, UsageError
-from jobwatch.http import TransientError, open_response, origin_of, raise_if_transient
+from jobwatch.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    TransientError,
+    UnreachableError,
+    UsageError,
+)
+from jobwatch.http import open_response, origin_of, raise_if_transient
 from jobwatch.models import free_word_state, percent_fraction
 from jobwatch.text import printable
 
