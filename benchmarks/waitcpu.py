@@ -28,7 +28,7 @@ from benchmarks.harness import (
 from benchmarks.provider import TOKEN, FakeServer, ScriptedJob, env_for, fake_claret, status_path
 
 STATES = ("in_progress", "in_progress", "completed")
-# jobwatch's floor (polling.MIN_INTERVAL): the run is then bound by CPU, not by waiting, and
+# jobwatch's floor (engine.retry.MIN_INTERVAL): the run is then bound by CPU, not by waiting, and
 # a thousand jobs take a few seconds.
 INTERVAL = 0.2
 MAX_VS_HTTPX = 1.2

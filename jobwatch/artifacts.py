@@ -77,6 +77,12 @@ class ArtifactReport:
     saved: list[Saved] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # one readable, redacted line each
     timed_out: bool = False  # the --timeout cut the downloads short
+    on_saved: Callable[[Saved], None] | None = None  # told of each file as it lands
+
+    def add(self, saved: Saved) -> None:
+        self.saved.append(saved)
+        if self.on_saved is not None:
+            self.on_saved(saved)
 
 
 def job_dir_name(provider: str, job_id: str) -> str:
@@ -137,7 +143,7 @@ def download_artifacts(client: httpx.Client, root: Path, job_dir_name: str,
                 report.failures.append(f"{artifact.category}/{name}: {exc.message}")
                 report.timed_out = isinstance(exc, DownloadTimeout)
                 continue
-        report.saved.append(Saved(artifact.category, directory.path / name, written))
+        report.add(Saved(artifact.category, directory.path / name, written))
     return report
 
 
@@ -193,7 +199,7 @@ def write_reports(root: Path, job_dir_name: str, detail: dict, errors: list[Any]
             except DownloadError as exc:
                 report.failures.append(f"{category}: {exc.message}")
                 continue
-            report.saved.append(Saved(category, directory.path / name, written))
+            report.add(Saved(category, directory.path / name, written))
     return report
 
 

@@ -1,7 +1,8 @@
-"""The one clock. Code that measures or waits on time (a download's stall rule and deadline;
-later the polling engine and wait's downloads) takes a Clock instead of calling time.monotonic
-and time.sleep itself, so a test can pass a fake one and run a 10-minute timeout, or a 60 s
-stall window, in milliseconds (tests/helpers.py has that fake).
+"""The one clock. Code that measures or waits on time (the engine's loop, its grace after a
+stop and its waits for results; a download's stall rule, deadline and retry waits; the
+end-of-job work of `wait`) takes a Clock instead of calling time.monotonic and time.sleep
+itself, so a test can pass a fake one and run a 10-minute timeout, or a 60 s stall window,
+in milliseconds (tests/helpers.py has that fake).
 
 Readings are monotonic seconds: comparable with each other (a deadline is ``now() + seconds``),
 never with wall-clock time.

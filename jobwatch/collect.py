@@ -16,8 +16,9 @@ from jobwatch.refs import JobRef
 from jobwatch.runtime import Runtime
 
 if TYPE_CHECKING:
+    from jobwatch.engine import Renderer, Watch
+    from jobwatch.models import Job
     from jobwatch.output import Output
-    from jobwatch.polling import Renderer, Watch
     from jobwatch.resume import Resume
 
 
@@ -76,15 +77,15 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
     output.saved_paths(watches)
     for watch in watches:
         if not watch.downloads and not watch.download_failures and output.progress != "quiet":
-            runtime.stderr.write(f"{watch.label} ({watch.job.state.value}): nothing to "
-                                 "download\n")
+            state = watch.job.state.value if watch.job is not None else "unknown"
+            runtime.stderr.write(f"{watch.label} ({state}): nothing to download\n")
     return next((code for code in codes if code != 0), 0)
 
 
 def _fetch(runtime: Runtime, adapter: object, client: object, renderer: Renderer,
            watch: Watch, root: object, categories: set[str] | None) -> int:
     from jobwatch.endofjob import EndOfJob
-    from jobwatch.polling import settle
+    from jobwatch.engine import settle
     from jobwatch.ui import error_lines
 
     EndOfJob(runtime, adapter, client, renderer, root, categories,  # type: ignore[arg-type]
@@ -97,8 +98,8 @@ def _fetch(runtime: Runtime, adapter: object, client: object, renderer: Renderer
     return 0
 
 
-def _watch(ref: JobRef, job: object = None) -> Watch:
-    from jobwatch.polling import Watch
+def _watch(ref: JobRef, job: Job | None = None) -> Watch:
+    from jobwatch.engine import Watch
 
     now = time.monotonic()
     return Watch(ref.provider, ref.job_id, profile=ref.profile or "default", started=now,

@@ -1,23 +1,25 @@
 """What happens when a watched job ends: its detail answer (where the provider has one), its
 files, its reports; and the two choices that govern them, the download folder and the
---artifacts categories. Used by `wait` (on a worker thread, per job) and `download`."""
+--artifacts categories. Used by `wait` (on a worker thread, per job) and `download` (on the
+main thread)."""
 
 from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobwatch.clock import SYSTEM_CLOCK, Clock
 from jobwatch.errors import DownloadTimeout, JobwatchError, UsageError
 from jobwatch.runtime import Runtime
 
 if TYPE_CHECKING:
     from jobwatch.adapters.base import Adapter
-    from jobwatch.artifacts import ArtifactReport
-    from jobwatch.polling import Watch
+    from jobwatch.artifacts import ArtifactReport, Saved
+    from jobwatch.engine import Renderer, Watch
+    from jobwatch.models import Job
     from jobwatch.safefs import Parts
 
 ERRORS_SHOWN = 5
@@ -45,6 +47,12 @@ def parse_categories(value: str | None, providers: list[str]) -> set[str] | None
     if unknown:
         raise UsageError(f"unknown artifact categories: {', '.join(sorted(unknown))}", hint=hint)
     return categories
+
+
+def _job(watch: Watch) -> Job:
+    """The ended job: end-of-job work is only ever given a watch whose job has answered."""
+    assert watch.job is not None
+    return watch.job
 
 
 class GuardedProgress:
@@ -75,7 +83,7 @@ class GuardedProgress:
             return
         if getattr(self.cancelled, "reason", None) == "timeout":
             raise DownloadTimeout(f"the --timeout passed while downloading {self.label}")
-        from jobwatch.polling import Cancelled
+        from jobwatch.engine import Cancelled
 
         raise Cancelled(self.label)
 
@@ -83,12 +91,16 @@ class GuardedProgress:
 class EndOfJob:
     """What happens when a job ends: its detail answer (once, where the provider has one), its
     files, its reports. Failures are collected on the watch; the engine decides the outcome.
-    One per provider and profile of a run."""
+    One per provider and profile of a run.
 
-    def __init__(self, runtime: Runtime, adapter: Adapter, client: Any, renderer: Any,
+    ``on_saved(watch, saved)`` hears of each file as it lands, on the thread running
+    ``on_end`` (the engine's Observers.download, for `wait`)."""
+
+    def __init__(self, runtime: Runtime, adapter: Adapter, client: Any, renderer: Renderer,
                  root: Path, categories: set[str] | None, enabled: bool,
                  deadline: float | None = None, cancelled: threading.Event | None = None,
-                 parts: Parts | None = None) -> None:
+                 parts: Parts | None = None, clock: Clock = SYSTEM_CLOCK,
+                 on_saved: Callable[[Watch, Saved], None] | None = None) -> None:
         self.runtime = runtime
         self.adapter = adapter
         self.client = client
@@ -96,17 +108,19 @@ class EndOfJob:
         self.root = root
         self.categories = categories
         self.enabled = enabled
-        self.deadline = deadline  # time.monotonic(), from --timeout
+        self.clock = clock
+        self.deadline = deadline  # a ``clock`` reading, from --timeout (the engine's deadline)
         # Set when the watch stops early: a retry's wait ends at once, and `parts` lets the
         # engine's on_stop remove the .part files of downloads still in flight.
         self.cancelled = cancelled
         self.parts = parts
+        self.on_saved = on_saved
 
     def _sleep(self, seconds: float) -> None:
         if self.cancelled is None:
-            time.sleep(seconds)
-        elif self.cancelled.wait(seconds):
-            from jobwatch.polling import Cancelled
+            self.clock.sleep(seconds)
+        elif self.clock.wait(self.cancelled, seconds):
+            from jobwatch.engine import Cancelled
 
             raise Cancelled("the watch stopped during a retry's wait")
 
@@ -116,18 +130,21 @@ class EndOfJob:
 
         # The watch's own lists, filled as each file lands: after a stop midway (Ctrl-C,
         # SIGTERM, the deadline) the closing lines and --json still list what is on disk.
-        report = ArtifactReport(saved=watch.downloads, failures=watch.download_failures)
+        on_saved = self.on_saved
+        report = ArtifactReport(saved=watch.downloads, failures=watch.download_failures,
+                                on_saved=None if on_saved is None else
+                                lambda saved: on_saved(watch, saved))
         try:
             answered = self._detail(watch)
             if answered is not None:
                 self._reports(watch, *answered, report)
-            elif self.enabled and watch.job.artifacts:
+            elif self.enabled and _job(watch).artifacts:
                 self._download(watch, report)
         except JobwatchError as exc:
             report.failures.append(exc.message)
             report.timed_out = report.timed_out or isinstance(
                 exc, (DownloadTimeout, PastDeadline)) or (
-                self.deadline is not None and time.monotonic() >= self.deadline)
+                self.deadline is not None and self.clock.now() >= self.deadline)
         watch.downloads_cut = watch.downloads_cut or report.timed_out
 
     def _download(self, watch: Watch, report: ArtifactReport) -> None:
@@ -135,12 +152,12 @@ class EndOfJob:
 
         download_artifacts(
             self.client, self.root, job_dir_name(watch.provider, watch.job_id),
-            watch.job.artifacts, categories=self.categories,
+            _job(watch).artifacts, categories=self.categories,
             credentials=self.adapter.credentials(), trusted=self.adapter.origin,
             redact=self.runtime.redact, log=self.runtime.request_log,
             progress=self._progress(watch), deadline=self.deadline,
             on_retry=self._retry_note(watch), sleep=self._sleep, parts=self.parts,
-            report=report)
+            report=report, clock=self.clock)
 
     def _progress(self, watch: Watch) -> Any:
         progress = self.renderer.download_progress(watch)
@@ -167,17 +184,17 @@ class EndOfJob:
         try:
             detail = retrying(lambda: self.adapter.fetch_detail(self.client, watch.job_id, log),
                               attempts=ONE_SHOT_ATTEMPTS, deadline=self.deadline,
-                              sleep=self._sleep, on_retry=lambda exc, delay: note(exc.message,
-                                                                                  delay),
+                              sleep=self._sleep, clock=self.clock.now,
+                              on_retry=lambda exc, delay: note(exc.message, delay),
                               hint=unreachable_hint(self.runtime.verbose))
         except JobwatchError as exc:
-            if self.enabled and self.adapter.wants_detail(watch.job):
+            if self.enabled and self.adapter.wants_detail(_job(watch)):
                 raise
             self.renderer.problem(watch, f"no job details ({exc.message})")
             return None
         watch.detail = detail
         richer = self.adapter.normalize(detail, watch.job_id, log)
-        watch.job = watch.job.replace(**{
+        watch.job = _job(watch).replace(**{
             k: getattr(richer, k) for k in ("message", "created_at", "started_at", "finished_at",
                                             "job_type") if getattr(richer, k) is not None})
         return detail, richer
@@ -190,7 +207,7 @@ class EndOfJob:
         self._show_errors(watch, errors, warnings)
         # The detail answer has the counts and lists the lightweight status answer lacks
         # (warned_items, warnings): either answer asking for the reports is enough.
-        wanted = (self.adapter.wants_detail(watch.job) or self.adapter.wants_detail(described)
+        wanted = (self.adapter.wants_detail(_job(watch)) or self.adapter.wants_detail(described)
                   or errors or warnings)
         if self.enabled and wanted:
             write_reports(self.root, job_dir_name(watch.provider, watch.job_id), detail,

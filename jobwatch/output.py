@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TextIO
 
 if TYPE_CHECKING:
+    from jobwatch.engine import Renderer, Watch
     from jobwatch.models import Job
-    from jobwatch.polling import Renderer, Watch
     from jobwatch.runtime import Runtime
 
 Data = Literal["text", "json", "none"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typer._click import Context
 
-    from jobwatch.polling import Watch
+    from jobwatch.engine import Watch
 
 # Options never repeated: --on-end runs code (a resume must not run it again unasked), and the
 # global ones are given from the resolved run (profile, config) instead.

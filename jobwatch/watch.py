@@ -4,21 +4,21 @@ them; `jobwatch demo` watches its simulator through this same function."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jobwatch import long_running
+from jobwatch.clock import SYSTEM_CLOCK, Clock
 from jobwatch.errors import ConfigError, UsageError
 from jobwatch.refs import JobRef
 from jobwatch.runtime import Runtime
 
 if TYPE_CHECKING:
     from jobwatch.adapters.base import Adapter
+    from jobwatch.engine import Observer, Watch
     from jobwatch.models import Job
     from jobwatch.output import Output
-    from jobwatch.polling import Watch
     from jobwatch.resume import Resume
 
 Account = tuple[str, str]  # (provider, profile): the jobs that share a token and settings
@@ -37,6 +37,7 @@ class WaitOptions:
     no_download: bool = False
     artifacts: str | None = None
     follow_related: bool = False
+    not_found_grace: str | None = None
 
 
 def flag_duration(value: str | None, name: str) -> float | None:
@@ -72,14 +73,24 @@ def _config_duration(value: object, where: str) -> float:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def _not_found_grace(runtime: Runtime, flag: float | None) -> float:
+    """--not-found-grace, else [defaults] not_found_grace, else none."""
+    if flag is not None:
+        return flag
+    configured = runtime.defaults().duration("not_found_grace")
+    return configured.value if configured is not None else 0.0
+
+
 def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: Output, *,
-               resume: Resume | None = None, clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep) -> int:
+               resume: Resume | None = None, clock: Clock = SYSTEM_CLOCK,
+               observers: Sequence[Observer] = ()) -> int:
     """Watch the jobs to the end; the exit code of the first, in command-line order, that did
     not succeed. ``resume`` None (the demo, whose simulator stops with it): no resume
-    commands, and no claim that the remote jobs keep running; a stop stops the watch."""
+    commands, and no claim that the remote jobs keep running; a stop stops the watch.
+    ``observers`` hear what the engine sees (jobwatch.engine.events), in the order it
+    happens."""
     from jobwatch.endofjob import EndOfJob, download_root, parse_categories
-    from jobwatch.polling import Engine, Settings, StopSignal, Watch
+    from jobwatch.engine import Engine, JobHooks, Observers, Settings, StopSignal, Watch
     from jobwatch.refs import unique
     from jobwatch.resume import resume_commands
     from jobwatch.safefs import Parts
@@ -89,6 +100,7 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
     # Parsed before the config is read: a usage error (2) comes before any config error (6).
     interval_flag = flag_duration(opts.interval, "interval")
     timeout_flag = flag_duration(opts.timeout, "timeout")
+    grace_flag = flag_duration(opts.not_found_grace, "not-found-grace")
     accounts = list(dict.fromkeys((r.provider, r.profile or runtime.profile) for r in jobs))
     # Every profile resolved and every token read before the first request: an unknown
     # profile or a missing token is one error, not a watch half started.
@@ -101,10 +113,10 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
     # 0 means no limit, as with timeout(1) and curl --max-time; `--timeout 0` lifts a
     # configured one.
     timeout = _setting(runtime, adapters[accounts[0]], timeout_flag, "timeout") or None
+    grace = _not_found_grace(runtime, grace_flag)
     root = download_root(runtime, opts.download_dir)
-    deadline = clock() + timeout if timeout is not None else None
-    # Downloads measure the same deadline on the real clock.
-    real_deadline = time.monotonic() + timeout if timeout is not None else None
+    # One deadline on one clock, for the polls and for the end-of-job work alike.
+    deadline = clock.now() + timeout if timeout is not None else None
     mixed = len({profile for _, profile in accounts}) > 1
 
     def new_watch(provider: str, profile: str, job_id: str, parent: Watch | None = None
@@ -114,36 +126,40 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
                      interval=intervals[provider, profile])
 
     cancelled = StopSignal()
+    events = Observers(observers)
     renderer = output.renderer(
-        clock, (lambda watches: resume_commands(resume, watches)) if resume else None,
+        clock.now, (lambda watches: resume_commands(resume, watches)) if resume else None,
         resumable=resume is not None)
     workers = min(16, len(jobs) + (1 if opts.follow_related else 0))
     with runtime.client(adapters[accounts[0]], pool_size=workers) as client:
         parts = Parts()
         ends = {account: EndOfJob(runtime, adapter, client, renderer, root, categories,
-                                  enabled=not opts.no_download, deadline=real_deadline,
-                                  cancelled=cancelled, parts=parts)
+                                  enabled=not opts.no_download, deadline=deadline,
+                                  cancelled=cancelled, parts=parts, clock=clock,
+                                  on_saved=events.download)
                 for account, adapter in adapters.items()}
 
         def fetch(watch: Watch) -> Job:
             return adapters[watch.account].fetch(client, watch.job_id, runtime.request_log)
 
         def discover(watch: Watch) -> list[Watch]:
-            if not opts.follow_related:
+            if not opts.follow_related or watch.job is None:
                 return []
             return [new_watch(watch.provider, watch.profile, related, watch)
                     for related in adapters[watch.account].related_job_ids(watch.job)]
 
         def has_errors(watch: Watch) -> bool:
+            assert watch.job is not None  # asked of ended jobs only
             return adapters[watch.account].ended_with_errors(watch.job, watch.detail)
 
         engine = Engine(
             fetch, renderer,
             Settings(interval=intervals[accounts[0]], deadline=deadline,
-                     fail_fast=opts.fail_fast, strict=opts.strict, workers=workers),
-            clock=clock, sleep=sleep, on_end=lambda w: ends[w.account].on_end(w),
-            discover=discover, has_errors=has_errors, cancelled=cancelled,
-            on_stop=parts.remove_all)
+                     fail_fast=opts.fail_fast, strict=opts.strict, workers=workers,
+                     not_found_grace=grace),
+            clock=clock, observers=events, cancelled=cancelled,
+            hooks=JobHooks(on_end=lambda w: ends[w.account].on_end(w), discover=discover,
+                           has_errors=has_errors, on_stop=parts.remove_all))
         long_running()
         code = engine.run([new_watch(r.provider, r.profile or runtime.profile, r.job_id)
                            for r in jobs])

@@ -3,9 +3,13 @@ waiting for the fake provider to be asked."""
 
 from __future__ import annotations
 
+import heapq
 import io
+import itertools
+import math
 import threading
 import time
+from collections.abc import Callable
 
 from rich.console import Console
 
@@ -15,27 +19,46 @@ from tests.fakeserver import FakeServer
 
 class _Reading(float):
     """A reading of the fake clock: a number (``clock.now < 10``, as the older tests use it)
-    that can also be called, as jobwatch.clock.Clock's ``now()`` is."""
+    that can also be called, as jobwatch.clock.Clock's ``now()`` is. Kept as a callable
+    (``reader = clock.now``, as code passes a bound ``now`` on), it reads the clock again at
+    each later call: only a first call with no reading in between is this reading."""
+
+    _clock: Clock
+    _serial: int
+    _used: bool
 
     def __call__(self) -> float:
-        return float(self)
+        if not self._used and self._clock._serial == self._serial:
+            self._used = True
+            return float(self)
+        return float(self._clock.now)
 
 
 class Clock:
     """A fake jobwatch.clock.Clock that moves only when a test moves it (``now = ...``,
     ``advance``), when the code under test sleeps or waits on it (recorded in ``sleeps`` and
     ``waits``), or by ``tick`` seconds after each reading (for code that only reads it, such
-    as a download's stall rule)."""
+    as a download's stall rule).
+
+    ``call_at(when, action)`` runs ``action`` once the clock passes ``when`` in a sleep, a
+    wait or an advance, on the thread that moves the clock: a wait ends early when an action
+    sets its event. That is how simulated workers (tests/enginekit.py) hand results back at
+    exact times, with no threads."""
 
     def __init__(self, start: float = 0.0, *, tick: float = 0.0) -> None:
         self._now = float(start)
         self.tick = tick
         self.sleeps: list[float] = []
         self.waits: list[float | None] = []
+        self._serial = 0  # readings taken so far
+        self._actions: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
 
     @property
     def now(self) -> _Reading:
         reading = _Reading(self._now)
+        reading._clock, reading._serial, reading._used = self, self._serial + 1, False
+        self._serial += 1
         self._now += self.tick
         return reading
 
@@ -46,22 +69,38 @@ class Clock:
     def __call__(self) -> float:
         return self.now()
 
+    def call_at(self, when: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._actions, (when, next(self._order), action))
+
     def advance(self, seconds: float) -> None:
         assert seconds >= 0
-        self._now += seconds
+        self._pass_until(self._now + seconds)
 
     def sleep(self, seconds: float) -> None:
         assert seconds >= 0
         self.sleeps.append(seconds)
-        self._now += seconds
+        self._pass_until(self._now + seconds)
 
     def wait(self, event: threading.Event, timeout: float | None) -> bool:
         """An event nobody sets within the wait is not set: the time passes at once."""
         self.waits.append(timeout)
         if not event.is_set():
-            assert timeout is not None, "waiting forever on a fake clock"
-            self._now += max(0.0, timeout)
+            assert timeout is not None or self._actions, "waiting forever on a fake clock"
+            end = math.inf if timeout is None else self._now + max(0.0, timeout)
+            self._pass_until(end, event)
         return event.is_set()
+
+    def _pass_until(self, end: float, event: threading.Event | None = None) -> None:
+        """Move to ``end``, running the actions due on the way in order; stop early at the
+        action that sets ``event``."""
+        while self._actions and self._actions[0][0] <= end:
+            when, _, action = heapq.heappop(self._actions)
+            self._now = max(self._now, when)
+            action()
+            if event is not None and event.is_set():
+                return
+        assert end != math.inf, "waiting forever on a fake clock"
+        self._now = max(self._now, end)
 
 
 def live(width: int = 120, height: int = 40, *,

@@ -186,4 +186,4 @@ def test_a_status_imports_no_live_display(fake) -> None:
     modules = imported_by(["status", "claret", "1", "--json"], env)
     assert "httpx" in modules  # it did make its request
     assert heavy(modules, ("rich.live", "rich.progress", "rich.table", "jobwatch.live",
-                           "jobwatch.polling", "jobwatch.demo")) == set()
+                           "jobwatch.engine", "jobwatch.demo")) == set()

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from jobwatch.engine import Watch
 from jobwatch.live import LiveRenderer
 from jobwatch.models import Job, JobState
-from jobwatch.polling import Watch
 from jobwatch.ui import eta_seconds
 from tests.conftest import clean_env, provider_env
 from tests.fakeserver import FakeServer, Reply, json_reply

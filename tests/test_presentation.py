@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from jobwatch.artifacts import Saved
+from jobwatch.engine import Watch
 from jobwatch.errors import NotFoundError
 from jobwatch.live import LiveRenderer, _BinaryRate
 from jobwatch.models import JSON_KEYS, Job, JobState
-from jobwatch.polling import Watch
 from jobwatch.ui import (
     PlainRenderer,
     finish_notes,

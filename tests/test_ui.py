@@ -6,9 +6,9 @@ import io
 
 import pytest
 
+from jobwatch.engine import Watch
 from jobwatch.live import LiveRenderer
 from jobwatch.models import Job, JobState
-from jobwatch.polling import Watch
 from jobwatch.ui import PlainRenderer
 from tests.helpers import Clock
 

@@ -577,8 +577,8 @@ def test_resume_command_for_ids_starting_with_a_dash_works_as_printed(fake, run_
 
 def _watch(provider: str, job_id: str, state: str | None, outcome: str | None,
            parent: Any = None, profile: str = "default") -> Any:
+    from jobwatch.engine import Watch
     from jobwatch.models import Job, JobState
-    from jobwatch.polling import Watch
 
     watch = Watch(provider, job_id, profile=profile, parent=parent, outcome=outcome)
     if state is not None:
@@ -690,6 +690,7 @@ def test_a_demo_watch_says_it_stopped_and_prints_no_resume_command(fake, tmp_pat
     import io
     from pathlib import Path
 
+    from jobwatch.clock import SystemClock
     from jobwatch.config import ConfigFile
     from jobwatch.output import Output
     from jobwatch.refs import JobRef
@@ -702,15 +703,18 @@ def test_a_demo_watch_says_it_stopped_and_prints_no_resume_command(fake, tmp_pat
     runtime = Runtime(env=env(fake), stderr=out)
     runtime._config = ConfigFile(Path("(none)"), explicit=False, exists=False)
 
-    def ctrl_c(seconds: float) -> None:
-        raise KeyboardInterrupt
+    class CtrlC(SystemClock):
+        """Ctrl-C once the first answer is in, as the loop sleeps till the next poll."""
+
+        def sleep(self, seconds: float) -> None:
+            raise KeyboardInterrupt
 
     results = {}
     for resumable in (True, False):
         out.seek(0)
         out.truncate()
         code = watch_jobs(runtime, [JobRef("claret", None, "92")], WaitOptions(interval="0.2"),
-                          Output.choose(runtime), sleep=ctrl_c,
+                          Output.choose(runtime), clock=CtrlC(),
                           resume=Resume() if resumable else None)
         results[resumable] = (code, out.getvalue())
     assert results[True][0] == results[False][0] == 130

@@ -1,9 +1,12 @@
-"""The polling engine with its real worker pool: answers handled as they arrive, on_end off the
-loop, the deadline and Ctrl-C with work in flight, the cancellation hooks, and the loop's sleep
-(no once-a-second wakeups for the plain and quiet renderers).
+"""The engine with workers: answers handled as they arrive, on_end off the loop, the deadline
+and Ctrl-C with work in flight, the cancellation hooks, and the loop's sleep (no
+once-a-second wakeups for the plain and quiet renderers).
 
-These run on the real clock where threads are involved, with deadlines of a fraction of a
-second; the fake clock of test_polling.py cannot advance while a thread blocks."""
+The workers are simulated on the fake clock (tests/enginekit.py): a slow request or a long
+download takes exact seconds of the clock, so each test counts polls exactly ("6 polls by
+t=1.2"), in milliseconds. Two tests keep real threads, for what only threads show: a worker
+stuck in a request past the deadline does not hold the run, and the stop signal reaches
+on_end code on another thread."""
 
 from __future__ import annotations
 
@@ -14,19 +17,15 @@ from typing import Any
 
 import pytest
 
+from jobwatch.clock import SYSTEM_CLOCK
 from jobwatch.endofjob import GuardedProgress
+from jobwatch.engine import Cancelled, Engine, JobHooks, Settings, StopSignal, Watch
 from jobwatch.errors import DownloadTimeout, NotFoundError
-from jobwatch.models import Job, JobState
-from jobwatch.polling import Cancelled, Engine, Settings, StopSignal, Watch
+from jobwatch.models import Job
 from jobwatch.ui import PlainRenderer, QuietRenderer
 from tests.conftest import within
+from tests.enginekit import Recorder, engine_on, job, simulated
 from tests.helpers import Clock
-from tests.test_polling import Recorder
-
-
-def job(job_id: str, state: str, progress: float | None = None) -> Job:
-    return Job(provider="claret", job_id=job_id, state=JobState(state), status=state,
-               progress=progress)
 
 
 class Ticking(Recorder):
@@ -46,122 +45,123 @@ class Ticking(Recorder):
         self.aborted = True
 
 
-def real_engine(fetch: Any, renderer: Any = None, **kwargs: Any) -> Engine:
-    settings = {k: kwargs.pop(k) for k in ("interval", "deadline", "fail_fast", "workers",
-                                            "grace") if k in kwargs}
-    settings.setdefault("interval", 0.2)
-    settings.setdefault("workers", 4)
-    if settings.get("deadline") is not None:
-        settings["deadline"] += time.monotonic()
-    return Engine(fetch, renderer or Recorder(), Settings(**settings), clock=time.monotonic,
-                  sleep=time.sleep, **kwargs)
+def watches(*ids: str) -> list[Watch]:
+    return [Watch("claret", job_id) for job_id in ids]
+
+
+def running(watch: Watch) -> Job:
+    return job(watch.job_id, "running")
+
+
+def succeeded(watch: Watch) -> Job:
+    return job(watch.job_id, "succeeded")
+
+
+def grid(start: float, step: float, count: int) -> list[float]:
+    return [pytest.approx(start + i * step) for i in range(count)]
 
 
 def test_one_slow_poll_does_not_stall_the_other_jobs() -> None:
     # Review-7 D5: every job waited for the slowest request of the round.
-    polls: dict[str, int] = {"slow": 0, "fast": 0}
+    clock = Clock()
+    polls: dict[str, list[float]] = {"slow": [], "fast": []}
 
     def fetch(watch: Watch) -> Job:
-        polls[watch.job_id] += 1
-        if watch.job_id == "slow":
-            time.sleep(1.5)
-        return job(watch.job_id, "running")
+        polls[watch.job_id].append(clock.now())
+        return running(watch)
 
-    engine = real_engine(fetch, deadline=1.2)
-    started = time.monotonic()
-    assert engine.run([Watch("claret", "slow"), Watch("claret", "fast")]) == 124
-    assert time.monotonic() - started < within(1.2 + 1)
-    assert polls["slow"] == 1
-    assert polls["fast"] >= 4  # every 0.2 s meanwhile
+    pool, _ = simulated(clock, 4, {"poll:slow": 1.5})
+    engine = engine_on(clock, fetch, workers=4, pool=pool, deadline=1.2)
+    assert engine.run(watches("slow", "fast")) == 124
+    assert polls == {"slow": [0.0], "fast": grid(0, 0.2, 6)}  # 0, 0.2, ... 1.0: then 1.2
+    assert clock.now() == pytest.approx(1.2)  # no grace for a poll in flight at the deadline
     assert [w.outcome for w in engine.watches] == ["timeout", "timeout"]
 
 
 def test_at_most_one_request_in_flight_per_job() -> None:
-    lock = threading.Lock()
-    in_flight: dict[str, int] = {}
-    most: dict[str, int] = {}
-
-    def fetch(watch: Watch) -> Job:
-        with lock:
-            in_flight[watch.job_id] = in_flight.get(watch.job_id, 0) + 1
-            most[watch.job_id] = max(most.get(watch.job_id, 0), in_flight[watch.job_id])
-        time.sleep(0.35)  # longer than the interval
-        with lock:
-            in_flight[watch.job_id] -= 1
-        return job(watch.job_id, "running")
-
-    engine = real_engine(fetch, deadline=1.2, workers=8)
-    engine.run([Watch("claret", "1"), Watch("claret", "2")])
-    assert most == {"1": 1, "2": 1}
+    clock = Clock()
+    pool, made = simulated(clock, 8, lambda kind, watch: 0.35)  # longer than the interval
+    engine = engine_on(clock, running, workers=8, pool=pool, deadline=1.2)
+    engine.run(watches("1", "2"))
+    [sim] = made
+    assert sim.most["1"] == sim.most["2"] == 1
+    # The next poll is due an interval after the answer: at 0, 0.55, 1.1.
+    assert [t for t, _, who in sim.started if who == "1"] == grid(0, 0.55, 3)
 
 
 def test_downloads_run_off_the_loop_and_the_end_time_is_the_answers() -> None:
     # Review-4 M3: a download stalled every other job, the ticks and the heartbeat.
-    polls: dict[str, list[float]] = {"a": [], "b": []}
-    download: list[float] = []
+    clock = Clock()
+    polls: list[float] = []
 
     def fetch(watch: Watch) -> Job:
-        polls[watch.job_id].append(time.monotonic())
-        if watch.job_id == "a" or len(polls["b"]) >= 8:
-            return job(watch.job_id, "succeeded")
-        return job(watch.job_id, "running")
-
-    def on_end(watch: Watch) -> None:
         if watch.job_id == "a":
-            download.append(time.monotonic())
-            time.sleep(1.0)  # a long download
-            download.append(time.monotonic())
+            return succeeded(watch)
+        polls.append(clock.now())
+        return succeeded(watch) if len(polls) >= 8 else running(watch)
 
     renderer = Ticking()
-    engine = real_engine(fetch, renderer, on_end=on_end)
-    started = time.monotonic()
-    assert engine.run([Watch("claret", "a"), Watch("claret", "b")]) == 0
+    pool, made = simulated(clock, 4, {"end:a": 1.0})  # a long download
+    engine = engine_on(clock, fetch, renderer, workers=4, pool=pool,
+                       hooks=JobHooks(on_end=lambda w: None))
+    assert engine.run(watches("a", "b")) == 0
     a, b = engine.watches
-    assert a.ended_at is not None and a.ended_at - started < 0.3  # not after its download
-    during = [t for t in polls["b"] if download[0] < t < download[1]]
-    assert len(during) >= 4  # "b" polled on every 0.2 s while "a" downloaded
-    assert len([t for t in renderer.ticks if download[0] < t < download[1]]) >= 5
+    assert a.ended_at == 0.0  # when the answer came, not after its download
+    assert (0.0, "end", "a") in made[0].started
+    assert polls == grid(0, 0.2, 8)  # "b" polled on every 0.2 s while "a" downloaded
+    assert len([t for t in renderer.ticks if 0 < t < 1.0]) >= 19  # every 0.05 s
     assert a.outcome == b.outcome == "succeeded"
 
 
 def test_downloads_of_jobs_that_ended_together_run_side_by_side() -> None:
-    lock = threading.Lock()
-    running: list[int] = [0, 0]  # now, most
-
-    def on_end(watch: Watch) -> None:
-        with lock:
-            running[0] += 1
-            running[1] = max(running)
-        time.sleep(0.3)
-        with lock:
-            running[0] -= 1
-
-    engine = real_engine(lambda w: job(w.job_id, "succeeded"), on_end=on_end, workers=2)
-    assert engine.run([Watch("claret", "1"), Watch("claret", "2")]) == 0
-    assert running[1] == 2  # no worker is kept for polls once nothing is polled
+    clock = Clock()
+    pool, made = simulated(clock, 2, lambda kind, watch: 0.3 if kind == "end" else 0.0)
+    engine = engine_on(clock, succeeded, workers=2, pool=pool,
+                       hooks=JobHooks(on_end=lambda w: None))
+    assert engine.run(watches("1", "2")) == 0
+    assert made[0].most["end"] == 2  # no worker is kept for polls once nothing is polled
+    assert clock.now() == pytest.approx(0.3)
 
 
 def test_a_worker_stays_free_for_polls_while_downloads_run() -> None:
+    clock = Clock()
     polls: list[float] = []
-    release = threading.Event()
 
     def fetch(watch: Watch) -> Job:
         if watch.job_id == "poll":
-            polls.append(time.monotonic())
-            return job("poll", "running")
-        return job(watch.job_id, "succeeded")
+            polls.append(clock.now())
+            return running(watch)
+        return succeeded(watch)
 
-    engine = real_engine(fetch, on_end=lambda w: release.wait(30), workers=3, deadline=1.0)
-    try:
-        engine.run([Watch("claret", "a"), Watch("claret", "b"), Watch("claret", "c"),
-                    Watch("claret", "poll")])
-    finally:
-        release.set()
-    assert len(polls) >= 4  # three downloads, two workers for them, one for the polls
+    stuck = simulated(clock, 3, lambda kind, watch: float("inf") if kind == "end" else 0.0)
+    engine = engine_on(clock, fetch, workers=3, pool=stuck[0], deadline=1.0,
+                       hooks=JobHooks(on_end=lambda w: None))
+    assert engine.run(watches("a", "b", "c", "poll")) == 8
+    assert stuck[1][0].most["end"] == 2  # three downloads, two workers for them ...
+    assert polls == grid(0, 0.2, 5)  # ... and one for the polls
+    assert [w.outcome for w in engine.watches] == ["download_failed"] * 3 + ["timeout"]
+    assert all(w.downloads_cut for w in engine.watches[:3])
 
 
 def test_at_the_deadline_a_request_in_flight_is_reported_as_timeout() -> None:
     # Review-4 H2: "timed out with 0 job(s) still running", no resume command.
+    clock = Clock()
+    out = io.StringIO()
+    renderer = PlainRenderer(out, clock, resume=lambda ws: ["jobwatch wait again"])
+    pool, _ = simulated(clock, 4, {"poll:2": float("inf")})  # never answers
+    engine = engine_on(clock, lambda w: job(w.job_id, "running", 0.25), renderer, workers=4,
+                       pool=pool, deadline=0.5)
+    assert engine.run(watches("1", "2")) == 124
+    assert clock.now() == 0.5
+    assert [w.outcome for w in engine.watches] == ["timeout", "timeout"]
+    text = out.getvalue()
+    assert "timed out with 2 job(s) still running: claret 1 (25%); claret 2 (no answer yet)" in text
+    assert "resume with: jobwatch wait again" in text
+
+
+def test_a_worker_really_stuck_in_a_request_does_not_hold_the_run() -> None:
+    # Real threads: the stuck worker is a daemon thread nobody joins, and the loop's wait on
+    # the real clock ends at the deadline. Bounded: the request is released at the end.
     hang = threading.Event()
 
     def fetch(watch: Watch) -> Job:
@@ -169,69 +169,69 @@ def test_at_the_deadline_a_request_in_flight_is_reported_as_timeout() -> None:
             hang.wait(30)
         return job(watch.job_id, "running", 0.25)
 
-    out = io.StringIO()
-    renderer = PlainRenderer(out, time.monotonic, resume=lambda ws: ["jobwatch wait again"])
-    engine = real_engine(fetch, renderer, deadline=0.5)
+    engine = Engine(fetch, Recorder(), Settings(interval=0.2, workers=4,
+                                                deadline=time.monotonic() + 0.5),
+                    clock=SYSTEM_CLOCK)
     started = time.monotonic()
     try:
-        code = engine.run([Watch("claret", "1"), Watch("claret", "2")])
+        code = engine.run(watches("1", "2"))
     finally:
         hang.set()
     assert code == 124
     assert time.monotonic() - started < within(0.5 + 1)
     assert [w.outcome for w in engine.watches] == ["timeout", "timeout"]
-    text = out.getvalue()
-    assert "timed out with 2 job(s) still running: claret 1 (25%); claret 2 (no answer yet)" in text
-    assert "resume with: jobwatch wait again" in text
 
 
-def test_at_the_deadline_an_on_end_in_flight_is_cut_within_a_second() -> None:
+def test_at_the_deadline_an_on_end_in_flight_is_cut_after_the_grace() -> None:
     # Review-4 H1: a hanging detail call or download overran --timeout by 30 s.
-    stopped: list[float] = []
-    seen_signal: list[str | None] = []
-    release = threading.Event()
-
-    def on_end(watch: Watch) -> None:
-        release.wait(30)  # ignores the signal: the engine must not wait for it
-
-    def on_stop() -> None:
-        stopped.append(time.monotonic())
-        seen_signal.append(engine.cancelled.reason)
-
-    engine = real_engine(lambda w: job(w.job_id, "succeeded"), on_end=on_end, on_stop=on_stop,
-                         deadline=0.5)
-    started = time.monotonic()
-    try:
-        code = engine.run([Watch("claret", "1")])
-    finally:
-        release.set()
-    assert time.monotonic() - started < within(0.5 + 1)
-    assert code == 8  # as a download cut by the timeout: `jobwatch download` fetches it
+    clock = Clock()
+    stopped: list[tuple[float, str | None]] = []
+    pool, _ = simulated(clock, 4, {"end:1": float("inf")})  # ignores the signal
+    engine = engine_on(clock, succeeded, workers=4, pool=pool, deadline=0.5,
+                       hooks=JobHooks(on_end=lambda w: None, on_stop=lambda: stopped.append(
+                           (clock.now(), engine.cancelled.reason))))
+    assert engine.run(watches("1")) == 8  # as a download cut by the timeout: `download` fetches it
     watch = engine.watches[0]
     assert watch.outcome == "download_failed" and watch.downloads_cut
-    assert engine.cancelled.is_set() and seen_signal == ["timeout"]
-    assert len(stopped) == 1 and stopped[0] - started >= 0.5 + 0.4  # after the grace
+    assert watch.download_failures == ["the --timeout passed before its files were saved"]
+    assert stopped == [(1.0, "timeout")]  # after the grace of 0.5 s, once
 
 
-def test_on_end_work_that_notices_the_signal_finishes_within_the_grace() -> None:
-    noticed: list[bool] = []
+class Noticing(StopSignal):
+    """A stop signal that the simulated on_end work notices ``after`` seconds once set."""
 
-    def on_end(watch: Watch) -> None:
-        while not engine.cancelled.wait(0.01):
-            pass
-        noticed.append(True)
+    def __init__(self, notice: Any) -> None:
+        super().__init__()
+        self.notice = notice
+
+    def stop(self, reason: str) -> None:
+        super().stop(reason)
+        self.notice()
+
+
+def test_on_end_work_that_notices_the_signal_ends_the_grace_early() -> None:
+    clock = Clock()
+    pool, made = simulated(clock, 4, {"end:1": float("inf")})
+    stopped: list[float] = []
+
+    def cut_short() -> None:
+        watch = engine.watches[0]
         watch.download_failures.append("cut short")
         watch.downloads_cut = True
 
-    engine = real_engine(lambda w: job(w.job_id, "succeeded"), on_end=on_end, deadline=0.3)
-    started = time.monotonic()
-    code = engine.run([Watch("claret", "1")])
-    assert time.monotonic() - started < within(0.3 + 0.3)  # no need to wait out the grace
-    assert noticed == [True]
+    signal = Noticing(lambda: made[0].release("1", 0.05, cut_short))
+    engine = Engine(succeeded, Recorder(), Settings(interval=0.2, workers=4, deadline=0.3),
+                    clock=clock, pool=pool, cancelled=signal,
+                    hooks=JobHooks(on_end=lambda w: None,
+                                   on_stop=lambda: stopped.append(clock.now())))
+    code = engine.run(watches("1"))
+    assert stopped == [pytest.approx(0.35)]  # not 0.8: no need to wait out the grace
     assert code == 8 and engine.watches[0].outcome == "download_failed"
+    assert engine.watches[0].download_failures == ["cut short"]
 
 
-def test_ctrl_c_cancels_in_flight_on_end_and_calls_on_stop() -> None:
+def test_ctrl_c_cancels_in_flight_on_end_on_its_thread_and_calls_on_stop() -> None:
+    # Real threads: the signal set by the loop reaches on_end on its worker thread.
     events: list[str] = []
 
     def on_end(watch: Watch) -> None:
@@ -247,10 +247,10 @@ def test_ctrl_c_cancels_in_flight_on_end_and_calls_on_stop() -> None:
                 raise KeyboardInterrupt
             return super().tick(now)
 
-    engine = real_engine(lambda w: job(w.job_id, "succeeded"), CtrlC(), on_end=on_end,
-                         on_stop=lambda: events.append("on_stop"))
+    engine = Engine(succeeded, CtrlC(), Settings(interval=0.2, workers=4), clock=SYSTEM_CLOCK,
+                    hooks=JobHooks(on_end=on_end, on_stop=lambda: events.append("on_stop")))
     started = time.monotonic()
-    assert engine.run([Watch("claret", "1")]) == 130
+    assert engine.run(watches("1")) == 130
     assert time.monotonic() - started < within(1.5)
     assert events == ["on_end started", "ctrl-c", "on_end saw interrupted", "on_stop"]
     watch = engine.watches[0]
@@ -258,37 +258,30 @@ def test_ctrl_c_cancels_in_flight_on_end_and_calls_on_stop() -> None:
 
 
 def test_fail_fast_stops_downloads_of_other_jobs_and_calls_on_stop() -> None:
-    calls: list[str] = []
-    release = threading.Event()
+    clock = Clock()
+    calls: list[float] = []
 
     def fetch(watch: Watch) -> Job:
-        if watch.job_id == "ok":
-            return job("ok", "succeeded")
-        time.sleep(0.1)
-        return job("bad", "failed")
+        return succeeded(watch) if watch.job_id == "ok" else job("bad", "failed")
 
-    def on_end(watch: Watch) -> None:
-        if watch.job_id == "ok":
-            release.wait(30)
-
-    engine = real_engine(fetch, on_end=on_end, fail_fast=True,
-                         on_stop=lambda: calls.append("on_stop"))
-    started = time.monotonic()
-    try:
-        code = engine.run([Watch("claret", "ok"), Watch("claret", "bad")])
-    finally:
-        release.set()
-    assert code == 1 and time.monotonic() - started < within(1.5)
-    assert calls == ["on_stop"] and engine.cancelled.reason == "stopped"
+    pool, _ = simulated(clock, 4, {"end:ok": float("inf"), "poll:bad": 0.1})
+    engine = engine_on(clock, fetch, workers=4, pool=pool, fail_fast=True,
+                       hooks=JobHooks(on_end=lambda w: None,
+                                      on_stop=lambda: calls.append(clock.now())))
+    assert engine.run(watches("ok", "bad")) == 1
+    assert calls == [pytest.approx(0.6)] and engine.cancelled.reason == "stopped"
     assert [w.outcome for w in engine.watches] == ["interrupted", "failed"]
     assert engine.watches[0].downloads_cut
 
 
 def test_no_on_stop_call_when_every_job_simply_ends() -> None:
+    clock = Clock()
     calls: list[str] = []
-    engine = real_engine(lambda w: job(w.job_id, "succeeded"), on_end=lambda w: None,
-                         on_stop=lambda: calls.append("on_stop"))
-    assert engine.run([Watch("claret", "1")]) == 0
+    pool, _ = simulated(clock, 4, {"end:1": 0.3})
+    engine = engine_on(clock, succeeded, workers=4, pool=pool,
+                       hooks=JobHooks(on_end=lambda w: None,
+                                      on_stop=lambda: calls.append("on_stop")))
+    assert engine.run(watches("1")) == 0
     assert calls == [] and not engine.cancelled.is_set()
 
 
@@ -297,23 +290,49 @@ def test_an_unexpected_error_still_takes_the_display_down() -> None:
     def fetch(watch: Watch) -> Job:
         raise OverflowError("integer division result too large for a float")
 
+    clock = Clock()
     renderer = Ticking()
-    engine = real_engine(fetch, renderer, on_stop=lambda: None)
+    pool, _ = simulated(clock, 4)
+    engine = engine_on(clock, fetch, renderer, workers=4, pool=pool,
+                       hooks=JobHooks(on_stop=lambda: None))
     with pytest.raises(OverflowError):
-        engine.run([Watch("claret", "1")])
+        engine.run(watches("1"))
     assert renderer.aborted and engine.cancelled.is_set()
 
 
-def test_fail_fast_counts_an_answer_already_in_flight() -> None:
-    def fetch(watch: Watch) -> Any:
+def test_fail_fast_does_not_wait_past_the_grace_for_an_answer_in_flight() -> None:
+    clock = Clock()
+
+    def fetch(watch: Watch) -> Job:
         if watch.job_id == "1":
-            time.sleep(0.2)  # within the grace
             return job("1", "failed")
         raise NotFoundError("job 2 not found")
 
-    engine = real_engine(fetch, fail_fast=True)
-    assert engine.run([Watch("claret", "1"), Watch("claret", "2")]) == 1
-    assert [w.outcome for w in engine.watches] == ["failed", "not_found"]
+    pool, _ = simulated(clock, 4, {"poll:1": 0.7})  # answers after the grace of 0.5 s
+    engine = engine_on(clock, fetch, workers=4, pool=pool, fail_fast=True)
+    assert engine.run(watches("1", "2")) == 4  # job 1 says nothing: it was left unwatched
+    assert [w.outcome for w in engine.watches] == ["interrupted", "not_found"]
+    assert clock.now() == pytest.approx(0.5)
+
+
+# -- end-of-job work on the same clock -------------------------------------------------------
+
+
+def test_end_of_job_waits_on_the_engines_clock_and_ends_at_the_stop() -> None:
+    from pathlib import Path
+
+    from jobwatch.endofjob import EndOfJob
+
+    clock = Clock()
+    signal = StopSignal()
+    work = EndOfJob(None, None, None, Recorder(), Path("."), None,  # type: ignore[arg-type]
+                    enabled=True, cancelled=signal, clock=clock)
+    work._sleep(3.0)  # a retry's wait
+    assert clock.waits == [3.0] and clock.now() == 3.0
+    signal.stop("interrupted")
+    with pytest.raises(Cancelled):
+        work._sleep(3.0)
+    assert clock.now() == 3.0
 
 
 # -- the guard on download progress ----------------------------------------------------------
@@ -357,8 +376,8 @@ def test_every_renderers_download_progress_is_guarded_by_the_signal() -> None:
 
     signal = StopSignal()
     for renderer in (PlainRenderer(io.StringIO(), time.monotonic), QuietRenderer(io.StringIO())):
-        artifacts = EndOfJob(None, None, None, renderer, Path("."), None, enabled=True,
-                              cancelled=signal)
+        artifacts = EndOfJob(None, None, None, renderer, Path("."), None,  # type: ignore[arg-type]
+                             enabled=True, cancelled=signal)
         progress = artifacts._progress(Watch("claret", "1"))
         progress.start("a.csv", 3)
         signal.stop("interrupted")
@@ -371,13 +390,17 @@ def test_every_renderers_download_progress_is_guarded_by_the_signal() -> None:
 # -- how long the loop sleeps (review-7 D8) ----------------------------------------------------
 
 
-def fake_run(renderer: Any, answers: list[Job], interval: float) -> Clock:
-    return fake_run_with(renderer, answers, interval, Clock())
+def fake_run(renderer: Any, answers: list[Job], interval: float, clock: Clock) -> Clock:
+    replies = iter(answers)
+    engine = Engine(lambda w: next(replies), renderer, Settings(interval=interval, workers=0),
+                    clock=clock)
+    assert engine.run([Watch("claret", "1")]) == 0
+    return clock
 
 
 def test_quiet_sleeps_from_poll_to_poll() -> None:
     answers = [job("1", "running")] * 3 + [job("1", "succeeded")]
-    clock = fake_run(QuietRenderer(io.StringIO()), answers, interval=30)
+    clock = fake_run(QuietRenderer(io.StringIO()), answers, interval=30, clock=Clock())
     assert clock.sleeps == [30, 30, 30]
 
 
@@ -385,16 +408,8 @@ def test_plain_sleeps_until_the_next_poll_or_heartbeat_not_every_second() -> Non
     clock = Clock()
     renderer = PlainRenderer(io.StringIO(), clock)
     answers = [job("1", "running", 0.5)] * 2 + [job("1", "succeeded")]
-    fake_run_clock = fake_run_with(renderer, answers, interval=100, clock=clock)
+    fake_run(renderer, answers, interval=100, clock=clock)
     # Polls at 0, 100, 200 (the same answer twice: nothing printed); heartbeats at 60, 120,
     # 180: five sleeps for 200 s, never a one-second tick.
-    assert fake_run_clock.sleeps == pytest.approx([60, 40, 20, 60, 20])
+    assert clock.sleeps == pytest.approx([60, 40, 20, 60, 20])
     assert renderer.stream.getvalue().count("still waiting") == 3  # type: ignore[attr-defined]
-
-
-def fake_run_with(renderer: Any, answers: list[Job], interval: float, clock: Clock) -> Clock:
-    replies = iter(answers)
-    engine = Engine(lambda w: next(replies), renderer, Settings(interval=interval, workers=0),
-                    clock=clock, sleep=clock.sleep)
-    assert engine.run([Watch("claret", "1")]) == 0
-    return clock

@@ -29,6 +29,7 @@ EXAMPLES = examples(
     "jobwatch wait claret 12345 --timeout 10m",
     "jobwatch wait claret 101 102 103 --fail-fast --download-dir ./out",
     "jobwatch wait claret:1001 merchantops:enr_7Hq2",
+    "jobwatch wait claret 12346 --not-found-grace 2m",
     "jobwatch wait merchantops job_8f2c1 --json | jq -r .outcome",
 )
 
@@ -55,6 +56,11 @@ def wait(
     artifacts: ArtifactsOpt = None,
     follow_related: Annotated[bool, typer.Option(
         "--follow-related", help="Retailgrid: also wait for the related grid-fill job.")] = False,
+    not_found_grace: Annotated[str | None, typer.Option(
+        "--not-found-grace", metavar="DURATION",
+        help="A job the provider does not know yet is waited for, polled at its interval, "
+             "until this long after the watch began; then it is not found (exit 4). "
+             "Default 0, or not_found_grace in [defaults].")] = None,
     json_output: Annotated[bool, typer.Option(
         "--json", help="JSON Lines on stdout: one job per line, with outcome and downloads."
     )] = False,
@@ -69,6 +75,6 @@ def wait(
     refs = parse_refs(jobs, stderr=run.stderr)
     opts = WaitOptions(timeout=timeout, interval=interval, fail_fast=fail_fast, strict=strict,
                        download_dir=download_dir, no_download=no_download, artifacts=artifacts,
-                       follow_related=follow_related)
+                       follow_related=follow_related, not_found_grace=not_found_grace)
     return watch_jobs(run, refs, opts, Output.choose(run, json_output=json_output, quiet=quiet),
                       resume=Resume.from_context(ctx, run.profile, run.config_path))

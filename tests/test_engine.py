@@ -1,4 +1,5 @@
-"""The polling engine with a fake clock and a fake sleep: a 10-minute wait in milliseconds."""
+"""The engine's rules on the fake clock, tasks run inline (workers=0): a 10-minute wait in
+milliseconds, every poll at an exact time."""
 
 from __future__ import annotations
 
@@ -6,35 +7,11 @@ from typing import Any
 
 import pytest
 
-from jobwatch.errors import AuthError, NotFoundError, UnreachableError
-from jobwatch.http import TransientError
+from jobwatch.engine import MAX_FAILURES, Engine, JobHooks, RetryPolicy, Settings, Watch
+from jobwatch.errors import AuthError, NotFoundError, TransientError, UnreachableError
 from jobwatch.models import Job, JobState
-from jobwatch.polling import MAX_FAILURES, Engine, Settings, Watch
+from tests.enginekit import Recorder, Script, engine_on, simulated
 from tests.helpers import Clock
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str]] = []
-        self.finished: tuple[list[Watch], int] | None = None
-
-    def start(self, watches: list[Watch]) -> None:
-        self.events += [("start", w.label) for w in watches]
-
-    def add(self, watch: Watch) -> None:
-        self.events.append(("add", watch.label))
-
-    def update(self, watch: Watch) -> None:
-        self.events.append(("update", watch.label))
-
-    def problem(self, watch: Watch, text: str) -> None:
-        self.events.append(("problem", text))
-
-    def tick(self, now: float) -> None:
-        pass
-
-    def finish(self, watches: list[Watch], code: int) -> None:
-        self.finished = (watches, code)
 
 
 def job(job_id: str, state: str, failed_items: int | None = None) -> Job:
@@ -42,33 +19,16 @@ def job(job_id: str, state: str, failed_items: int | None = None) -> Job:
                failed_items=failed_items)
 
 
-class Script:
-    """Answers per job id, in order; the last answer repeats. Records when each poll happened."""
-
-    def __init__(self, clock: Clock, answers: dict[str, list[Any]]) -> None:
-        self.clock = clock
-        self.answers = answers
-        self.polls: dict[str, list[float]] = {k: [] for k in answers}
-
-    def __call__(self, watch: Watch) -> Any:
-        times = self.polls.setdefault(watch.job_id, [])
-        times.append(self.clock())
-        answers = self.answers[watch.job_id]
-        answer = answers[min(len(times) - 1, len(answers) - 1)]
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-
 def run(answers: dict[str, list[Any]], *, interval: float = 2.0, timeout: float | None = None,
         rand: Any = None, **settings: Any) -> tuple[int, Script, Clock, Recorder, Engine]:
     clock = Clock()
     script = Script(clock, answers)
     recorder = Recorder()
+    retry = RetryPolicy(rand=rand) if rand is not None else RetryPolicy()
     engine = Engine(script, recorder,
-                    Settings(interval=interval, deadline=timeout, workers=0, **settings),
-                    clock=clock, sleep=clock.sleep, rand=rand)
-    code = engine.run([Watch("claret", job_id) for i, job_id in enumerate(answers)])
+                    Settings(interval=interval, deadline=timeout, workers=0, retry=retry,
+                             **settings), clock=clock)
+    code = engine.run([Watch("claret", job_id) for job_id in answers])
     return code, script, clock, recorder, engine
 
 
@@ -226,8 +186,7 @@ def test_a_refused_token_leaves_the_jobs_of_other_profiles_watched() -> None:
     answers = {"1": [job("1", "running"), job("1", "succeeded")], "2": [AuthError("HTTP 401")],
                "3": [job("3", "running")]}
     script = Script(clock, answers)
-    engine = Engine(script, Recorder(), Settings(interval=2, workers=0), clock=clock,
-                    sleep=clock.sleep)
+    engine = Engine(script, Recorder(), Settings(interval=2, workers=0), clock=clock)
     code = engine.run([Watch("claret", "1", profile="prod"), Watch("claret", "2"),
                        Watch("claret", "3")])
     assert [w.outcome for w in engine.watches] == ["succeeded", "auth", "auth"]
@@ -252,7 +211,7 @@ def test_discovered_related_jobs_are_watched_after_their_parent() -> None:
     clock = Clock()
     script = Script(clock, answers)
     engine = Engine(script, Recorder(), Settings(interval=1, workers=0), clock=clock,
-                    sleep=clock.sleep, discover=discover)
+                    hooks=JobHooks(discover=discover))
     code = engine.run([Watch("claret", "p"), Watch("claret", "q")])
     assert code == 0
     assert [w.job_id for w in engine.watches] == ["p", "r", "q"]
@@ -260,25 +219,27 @@ def test_discovered_related_jobs_are_watched_after_their_parent() -> None:
 
 
 def test_the_thread_pool_gives_the_same_answers_as_inline_polling() -> None:
-    clock = Clock()
+    # Real threads on the real clock: the one test here of jobwatch.engine.workers.ThreadPool
+    # with many jobs (the floor of 0.2 s between a job's two polls is all it waits).
+    from jobwatch.clock import SYSTEM_CLOCK
+
     answers = {str(i): [job(str(i), "running"), job(str(i), "succeeded")] for i in range(40)}
-    script = Script(clock, answers)
-    engine = Engine(script, Recorder(), Settings(interval=1, workers=8), clock=clock,
-                    sleep=clock.sleep)
-    code = engine.run([Watch("claret", k) for i, k in enumerate(answers)])
+    script = Script(Clock(), answers)
+    engine = Engine(script, Recorder(), Settings(interval=0.2, workers=8), clock=SYSTEM_CLOCK)
+    code = engine.run([Watch("claret", k) for k in answers])
     assert code == 0
     assert all(len(script.polls[k]) == 2 for k in answers)
 
 
 def test_ctrl_c_marks_running_jobs_interrupted_and_exits_130() -> None:
-    clock = Clock()
+    class CtrlC(Clock):
+        def sleep(self, seconds: float) -> None:
+            raise KeyboardInterrupt
 
-    def sleep(seconds: float) -> None:
-        raise KeyboardInterrupt
-
+    clock = CtrlC()
     recorder = Recorder()
     engine = Engine(Script(clock, {"1": [job("1", "running")]}), recorder,
-                    Settings(interval=1, workers=0), clock=clock, sleep=sleep)
+                    Settings(interval=1, workers=0), clock=clock)
     assert engine.run([Watch("claret", "1")]) == 130
     assert engine.watches[0].outcome == "interrupted"
     assert recorder.finished is not None and recorder.finished[1] == 130
@@ -292,58 +253,54 @@ def test_fail_fast_keeps_every_answer_of_the_round() -> None:
 
 
 def test_fail_fast_code_follows_the_command_line_not_the_order_answers_arrive() -> None:
-    import time
-
-    def fetch(watch: Watch) -> Any:
-        if watch.job_id == "1":
-            time.sleep(0.2)  # job 1 answers last
-            return job("1", "failed")
-        raise NotFoundError("job 2 not found")
-
     clock = Clock()
-    engine = Engine(fetch, Recorder(), Settings(interval=1, workers=2, fail_fast=True),
-                    clock=clock, sleep=clock.sleep)
+    answers = {"1": [job("1", "failed")], "2": [NotFoundError("job 2 not found")]}
+    pool, _ = simulated(clock, size=2, duration={"poll:1": 0.2})  # job 1 answers last
+    engine = engine_on(clock, Script(clock, answers), interval=1, workers=2, fail_fast=True,
+                       pool=pool)
     assert engine.run([Watch("claret", "1"), Watch("claret", "2")]) == 1
     assert [w.outcome for w in engine.watches] == ["failed", "not_found"]
+    assert clock.now() == pytest.approx(0.2)  # job 1's answer came within the stop's grace
 
 
 def test_strict_asks_the_has_errors_hook() -> None:
     clock = Clock()
     engine = Engine(Script(clock, {"1": [job("1", "succeeded")]}), Recorder(),
                     Settings(interval=1, workers=0, strict=True), clock=clock,
-                    sleep=clock.sleep, has_errors=lambda watch: True)
+                    hooks=JobHooks(has_errors=lambda watch: True))
     assert engine.run([Watch("claret", "1")]) == 1
 
 
 # -- review 2 ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("state", "failures", "with_errors", "outcome"), [
-    ("succeeded", [], False, "succeeded"),
-    ("succeeded", ["x.csv: HTTP 403"], False, "download_failed"),
-    ("succeeded", [], True, "failed"),
-    ("failed", ["x.csv: HTTP 403"], False, "failed"),  # the job's own failure comes first
-    ("canceled", [], False, "failed"),
-])
-def test_one_outcome_rule_for_wait_and_download(state, failures, with_errors, outcome) -> None:
-    from jobwatch.polling import settle
-
-    assert settle(job("1", state), failures, with_errors=with_errors) == outcome
-
-
 def test_a_deadline_past_what_a_wait_can_ask_for_is_no_crash() -> None:
     # Review 2-a D4: --timeout 10000000000 asked the result queue for a wait past
     # threading.TIMEOUT_MAX (OverflowError) while the only job's poll was in flight. Each wait
-    # is at most IDLE_WAIT now. A real clock and a real worker: the answer comes after 0.2 s.
+    # is at most IDLE_WAIT now.
+    from jobwatch.engine.loop import IDLE_WAIT
+
+    clock = Clock()
+    pool, _ = simulated(clock, size=1, duration={"poll:1": 200.0})
+    engine = engine_on(clock, lambda w: job(w.job_id, "succeeded"), workers=1, pool=pool,
+                       deadline=1e10)
+    assert engine.run([Watch("claret", "1")]) == 0
+    assert clock.waits == [IDLE_WAIT, IDLE_WAIT, IDLE_WAIT, IDLE_WAIT]  # 200 s, in pieces
+    assert clock.now() == 200.0
+
+
+def test_the_system_clock_takes_a_deadline_past_timeout_max() -> None:
+    # The same, on the real clock and a real worker: the answer comes after 0.2 s.
     import time
+
+    from jobwatch.clock import SYSTEM_CLOCK
 
     def fetch(watch: Watch) -> Job:
         time.sleep(0.2)
         return job(watch.job_id, "succeeded")
 
     engine = Engine(fetch, Recorder(), Settings(interval=0.2, deadline=time.monotonic() + 1e10,
-                                               workers=1),
-                    clock=time.monotonic, sleep=time.sleep)
+                                               workers=1), clock=SYSTEM_CLOCK)
     assert engine.run([Watch("claret", "1")]) == 0
 
 
@@ -357,7 +314,7 @@ def test_a_config_error_from_a_poll_ends_the_run() -> None:
 
 def test_the_retry_count_names_the_failures_that_end_it() -> None:
     _, _, _, recorder, engine = run({"1": [TransientError("HTTP 503")]}, interval=1)
-    problems = [text for kind, text in recorder.events if kind == "problem"]
+    problems = recorder.problems()
     assert problems[0].startswith(f"HTTP 503; failure 1 of {MAX_FAILURES} in a row, retrying")
     assert problems[-1].startswith(f"HTTP 503; failure {MAX_FAILURES - 1} of {MAX_FAILURES}")
     assert engine.watches[0].error.message == (
