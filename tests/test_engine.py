@@ -319,3 +319,92 @@ def test_the_retry_count_names_the_failures_that_end_it() -> None:
     assert problems[-1].startswith(f"HTTP 503; failure {MAX_FAILURES - 1} of {MAX_FAILURES}")
     assert engine.watches[0].error.message == (
         f"HTTP 503; gave up after {MAX_FAILURES} failures in a row")
+
+
+# -- --not-found-grace ---------------------------------------------------------------------
+
+NOT_YET = NotFoundError("claret job 1 not found (HTTP 404)")
+
+
+def test_a_job_not_found_within_the_grace_is_waited_for_until_it_appears() -> None:
+    answers = {"1": [NOT_YET, NOT_YET, job("1", "running"), job("1", "succeeded")]}
+    code, script, _, recorder, engine = run(answers, interval=2, not_found_grace=10)
+    assert code == 0
+    assert script.polls["1"] == [0, 2, 4, 6]  # at the job's own interval
+    waiting = [p for p in recorder.problems() if p.startswith("waiting to appear")]
+    assert waiting == ["waiting to appear (claret job 1 not found (HTTP 404)); polled on for "
+                       "up to 10s more"]  # said once, not at every poll
+    watch = engine.watches[0]
+    assert not watch.waiting and watch.last_problem is None and watch.failures == 0
+
+
+def test_while_waiting_the_watch_says_so() -> None:
+    clock = Clock()
+    seen: list[tuple[bool, str | None]] = []
+
+    def fetch(watch: Watch) -> Job:
+        seen.append((watch.waiting, watch.last_problem))
+        if len(seen) < 3:
+            raise NOT_YET
+        return job("1", "succeeded")
+
+    assert engine_on(clock, fetch, not_found_grace=5).run([Watch("claret", "1")]) == 0
+    assert seen == [(False, None), (True, f"waiting to appear ({NOT_YET.message})"),
+                    (True, f"waiting to appear ({NOT_YET.message})")]
+
+
+def test_still_not_found_after_the_grace_is_not_found() -> None:
+    code, script, clock, _, engine = run({"1": [NOT_YET]}, interval=2, not_found_grace=5)
+    assert code == 4
+    assert script.polls["1"] == [0, 2, 4, 6]  # 6 s after the watch began: past the grace
+    assert engine.watches[0].outcome == "not_found" and not engine.watches[0].waiting
+    assert engine.watches[0].error is NOT_YET and clock.now() == 6
+
+
+def test_a_timeout_during_the_grace_is_a_timeout() -> None:
+    code, script, clock, _, engine = run({"1": [NOT_YET]}, interval=2, not_found_grace=60,
+                                         timeout=10)
+    assert code == 124
+    assert script.polls["1"] == [0, 2, 4, 6, 8] and clock.now() == 10
+    watch = engine.watches[0]
+    assert watch.outcome == "timeout" and watch.last_problem == (
+        f"waiting to appear ({NOT_YET.message})")  # what --json's message says
+
+
+def test_without_a_grace_not_found_is_final_at_once() -> None:
+    code, script, _, _, _ = run({"1": [NOT_YET, job("1", "succeeded")]})
+    assert code == 4 and script.polls["1"] == [0]
+
+
+def test_the_grace_counts_from_the_start_of_each_watch() -> None:
+    # A followed job found at t=4 has its own grace, from t=4.
+    clock = Clock()
+    answers = {"p": [job("p", "running")] * 2 + [job("p", "succeeded")], "r": [NOT_YET]}
+    script = Script(clock, answers)
+
+    def discover(watch: Watch) -> list[Watch]:
+        return [Watch("claret", "r", parent=watch)] if clock.now() >= 4 else []
+
+    engine = Engine(script, Recorder(), Settings(interval=2, workers=0, not_found_grace=5),
+                    clock=clock, hooks=JobHooks(discover=discover))
+    assert engine.run([Watch("claret", "p")]) == 4
+    assert script.polls["r"] == [4, 6, 8, 10]
+
+
+def test_a_refused_token_within_the_grace_is_still_refused_at_once() -> None:
+    code, script, _, _, _ = run({"1": [AuthError("HTTP 401")]}, not_found_grace=60)
+    assert code == 5 and script.polls["1"] == [0]
+
+
+def test_waiting_to_appear_is_no_failure_for_fail_fast() -> None:
+    answers = {"1": [NOT_YET, job("1", "succeeded")], "2": [job("2", "running"),
+                                                            job("2", "succeeded")]}
+    code, _, _, _, engine = run(answers, not_found_grace=10, fail_fast=True)
+    assert code == 0 and [w.outcome for w in engine.watches] == ["succeeded", "succeeded"]
+
+
+def test_not_found_between_transient_failures_resets_the_count() -> None:
+    flaky = TransientError("HTTP 503")
+    answers = {"1": [flaky] * 9 + [NOT_YET] + [flaky] * 9 + [job("1", "succeeded")]}
+    code, script, _, _, _ = run(answers, interval=1, rand=lambda: 0.0, not_found_grace=600)
+    assert code == 0 and len(script.polls["1"]) == 20
