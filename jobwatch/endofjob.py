@@ -124,6 +124,11 @@ class EndOfJob:
 
             raise Cancelled("the watch stopped during a retry's wait")
 
+    def needed(self, watch: Watch) -> bool:
+        """Whether ``on_end`` has anything to do for this ended job: a detail answer to ask
+        for, or files to fetch."""
+        return self.adapter.has_detail or (self.enabled and bool(_job(watch).artifacts))
+
     def on_end(self, watch: Watch) -> None:
         from jobwatch.artifacts import ArtifactReport
         from jobwatch.http import PastDeadline

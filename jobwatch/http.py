@@ -286,7 +286,8 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
             # A Location httpx could not parse, on a client without set_location_aside.
             raise UnreachableError(f"{redact(_host(url))} answered a redirect jobwatch cannot "
                                    f"follow ({describe_exception(exc, redact)})") from None
-        _log(log, redact, url, str(response.status_code), started)
+        if log is not None:
+            _log(log, redact, url, str(response.status_code), started)
         if 300 <= response.status_code < 400:
             try:
                 url = redirect_target(url, response, redact)
@@ -296,7 +297,7 @@ def open_response(client: httpx.Client, url: str, *, credentials: dict[str, str]
         if stream:
             return response
         limit = API_TIME_LIMIT if time_limit is None else time_limit
-        return _read_answer(response, _host(url), redact, started + limit, limit)
+        return _read_answer(response, url, redact, started + limit, limit)
     raise UnreachableError(f"too many redirects fetching {redact(url)}")
 
 
@@ -390,44 +391,65 @@ def _via(client: httpx.Client, url: str) -> str:
     return f" via proxy {proxy}" if client.trust_env and (proxy := env_proxy(url)) else ""
 
 
-def _read_answer(response: httpx.Response, host: str, redact: Callable[[str], str],
+def _read_answer(response: httpx.Response, url: str, redact: Callable[[str], str],
                  deadline: float, limit: float) -> httpx.Response:
     """The answer with its body read, inflated if the server compressed it anyway, within
     API_BODY_LIMIT and the deadline (checked between reads: a server dribbling a byte every few
-    seconds never trips the per-read timeout)."""
+    seconds never trips the per-read timeout).
+
+    This runs for every poll, so the common answer (a few KiB, as stored) costs little: no
+    copy of the response, and the host is worked out for a message only when there is one."""
     import httpx
 
     from jobwatch import httpcore_seam
 
-    host = redact(host)
-    body = bytearray()
     encoding = None
     try:
         encoding = content_encoding(response)
-        for chunk in inflated(response.iter_raw(), encoding):
-            body += chunk
-            if len(body) > API_BODY_LIMIT:
-                raise TransientError(f"{host} answered more than {API_BODY_LIMIT >> 20} MiB, "
-                                     "far more than a job's status")
-            if time.monotonic() > deadline:
-                raise TransientError(f"{host} took more than {limit:.0f}s to answer")
+        body = _bounded_body(response, encoding, url, redact, deadline, limit)
         httpcore_seam.drop_if_overfed(response)
     except httpx.HTTPError as exc:
-        raise TransientError(f"connection broke while reading from {host} "
+        raise TransientError(f"connection broke while reading from {_where(url, redact)} "
                              f"({describe_exception(exc, redact)})") from None
     except ValueError as exc:
-        raise TransientError(f"{host} answered a body jobwatch cannot read: {exc}") from None
+        raise TransientError(f"{_where(url, redact)} answered a body jobwatch cannot read: "
+                             f"{exc}") from None
     except zlib.error as exc:
-        raise TransientError(f"{host} sent a {encoding} body that does not decode ({exc})"
-                             ) from None
+        raise TransientError(f"{_where(url, redact)} sent a {encoding} body that does not "
+                             f"decode ({exc})") from None
     finally:
         response.close()
-    # What the wire said about length and encoding no longer describes ``body``. The headers
-    # are carried over as the bytes that came (``raw``): httpx decodes a non-ASCII value
-    # (`X-Served-By: café`) for reading, but would encode the decoded text back as ASCII.
+    if encoding is None:
+        # The body as it came: the answer's own headers still describe it.
+        return httpcore_seam.with_body(response, body)
+    # Inflated: what the wire said about length and encoding no longer describes ``body``.
+    # The headers are carried over as the bytes that came (``raw``): httpx decodes a non-ASCII
+    # value (`X-Served-By: café`) for reading, but would encode the decoded text back as ASCII.
     kept = [(k, v) for k, v in response.headers.raw if k.lower() not in _WIRE_FRAMING]
-    return httpx.Response(response.status_code, headers=kept, content=bytes(body),
+    return httpx.Response(response.status_code, headers=kept, content=body,
                           request=response.request, extensions=response.extensions)
+
+
+def _bounded_body(response: httpx.Response, encoding: str | None, url: str,
+                  redact: Callable[[str], str], deadline: float, limit: float) -> bytes:
+    pieces = response.iter_raw() if encoding is None else inflated(response.iter_raw(),
+                                                                   encoding)
+    chunks: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        chunks.append(piece)
+        size += len(piece)
+        if size > API_BODY_LIMIT:
+            raise TransientError(f"{_where(url, redact)} answered more than "
+                                 f"{API_BODY_LIMIT >> 20} MiB, far more than a job's status")
+        if time.monotonic() > deadline:
+            raise TransientError(f"{_where(url, redact)} took more than {limit:.0f}s to answer")
+    return b"".join(chunks)  # one piece, the common case, is not copied
+
+
+def _where(url: str, redact: Callable[[str], str]) -> str:
+    """The host a message names (redaction costs a few regular expressions: only for one)."""
+    return redact(_host(url))
 
 
 def content_encoding(response: httpx.Response) -> str | None:

@@ -158,7 +158,8 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
                      fail_fast=opts.fail_fast, strict=opts.strict, workers=workers,
                      not_found_grace=grace),
             clock=clock, observers=events, cancelled=cancelled,
-            hooks=JobHooks(on_end=lambda w: ends[w.account].on_end(w), discover=discover,
+            hooks=JobHooks(on_end=lambda w: ends[w.account].on_end(w),
+                           needs_end=lambda w: ends[w.account].needed(w), discover=discover,
                            has_errors=has_errors, on_stop=parts.remove_all))
         long_running()
         code = engine.run([new_watch(r.provider, r.profile or runtime.profile, r.job_id)

@@ -408,3 +408,16 @@ def test_not_found_between_transient_failures_resets_the_count() -> None:
     answers = {"1": [flaky] * 9 + [NOT_YET] + [flaky] * 9 + [job("1", "succeeded")]}
     code, script, _, _, _ = run(answers, interval=1, rand=lambda: 0.0, not_found_grace=600)
     assert code == 0 and len(script.polls["1"]) == 20
+
+
+def test_an_ended_job_with_nothing_to_fetch_settles_without_a_worker() -> None:
+    clock = Clock()
+    ran: list[str] = []
+    pool, made = simulated(clock, 2, {"end:1": 5.0, "end:2": 5.0})
+    engine = engine_on(clock, lambda w: job(w.job_id, "succeeded"), workers=2, pool=pool,
+                       hooks=JobHooks(on_end=lambda w: ran.append(w.job_id),
+                                      needs_end=lambda w: w.job_id == "2"))
+    assert engine.run([Watch("claret", "1"), Watch("claret", "2")]) == 0
+    assert ran == ["2"] and [k for _, k, _ in made[0].started].count("end") == 1
+    assert [w.outcome for w in engine.watches] == ["succeeded", "succeeded"]
+    assert clock.now() == 5.0  # only job 2 waited for its files

@@ -335,6 +335,28 @@ def test_end_of_job_waits_on_the_engines_clock_and_ends_at_the_stop() -> None:
     assert clock.now() == 3.0
 
 
+@pytest.mark.parametrize(("has_detail", "enabled", "files", "needed"), [
+    (False, True, [], False),  # nothing to fetch
+    (False, False, ["/out.csv"], False),  # --no-download
+    (False, True, ["/out.csv"], True),
+    (True, False, [], True),  # MerchantOps: its detail answer, for the error table
+])
+def test_end_of_job_work_is_needed_only_with_something_to_do(has_detail, enabled, files,
+                                                              needed) -> None:
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from jobwatch.endofjob import EndOfJob
+    from jobwatch.models import Artifact
+
+    adapter = SimpleNamespace(has_detail=has_detail)
+    work = EndOfJob(None, adapter, None, Recorder(), Path("."), None,  # type: ignore[arg-type]
+                    enabled=enabled)
+    ended = job("1", "succeeded").replace(
+        artifacts=[Artifact(category="output", url=url) for url in files])
+    assert work.needed(Watch("claret", "1", job=ended)) is needed
+
+
 # -- the guard on download progress ----------------------------------------------------------
 
 

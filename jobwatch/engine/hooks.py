@@ -15,6 +15,10 @@ def no_related_jobs(watch: Watch) -> list[Watch]:
     return []
 
 
+def always(watch: Watch) -> bool:
+    return True
+
+
 def has_failed_items(watch: Watch) -> bool:
     return watch.job is not None and bool(watch.job.failed_items)
 
@@ -27,6 +31,9 @@ class JobHooks:
     # signal's reason calls for, once the engine's StopSignal is set. None: nothing to do,
     # a job settles as its answer comes.
     on_end: Callable[[Watch], None] | None = None
+    # Whether on_end has anything to do for this ended job; if not, it settles as its answer
+    # comes, with no trip through a worker (`--no-download`, a job without files). On the loop.
+    needs_end: Callable[[Watch], bool] = always
     # The jobs an answer tells of that should be watched too (--follow-related), as new
     # watches whose parent is ``watch``. On the loop, for every answer.
     discover: Callable[[Watch], list[Watch]] = no_related_jobs

@@ -70,10 +70,12 @@ class Engine:
         self._pool_factory = pool or default_pool(settings.workers)
         self._pool: Pool | None = None
         self._schedule = Schedule()
-        # Results come back from the workers through a deque (append and popleft are atomic)
-        # and an Event that wakes the loop; only the loop pops.
+        # Results come back from the workers through a deque (append and popleft are atomic;
+        # only the loop pops). The Event wakes the loop, and is set only while the loop waits
+        # (_idle): a result that comes while the loop is busy costs no lock at all.
         self._results: deque[tuple[Kind, Watch, object]] = deque()
         self._ready = threading.Event()
+        self._idle = False
         self._busy: dict[Watch, Kind] = {}  # at most one task per job
         self._ends: deque[Watch] = deque()  # ended jobs waiting for a worker for on_end
         self._ends_running = 0
@@ -201,22 +203,24 @@ class Engine:
             self._ends_running += 1
 
     def _deliver(self, kind: Kind, watch: Watch, result: object) -> None:
-        """From any thread. The deque first, then the wake-up: a loop that sees the Event set
-        finds the result."""
+        """From any thread. The result first, then the flag: either the loop, about to wait,
+        finds the result, or this sees the flag and wakes it (no wake-up is ever lost)."""
         self._results.append((kind, watch, result))
-        if not self._ready.is_set():
+        if self._idle:
             self._ready.set()
 
     def _await(self, timeout: float) -> None:
-        if not self._ready.is_set():
-            self.clock.wait(self._ready, max(0.0, timeout))
+        self._idle = True
+        try:
+            if not self._results:
+                self.clock.wait(self._ready, max(0.0, timeout))
+        finally:
+            self._idle = False
+        if self._ready.is_set():
+            self._ready.clear()  # one set late, after this, only makes the next wait spin once
         self._drain()
 
     def _drain(self) -> None:
-        # Cleared before popping: a result delivered meanwhile is popped here, or sets the
-        # Event again for the next wait; none is left behind a cleared Event.
-        if self._ready.is_set():
-            self._ready.clear()
         while self._results:
             self._handle(*self._results.popleft())
 
@@ -244,7 +248,7 @@ class Engine:
             return  # a terminal state is final
         job = cast("Job", result)
         before, watch.job = watch.job, job
-        if changed(before, job):
+        if self.observers and changed(before, job):
             self.observers.update(watch)
         if not self._stopping:
             self._discover(watch, now)
@@ -269,7 +273,7 @@ class Engine:
     def _ended(self, watch: Watch, now: float) -> None:
         watch.ended_at = now  # when the answer came, not when its downloads are done
         self.ledger.job_ended(watch)
-        if self.hooks.on_end is None:
+        if self.hooks.on_end is None or not self.hooks.needs_end(watch):
             self._settle(watch)
             return
         if self._stopping:
