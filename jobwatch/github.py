@@ -29,7 +29,12 @@ Wiring (for the integrator; nothing here is called yet):
    adapter: ``lambda w: job_concerns(w, errors=len(e), warnings=len(wn), with_errors=...)``
    with ``e, wn = adapter.detail_reports(w.detail)`` and
    ``adapter.ended_with_errors(w.job, w.detail)``; and ``redact=runtime.redact``.
-5. ``collect.run_download`` calls ``renderer.finish([], 0)`` with no watches: for annotations,
+5. stdout is data and stays exact, but the runner reads it too: in Actions mode ``--json`` and
+   ``--events`` lines go through ``safe_json_line`` (the same JSON data) and the ``status``
+   summary text through ``safe_line``. Saved paths printed by ``download`` are left exact
+   (``| xargs``): a provider file name holding ``##[...]`` could still act there; the paths in
+   ``$GITHUB_OUTPUT`` cannot.
+6. ``collect.run_download`` calls ``renderer.finish([], 0)`` with no watches: for annotations,
    summary and outputs of ``download`` it would call ``renderer.conclude(watches, code)`` once
    its codes are known.
 
@@ -55,7 +60,6 @@ import errno
 import os
 import re
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -114,6 +118,17 @@ def safe_line(line: str) -> str:
     if text and not _SAFE_START.match(text) and text.count(":") >= 2:
         text = "| " + text
     return text
+
+
+_LEGACY_JSON = re.compile(r"#([^!-~]*#[^!-~]*)\[")
+
+
+def safe_json_line(line: str) -> str:
+    """A JSON line for stdout (`--json`, `--events`) in Actions mode: the same data, with the
+    ``[`` of every ``#``..``#``..``[`` written ``\\u005b``. That can only occur inside a string
+    (``#`` does not occur outside one, and nothing but invisible characters lies between), where
+    the escape means the same character. JSON lines hold no line break and start with ``{``."""
+    return _LEGACY_JSON.sub(r"#\1\\u005b", line)
 
 
 class ActionsStream:
@@ -408,6 +423,8 @@ def output_text(watches: list[Any], code: int, delimiter: str | None = None
             else:
                 paths.append(path)
     value = "\n".join(paths)
+    import uuid
+
     while delimiter is None or delimiter in value:  # as @actions/core, but never failing
         delimiter = f"ghadelimiter_{uuid.uuid4()}"
     text = (f"outcome={run_outcome(code)}\nexit-code={code}\n"

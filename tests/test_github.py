@@ -29,6 +29,7 @@ from jobwatch.github import (
     job_concerns,
     md_cell,
     output_text,
+    safe_json_line,
     safe_line,
     workflow_command,
 )
@@ -243,6 +244,20 @@ def test_safe_line_leaves_no_command_and_no_line_break_property() -> None:
             safe = safe_line(line)
             assert not re.search(r"[\r\n\x85\u2028\u2029]", safe), repr(line)
             assert not acts_as_command(safe), (line, safe)
+
+
+def test_json_lines_keep_their_data_and_lose_every_legacy_command() -> None:
+    import json
+
+    from jobwatch.ui import json_text
+
+    rng = random.Random(11)
+    for _ in range(3000):
+        data = {"message": _fragments(rng), "raw": {"steps": [_fragments(rng), "#", "["]},
+                "n": [1, "#"]}
+        line = safe_json_line(json_text(data))
+        assert json.loads(line) == json.loads(json_text(data))
+        assert not acts_as_command(line), line
 
 
 @pytest.mark.parametrize("line", [
