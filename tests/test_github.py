@@ -342,6 +342,7 @@ def test_a_long_cell_is_cut_before_it_is_escaped() -> None:
     assert len(cell) < 700 and cell.endswith("…")
     assert cell.count("\\|") == cell.count("|")  # no separator left unescaped
     assert not md_cell("a" * 299 + "\\").endswith("\\\\…")
+    assert len(md_cell("x" * 2_000_000)) == 300
 
 
 # -- the group ---------------------------------------------------------------------------------
@@ -723,8 +724,19 @@ def test_wait_in_github_actions_end_to_end(fake, run_cli, tmp_path: Path) -> Non
     _check_wait(_run_wait(fake, run_cli, tmp_path, wired=True), tmp_path)
 
 
+def _wired() -> bool:
+    """Whether jobwatch wires Actions mode itself (the shim would then wrap it twice)."""
+    import jobwatch.__main__
+    import jobwatch.output
+
+    return any("github" in Path(module.__file__).read_text()
+               for module in (jobwatch.__main__, jobwatch.output))
+
+
 def test_wait_in_github_actions_end_to_end_through_the_documented_wiring(
         fake, run_cli, tmp_path: Path) -> None:
     """The same, with the wiring of the module docstring done from outside. Delete once
     jobwatch wires it itself (the test above then runs)."""
+    if _wired():
+        pytest.skip("jobwatch wires Actions mode itself: the test above runs instead")
     _check_wait(_run_wait(fake, run_cli, tmp_path, wired=False), tmp_path)
