@@ -8,7 +8,6 @@ import io
 import os
 import random
 import re
-import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -660,24 +659,7 @@ def test_an_unwritable_output_is_a_warning_not_a_crash() -> None:
 
 # The wiring the module docstring asks for, done from outside: until the integrator wires it,
 # the end-to-end test runs the real CLI through this; afterwards, as plain `-m jobwatch`.
-_WIRED = """
-import os, sys
-from jobwatch import github, output
-from jobwatch.__main__ import main
-plain = output.Output.renderer
-def renderer(self, clock, resume=None, *, resumable=True):
-    inner = plain(self, clock, resume, resumable=resumable)
-    return github.GitHubActions(inner, self.stderr, os.environ, clock,
-                                group=self.progress == "plain")
-output.Output.renderer = renderer
-from jobwatch import streams
-guarded = streams.GuardedStream
-streams.GuardedStream = lambda stream: github.ActionsStream(guarded(stream))
-main()
-"""
-
-
-def _run_wait(fake: Any, run_cli: Any, tmp_path: Path, *, wired: bool) -> Any:
+def _run_wait(fake: Any, run_cli: Any, tmp_path: Path) -> Any:
     from tests.test_wait import claret, env, route_claret
 
     nasty = "Validating\n::add-mask::x ##[error]y"
@@ -688,15 +670,7 @@ def _run_wait(fake: Any, run_cli: Any, tmp_path: Path, *, wired: bool) -> Any:
              "GITHUB_OUTPUT": str(tmp_path / "output")}
     variables = {**env(fake), **files, "GITHUB_ACTIONS": "true"}
     args = ("wait", "claret", "1", "2", "--interval", "0.2")
-    if wired:
-        return run_cli(*args, env=variables)
-    import subprocess
-
-    from tests.conftest import clean_env
-
-    return subprocess.run([sys.executable, "-c", _WIRED, *args], cwd=run_cli.cwd,
-                          env=clean_env(tmp_path, **variables), capture_output=True,
-                          text=True, timeout=60)
+    return run_cli(*args, env=variables)
 
 
 def _check_wait(result: Any, tmp_path: Path) -> None:
@@ -718,25 +692,7 @@ def _check_wait(result: Any, tmp_path: Path) -> None:
     assert cells[1][4] == _shown("bad rows Validating ::add-mask::x ##[error]y")
 
 
-@pytest.mark.skip(reason="wired by the integrator")
 def test_wait_in_github_actions_end_to_end(fake, run_cli, tmp_path: Path) -> None:
     """GITHUB_ACTIONS=true jobwatch wait claret 1 2 against the fake provider."""
-    _check_wait(_run_wait(fake, run_cli, tmp_path, wired=True), tmp_path)
+    _check_wait(_run_wait(fake, run_cli, tmp_path), tmp_path)
 
-
-def _wired() -> bool:
-    """Whether jobwatch wires Actions mode itself (the shim would then wrap it twice)."""
-    import jobwatch.__main__
-    import jobwatch.output
-
-    return any("github" in Path(module.__file__).read_text()
-               for module in (jobwatch.__main__, jobwatch.output))
-
-
-def test_wait_in_github_actions_end_to_end_through_the_documented_wiring(
-        fake, run_cli, tmp_path: Path) -> None:
-    """The same, with the wiring of the module docstring done from outside. Delete once
-    jobwatch wires it itself (the test above then runs)."""
-    if _wired():
-        pytest.skip("jobwatch wires Actions mode itself: the test above runs instead")
-    _check_wait(_run_wait(fake, run_cli, tmp_path, wired=False), tmp_path)
