@@ -295,6 +295,9 @@ class HookRunner:
         self._skipped = 0
         self._reported = False
         self._worker: threading.Thread | None = None
+        # Set by the worker as it ends. Not Thread.is_alive(): a Ctrl-C that lands in
+        # Thread.join() can mark a running thread as ended (CPython issue gh-90882).
+        self._worker_done = threading.Event()
         self._failure: BaseException | None = None
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -341,22 +344,23 @@ class HookRunner:
         """Ctrl-C (or SIGTERM) in the main thread: skip the queued hooks and stop the running
         one's group now, then wait (at most the grace period, and a little) until it is gone.
         A second Ctrl-C while waiting kills the group at once and is raised."""
-        with self._lock:
-            self._stop(reason)
-            running = self._running
-            if running is not None and running.stopping is None:
-                running.stopping = reason
-                running.term_sent = time.monotonic()
-                running.signal_group(signal.SIGTERM)
-        self._wake()
         try:
+            with self._lock:
+                self._stop(reason)
+                running = self._running
+                if running is not None and running.stopping is None:
+                    running.stopping = reason
+                    running.term_sent = time.monotonic()
+                    running.signal_group(signal.SIGTERM)
+            self._wake()
             self._join(self._grace + 2 * POLL + 1.0)
-        except BaseException:
+        finally:
+            # Whether the worker got to it in time or a second Ctrl-C cut the wait short.
+            with self._lock:
+                self._stop(reason)
             self._kill_running()
-            raise
-        self._kill_running()  # the worker did not get to it in time: do it from here
         self._report_skipped()
-        if self._worker is None or not self._worker.is_alive():
+        if self._worker is None or self._worker_done.is_set():
             self._close_wake()
 
     def __enter__(self) -> HookRunner:
@@ -385,13 +389,12 @@ class HookRunner:
     # The main thread's helpers.
 
     def _join(self, limit: float | None) -> None:
-        worker = self._worker
-        if worker is None:
+        if self._worker is None:
             return
         end = None if limit is None else time.monotonic() + limit
         # In slices: a Ctrl-C must reach the main thread while it waits.
-        while worker.is_alive() and (end is None or time.monotonic() < end):
-            worker.join(POLL)
+        while not self._worker_done.wait(POLL) and (end is None or time.monotonic() < end):
+            pass
 
     def _kill_running(self) -> None:
         with self._lock:
@@ -426,10 +429,14 @@ class HookRunner:
     def _work(self) -> None:
         try:
             while (running := self._next()) is not None:
+                finished = False
                 try:
                     self._supervise(running)
+                    finished = True
                 finally:
-                    # Whatever happened, the group goes: a bug here must not leave it running.
+                    # A bug here, or on_line failing, must not leave the group running.
+                    if not finished:
+                        running.signal_group(signal.SIGKILL)
                     if running.proc.poll() is None:
                         running.signal_group(signal.SIGKILL)
                         running.proc.wait()
@@ -442,6 +449,8 @@ class HookRunner:
             self._failure = exc
             with self._lock:
                 self._stop("jobwatch stopped")
+        finally:
+            self._worker_done.set()
 
     def _next(self) -> _Running | None:
         """The next hook, started; None when there is none to run. The hook is started under
