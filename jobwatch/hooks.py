@@ -334,9 +334,15 @@ class HookRunner:
         with self._lock:
             self._closing = True
             self._lock.notify_all()
-        self._join(None)
+        if not self._join(None, past_deadline=self._grace + 1.0):
+            # The worker stops its hook at the deadline itself; this long after, something
+            # holds it (on_line blocked on a stderr nobody reads): stop the hook from here.
+            with self._lock:
+                self._stop("the --timeout passed")
+            self._kill_running()
         self._report_skipped()
-        self._close_wake()
+        if self._worker_done.is_set() or self._worker is None:
+            self._close_wake()
         if self._failure is not None:
             raise self._failure
 
@@ -388,13 +394,21 @@ class HookRunner:
 
     # The main thread's helpers.
 
-    def _join(self, limit: float | None) -> None:
+    def _join(self, limit: float | None, past_deadline: float | None = None) -> bool:
+        """Wait for the worker to end, for at most ``limit`` seconds, or ``past_deadline``
+        seconds once the deadline has passed; True if it ended."""
         if self._worker is None:
-            return
+            return True
         end = None if limit is None else time.monotonic() + limit
         # In slices: a Ctrl-C must reach the main thread while it waits.
-        while not self._worker_done.wait(POLL) and (end is None or time.monotonic() < end):
-            pass
+        while not self._worker_done.wait(POLL):
+            now = time.monotonic()
+            if (end is None and past_deadline is not None and self._deadline is not None
+                    and self._clock() >= self._deadline):
+                end = now + past_deadline
+            if end is not None and now >= end:
+                return False
+        return True
 
     def _kill_running(self) -> None:
         with self._lock:

@@ -561,3 +561,25 @@ def test_a_second_ctrl_c_while_interrupting_kills_the_group_at_once(
         hooks.interrupt()
     assert time.monotonic() - started < within(3)  # not the 30 s grace
     assert all(gone(pid) for pid in leftovers)
+
+
+def test_finish_keeps_to_the_deadline_even_when_on_line_is_stuck(
+        tmp_path: Path, leftovers: list[int]) -> None:
+    stuck = threading.Event()
+
+    def on_line(text: str) -> None:  # as a write to a full stderr pipe nobody reads
+        if text != "started":
+            stuck.wait()
+
+    clock = Clock()
+    cmd = HANGS.format(dir=tmp_path).replace("echo started;", "echo started; echo more;")
+    hooks = HookRunner(cmd, env=dict(os.environ), on_line=on_line, on_warning=lambda text: None,
+                       redact=str, deadline=60.0, clock=clock, grace=0.3)
+    hooks.submit(job())
+    leftovers += [read_pid(tmp_path / "leader"), read_pid(tmp_path / "child")]
+    clock.now = 61.0
+    started = time.monotonic()
+    hooks.finish()
+    assert time.monotonic() - started < within(3)
+    assert all(gone(pid) for pid in leftovers)
+    stuck.set()
