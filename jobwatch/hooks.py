@@ -29,11 +29,15 @@ is given and what it prints, and how long it may hold jobwatch up.
 - Nothing here changes an exit code: a hook that fails, cannot start or is stopped gets one
   warning line, and the jobs' codes stand.
 
-Threads. One worker thread of this module's own starts the hooks, reads their output and
-calls ``on_line`` and ``on_warning`` from there (the renderers take a lock). ``submit`` may be
-called from any thread; ``stop``, ``finish`` and ``interrupt`` from the main thread (or any one
-thread) while the worker waits on a hook. The injected ``clock`` measures only the deadline and
-``max_seconds`` (so a test can move it); the grace and drain periods are real time.
+Threads. One worker thread of this module's own (a daemon, started by the first ``submit``)
+starts the hooks, reads their output and calls ``on_line`` and ``on_warning`` from there: both
+must be thread-safe (the renderers take a lock) and ``on_line`` cheap, since a chatty hook calls
+it millions of times. ``submit`` may be called from any thread; ``stop``, ``finish`` and
+``interrupt`` from the main thread (or any one thread) while the worker waits on a hook; one of
+``finish`` or ``interrupt`` must end every run, or a running hook outlives jobwatch. Both wait
+in short slices, so a Ctrl-C reaches the main thread; ``finish`` returns at most GRACE + 1 s
+after the deadline even when the worker is stuck in a callback. The injected ``clock`` measures
+only the deadline and ``max_seconds`` (so a test can move it); grace and drain are real time.
 
 Use from `wait` (the integration):
 
@@ -48,7 +52,8 @@ Use from `wait` (the integration):
     # main thread, once the watch is over:
     #   every job ended:               hooks.finish()
     #   --timeout or --fail-fast:      hooks.stop("the watch stopped at --timeout"); hooks.finish()
-    #   KeyboardInterrupt / SIGTERM:   hooks.interrupt()
+    #                                  (a hook already running may finish, within its limit)
+    #   KeyboardInterrupt / SIGTERM:   hooks.interrupt()   (stops the running hook's group too)
     # or `with HookRunner(...) as hooks:`, which calls finish() or, on an exception, interrupt().
 
 ``job_json`` is the job's `wait --json` line exactly as printed (already redacted);
