@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TextIO
 
 from jobwatch import __version__
 
@@ -146,15 +147,16 @@ def main(argv: list[str] | None = None) -> None:
 
         secrets: set[str] = set()  # every token and credential, as each is resolved
         redact = Redactor(store=secrets)
-        sys.stderr = RedactedStream(GuardedStream(sys.stderr), redact)  # type: ignore[assignment]
-        if sys.stdout is not None:
-            sys.stdout = RedactedStream(sys.stdout, redact)  # type: ignore[assignment]
+        stderr: TextIO = RedactedStream(GuardedStream(sys.stderr), redact)  # type: ignore[assignment]
         if os.environ.get("GITHUB_ACTIONS") == "true":
             # The runner reads workflow commands from stderr too: no line of ours may carry
             # one from a provider (jobwatch.github).
             from jobwatch.github import ActionsStream
 
-            sys.stderr = ActionsStream(sys.stderr)  # type: ignore[assignment]
+            stderr = ActionsStream(stderr)  # type: ignore[assignment]
+        sys.stderr = stderr
+        if sys.stdout is not None:
+            sys.stdout = RedactedStream(sys.stdout, redact)
         _signals_as_interrupt()
         code = run(args, secrets)
     except KeyboardInterrupt:  # Ctrl-C in the few milliseconds before run() listens

@@ -156,7 +156,7 @@ def _unique(name: str, category: str, taken: set[tuple[str, str]]) -> str:
     return candidate
 
 
-def write_reports(root: Path, job_dir_name: str, detail: dict, errors: list[Any],
+def write_reports(root: Path, job_dir_name: str, detail: dict[str, Any], errors: list[Any],
                   warnings: list[Any], categories: set[str] | None = None,
                   parts: Parts | None = None,
                   report: ArtifactReport | None = None,

@@ -281,7 +281,7 @@ def _warning_message(watch: Any, found: list[str]) -> str:
     return text + (f"; {saved}" if saved else "")
 
 
-def annotations(watches: list[Any], code: int,
+def workflow_annotations(watches: list[Any], code: int,
                 concerns: Callable[[Any], list[str]] = job_concerns) -> list[Annotation]:
     """The annotations of a run, errors first, within GitHub's per-step limits: past them, the
     last one shown stands for the rest. A job stopped before it ended (Ctrl-C, SIGTERM, which a
@@ -528,7 +528,7 @@ class GitHubActions:
     # -- after the group -------------------------------------------------------------------
 
     def conclude(self, watches: list[Any], code: int) -> None:
-        for annotation in annotations(watches, code, self.concerns):
+        for annotation in workflow_annotations(watches, code, self.concerns):
             self.stream.command(annotation.command(self.redact))
         output = self.env.get("GITHUB_OUTPUT")
         if output:
@@ -573,7 +573,8 @@ class GitHubActions:
         self.inner.problem(watch, text)
 
     def tick(self, now: float) -> float | None:
-        return self.inner.tick(now)
+        wish: float | None = self.inner.tick(now)
+        return wish
 
     def report_table(self, title: str, columns: list[str], rows: list[list[str]],
                      footer: str = "") -> None:

@@ -65,7 +65,7 @@ class Output:
             return inner
         from jobwatch.github import GitHubActions, job_concerns
 
-        return GitHubActions(inner, self.stderr, self.actions, clock,  # type: ignore[arg-type]
+        return GitHubActions(inner, self.stderr, self.actions, clock,
                              group=self.progress == "plain", title=title, redact=self.redact,
                              concerns=concerns or job_concerns)  # type: ignore[arg-type]
 

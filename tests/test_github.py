@@ -22,7 +22,6 @@ from jobwatch.github import (
     WARNINGS_SHOWN,
     ActionsStream,
     GitHubActions,
-    annotations,
     escape_data,
     escape_property,
     job_concerns,
@@ -30,6 +29,7 @@ from jobwatch.github import (
     output_text,
     safe_json_line,
     safe_line,
+    workflow_annotations,
     workflow_command,
 )
 from jobwatch.models import Job, JobState
@@ -489,7 +489,7 @@ def test_each_outcome_gets_its_annotation_titled_with_the_job() -> None:
         watch("7", "download_failed", failures=["output: cannot write a.csv: disk full"]),
         watch("8", failed_items=3, saved=["claret-8/errors/e.csv"]),
     ]
-    got = [(a.kind, a.title, a.message) for a in annotations(watches, 1)]
+    got = [(a.kind, a.title, a.message) for a in workflow_annotations(watches, 1)]
     assert got == [
         ("error", "claret 2", "failed: 3 rows rejected (watched 12s)"),
         ("error", "claret 3", "not found: claret job 3 not found"),
@@ -505,8 +505,8 @@ def test_each_outcome_gets_its_annotation_titled_with_the_job() -> None:
 
 def test_warnings_come_from_the_callers_concerns() -> None:
     w = watch("enr_1", provider="merchantops")
-    assert annotations([w], 0) == []
-    got = annotations([w], 0, lambda w: job_concerns(w, warnings=2))
+    assert workflow_annotations([w], 0) == []
+    got = workflow_annotations([w], 0, lambda w: job_concerns(w, warnings=2))
     assert [(a.kind, a.message) for a in got] == [
         ("warning", "succeeded with 2 warnings (watched 12s)")]
     assert job_concerns(w, with_errors=True) == ["errors reported"]
@@ -518,7 +518,7 @@ def test_warnings_come_from_the_callers_concerns() -> None:
 def test_many_failures_stay_within_githubs_limits(failed: int) -> None:
     watches = [watch(str(i), "failed") for i in range(failed)]
     watches += [watch(f"w{i}", failed_items=1) for i in range(25)]
-    got = annotations(watches, 1)
+    got = workflow_annotations(watches, 1)
     errors = [a for a in got if a.kind == "error"]
     warnings = [a for a in got if a.kind == "warning"]
     assert len(errors) == min(failed, ERRORS_SHOWN)
@@ -533,7 +533,7 @@ def test_many_failures_stay_within_githubs_limits(failed: int) -> None:
 
 def test_an_annotation_is_bounded() -> None:
     w = watch("1", "failed", message="x" * 2_000_000)
-    line = annotations([w], 1)[0].command()
+    line = workflow_annotations([w], 1)[0].command()
     assert len(line) < 1200
 
 

@@ -60,7 +60,7 @@ class Adapter(ABC):
         if not re.match(r"^https?://[^/]+", base_url):
             raise ConfigError(f"base_url {base_url!r} ({profile.source('base_url')}) is not an "
                               "http(s) URL")
-        self.base_url = base_url.rstrip("/")
+        self.base_url: str = base_url.rstrip("/")
         try:
             self.origin = origin_of(self.base_url)
             userinfo = "@" in urlsplit(self.base_url).netloc
