@@ -5,7 +5,9 @@ Typer is imported, and jobwatch.fastpath, which reads a plain `status` exactly a
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import TextIO
 
 from jobwatch import __version__
 
@@ -23,10 +25,10 @@ def _error(message: str, hint: str | None = None) -> None:
         pass
 
 
-def run(args: list[str]) -> int:
+def run(args: list[str], secrets: set[str] | None = None) -> int:
     from jobwatch.errors import ExitCode, JobwatchError
 
-    secrets: set[str] = set()  # filled as tokens are resolved
+    secrets = set() if secrets is None else secrets  # filled as tokens are resolved
     try:
         from jobwatch import fastpath
 
@@ -140,11 +142,23 @@ def main(argv: list[str] | None = None) -> None:
 
         gc.disable()
     try:
-        from jobwatch.streams import GuardedStream
+        from jobwatch.redact import Redactor
+        from jobwatch.streams import GuardedStream, RedactedStream
 
-        sys.stderr = GuardedStream(sys.stderr)  # type: ignore[assignment]
+        secrets: set[str] = set()  # every token and credential, as each is resolved
+        redact = Redactor(store=secrets)
+        stderr: TextIO = RedactedStream(GuardedStream(sys.stderr), redact)  # type: ignore[assignment]
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            # The runner reads workflow commands from stderr too: no line of ours may carry
+            # one from a provider (jobwatch.github).
+            from jobwatch.github import ActionsStream
+
+            stderr = ActionsStream(stderr)  # type: ignore[assignment]
+        sys.stderr = stderr
+        if sys.stdout is not None:
+            sys.stdout = RedactedStream(sys.stdout, redact)
         _signals_as_interrupt()
-        code = run(args)
+        code = run(args, secrets)
     except KeyboardInterrupt:  # Ctrl-C in the few milliseconds before run() listens
         _error("interrupted")
         code = 130

@@ -162,14 +162,16 @@ def _unique(name: str, category: str, taken: set[tuple[str, str]]) -> str:
     return candidate
 
 
-def write_reports(root: Path, job_dir_name: str, detail: dict, errors: list[Any],
+def write_reports(root: Path, job_dir_name: str, detail: dict[str, Any], errors: list[Any],
                   warnings: list[Any], categories: set[str] | None = None,
                   parts: Parts | None = None,
-                  report: ArtifactReport | None = None) -> ArtifactReport:
+                  report: ArtifactReport | None = None,
+                  redact: Callable[[str], str] = str) -> ArtifactReport:
     """Write a detail answer's ``errors`` and ``warnings`` as CSV, and the answer itself as
     job.json, into ``root/job_dir_name/`` (only the ``categories`` asked for: errors,
     warnings, job), into ``report`` as each lands. A file that cannot be written is a failure;
-    the others still are."""
+    the others still are. These files are our output: ``redact`` hides our secrets in them
+    (the provider may echo a token back)."""
     report = ArtifactReport() if report is None else report
     try:
         directory = open_safe_dir(root, job_dir_name)
@@ -190,7 +192,7 @@ def write_reports(root: Path, job_dir_name: str, detail: dict, errors: list[Any]
             try:
                 # A lone surrogate has no UTF-8 form; as "\udXXX" it stays readable, and in
                 # job.json it is the very JSON escape it came as.
-                data = render().encode("utf-8", "backslashreplace")
+                data = redact(render()).encode("utf-8", "backslashreplace")
                 written = write_atomically(directory, name, partial(write_all, data=data),
                                            parts)
             except ValueError as exc:

@@ -43,7 +43,7 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
     categories = parse_categories(artifacts, list(dict.fromkeys(r.provider for r in jobs)))
     adapters = adapters_for(runtime, jobs)
     root = download_root(runtime, download_dir)
-    renderer = output.renderer(time.monotonic)
+    renderer = output.renderer(time.monotonic, title="jobwatch: downloading")
     long_running()  # a multi-GiB file can take a while
     first = adapters[jobs[0].provider, jobs[0].profile or runtime.profile]
     watches: list[Watch] = []
@@ -79,7 +79,11 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
         if not watch.downloads and not watch.download_failures and output.progress != "quiet":
             state = watch.job.state.value if watch.job is not None else "unknown"
             runtime.stderr.write(f"{watch.label} ({state}): nothing to download\n")
-    return next((code for code in codes if code != 0), 0)
+    code = next((code for code in codes if code != 0), 0)
+    conclude = getattr(renderer, "conclude", None)  # GitHub Actions: annotations, outputs
+    if conclude is not None:
+        conclude(watches, code)
+    return code
 
 
 def _fetch(runtime: Runtime, adapter: object, client: object, renderer: Renderer,

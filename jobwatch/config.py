@@ -17,19 +17,14 @@ from typing import Any, Generic, TypeVar
 
 from jobwatch.errors import ConfigError
 from jobwatch.providers import PROVIDERS as PROVIDERS  # callers import it from here
+from jobwatch.registry import REGISTRY
 from jobwatch.text import header_safe, printable
 
-# The fields every profile may have, and the ones only some providers have. One table, so that
-# a provider registry can take it over; the schema (config_schema.py), the environment
-# overrides and `config show` all read it.
+# The fields every profile may have, and the ones only some providers have (the registry's);
+# the schema (config_schema.py), the environment overrides and `config show` all read them.
 COMMON_FIELDS = ("base_url", "token", "token_env", "token_command", "interval", "timeout",
                  "verify", "headers")
-PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
-    "retailgrid": (),
-    "merchantops": ("organization_id",),
-    "julep": (),
-    "claret": ("tenant",),
-}
+PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {name: p.fields for name, p in REGISTRY.items()}
 PROFILE_FIELDS = COMMON_FIELDS + tuple(f for own in PROVIDER_FIELDS.values() for f in own)
 DEFAULTS_FIELDS = ("timeout", "interval", "download_dir", "not_found_grace", "on_end")
 DURATION_FIELDS = ("interval", "timeout", "not_found_grace")
@@ -245,7 +240,8 @@ def _parse_toml(path: Path, text: str) -> dict[str, Any]:
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         if match:

@@ -20,7 +20,8 @@ def parse_duration(text: str | float | int) -> float:
             raise ValueError(f"a duration cannot be negative: {text}")
         return float(text)
     value = text.strip().lower()
-    pos, total, units = 0, 0.0, []
+    pos, total = 0, 0.0
+    units: list[str] = []
     while pos < len(value):
         match = _PART.match(value, pos)
         if not match:

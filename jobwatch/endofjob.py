@@ -216,12 +216,12 @@ class EndOfJob:
                   or errors or warnings)
         if self.enabled and wanted:
             write_reports(self.root, job_dir_name(watch.provider, watch.job_id), detail,
-                          errors, warnings, self.categories, self.parts, report=report)
+                          errors, warnings, self.categories, self.parts, report=report,
+                          redact=self.runtime.redact)
 
     def _show_errors(self, watch: Watch, errors: list[Any], warnings: list[Any]) -> None:
         if not errors and not warnings:
             return
-        # The answer came through parse_json, which hid our secrets already.
         rows = self.adapter.error_rows(errors, ERRORS_SHOWN)
         rest = len(errors) - len(rows)
         footer = "; ".join(part for part in (

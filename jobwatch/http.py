@@ -79,8 +79,8 @@ def origin_of(url: str) -> Origin:
 def backoff_delay(failures: int, *, base: float = 0.5, cap: float = 30.0,
                   rand: Callable[[], float] = random.random) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**(failures-1))]."""
-    ceiling = min(cap, base * (2 ** max(0, failures - 1)))
-    return rand() * ceiling
+    ceiling = min(cap, base * 2.0 ** max(0, failures - 1))
+    return float(rand()) * ceiling
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -361,7 +361,8 @@ def redirect_target(url: str, response: httpx.Response, redact: Callable[[str], 
 def _location(response: httpx.Response) -> str | None:
     raw = response.extensions.get(LOCATION)
     if raw is None:  # a client not made by make_client: httpx has read it already
-        return response.headers.get("location")
+        location: str | None = response.headers.get("location")
+        return location
     return decoded(raw)
 
 
@@ -455,7 +456,7 @@ def _where(url: str, redact: Callable[[str], str]) -> str:
 def content_encoding(response: httpx.Response) -> str | None:
     """None for a body as stored; "gzip" or "deflate" for one Inflater undoes. Anything else
     (br, zstd, a chain of several) we did not ask for and cannot bound: ValueError."""
-    value = response.headers.get("content-encoding", "").strip().lower()
+    value = str(response.headers.get("content-encoding", "")).strip().lower()
     if value in ("", "identity"):
         return None
     if value in _WBITS:

@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from jobwatch.registry import names_text
+
 
 class JobState(str, Enum):
     """The normalized state; terminal for succeeded, failed and canceled."""
@@ -159,7 +161,7 @@ class Download(JsonModel):
 class JobRef(JsonModel):
     """Which job a line is about."""
 
-    provider: StrictStr = Field(description="retailgrid, merchantops, julep or claret")
+    provider: StrictStr = Field(description=f"the provider: {names_text()}")
     profile: StrictStr = Field(default="default", description="the config profile used")
     job_id: StrictStr = Field(description="the job id as asked for, in canonical form")
 

@@ -9,7 +9,7 @@ watches: the live display on a terminal, plain lines elsewhere (CI logs), nothin
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TextIO
 
@@ -29,39 +29,59 @@ class Output:
     color: bool  # on stdout (a status summary); stderr's live display decides for itself
     stderr: TextIO
     profile: str = "default"  # the run's profile, for jobs that never answered
+    actions: Mapping[str, str] | None = None  # GitHub Actions' environment, in Actions mode
+    redact: Callable[[str], str] = str
 
     @classmethod
     def choose(cls, runtime: Runtime, *, json_output: bool = False,
                quiet: bool = False) -> Output:
+        from jobwatch.github import active
         from jobwatch.ui import wants_color
 
         data: Data = "json" if json_output else "none" if quiet else "text"
         stream = runtime.stderr
+        actions = active(runtime.env)
         progress: Progress
         if quiet:
             progress = "quiet"
-        # --verbose request lines would tear a live display: they get the plain one.
-        elif stream.isatty() and runtime.env.get("TERM") != "dumb" and not runtime.verbose:
+        # --verbose request lines would tear a live display, and an Actions log keeps every
+        # cursor code: both get the plain one.
+        elif (stream.isatty() and runtime.env.get("TERM") != "dumb" and not runtime.verbose
+              and not actions):
             progress = "live"
         else:
             progress = "plain"
         return cls(data, progress, wants_color(sys.stdout, runtime.env), stream,
-                   runtime.profile)
+                   runtime.profile, runtime.env if actions else None, runtime.redact)
 
     def renderer(self, clock: Callable[[], float],
                  resume: Callable[[list[Watch]], list[str]] | None = None, *,
-                 resumable: bool = True) -> Renderer:
-        """What `wait` and `download` report progress through, on stderr."""
+                 resumable: bool = True, concerns: Callable[[Watch], object] | None = None,
+                 title: str | None = None) -> Renderer:
+        """What `wait` and `download` report progress through, on stderr. ``concerns`` (in
+        GitHub Actions): why a job that succeeded still deserves a warning."""
+        inner = self._renderer(clock, resume, resumable)
+        if self.actions is None:
+            return inner
+        from jobwatch.github import GitHubActions, job_concerns
+
+        return GitHubActions(inner, self.stderr, self.actions, clock,
+                             group=self.progress == "plain", title=title, redact=self.redact,
+                             concerns=concerns or job_concerns)  # type: ignore[arg-type]
+
+    def _renderer(self, clock: Callable[[], float],
+                  resume: Callable[[list[Watch]], list[str]] | None,
+                  resumable: bool) -> Renderer:
         from jobwatch.ui import PlainRenderer, QuietRenderer, no_resume
 
         if self.progress == "quiet":
-            return QuietRenderer(self.stderr)
+            return QuietRenderer(self.stderr)  # type: ignore[return-value]
         if self.progress == "live":
             from jobwatch.live import LiveRenderer
 
             return LiveRenderer(self.stderr, clock, resume=resume or no_resume,
                                 resumable=resumable)
-        return PlainRenderer(self.stderr, clock, resume=resume or no_resume,
+        return PlainRenderer(self.stderr, clock, resume=resume or no_resume,  # type: ignore[return-value]
                              resumable=resumable)
 
     # -- stdout ----------------------------------------------------------------------------
@@ -71,9 +91,14 @@ class Output:
         from jobwatch.ui import job_json, status_summary, write_out
 
         if self.data == "json":
-            write_out(job_json(job) + "\n")
+            write_out(self._json(job_json(job)) + "\n")
         elif self.data == "text":
-            write_out(status_summary(job, self.color))
+            text = status_summary(job, self.color)
+            if self.actions is not None:
+                from jobwatch.github import safe_line
+
+                text = "".join(safe_line(line) + "\n" for line in text.splitlines())
+            write_out(text)
 
     def separator(self) -> None:
         """Between the summaries of several jobs (a blank line); JSON Lines need none."""
@@ -87,7 +112,17 @@ class Output:
         from jobwatch.ui import json_lines, write_out
 
         if self.data == "json" and watches:
-            write_out(json_lines(watches, self.profile))
+            write_out("".join(self._json(line) + "\n"
+                              for line in json_lines(watches, self.profile).splitlines()))
+
+    def _json(self, line: str) -> str:
+        """A JSON line; in GitHub Actions, written so the runner cannot read a command in it
+        (the same data)."""
+        if self.actions is None:
+            return line
+        from jobwatch.github import safe_json_line
+
+        return safe_json_line(line)
 
     def saved_paths(self, watches: list[Watch]) -> None:
         """`download`: the path of every file saved, one per line, for `xargs` and friends."""

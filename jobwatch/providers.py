@@ -1,3 +1,5 @@
 """The provider names, for the modules that must not import the adapters to know them."""
 
-PROVIDERS = ("retailgrid", "merchantops", "julep", "claret")
+from jobwatch.registry import NAMES as PROVIDERS
+
+__all__ = ["PROVIDERS"]

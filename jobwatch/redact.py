@@ -7,6 +7,13 @@ import functools
 import re
 from collections.abc import Iterable
 
+# A secret this long is hidden wherever it appears in text we show. A shorter one (a test
+# server's token "t", "1234") only where a credential stands — after "Bearer", as a query
+# value, in a URL's userinfo, after a credential-named key — or every "t" of every message
+# would be blanked.
+ANYWHERE = 6
+_TOKEN_CHAR = r"A-Za-z0-9._~+/=-"
+
 
 class Redactor:
     """Replaces every known secret value in a text; secrets are registered as they are resolved.
@@ -23,18 +30,24 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = (), *, store: set[str] | None = None) -> None:
         # ``store``: a set shared with whoever must redact after this object is gone (the
-        # last-resort error line in __main__).
+        # last-resort error line in __main__, the redacting standard streams).
         self._secrets: set[str] = store if store is not None else set()
         for secret in secrets:
             self.add(secret)
 
     def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 3:
+        if secret:
             self._secrets.add(secret)
 
     def __call__(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
+        secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            if len(secret) >= ANYWHERE:
+                text = text.replace(secret, "***")
+        short = frozenset(s for s in secrets if len(s) < ANYWHERE)
+        if short:
+            for pattern in _where_credentials_stand(short):
+                text = pattern.sub(r"\1***", text)
         for pattern in _compiled(self._PATTERNS):
             text = pattern.sub(r"\1***", text)  # the Bearer pattern last, after the headers
         return text
@@ -43,6 +56,21 @@ class Redactor:
 @functools.lru_cache(maxsize=1)
 def _compiled(patterns: tuple[str, ...]) -> list[re.Pattern[str]]:
     return [re.compile(p) for p in patterns]
+
+
+@functools.lru_cache(maxsize=4)
+def _where_credentials_stand(secrets: frozenset[str]) -> list[re.Pattern[str]]:
+    """Patterns that find one of the short ``secrets`` where a credential stands, as a whole
+    value (the start of a longer word is not it)."""
+    value = "(?:" + "|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)) + ")"
+    whole = f"(?![{_TOKEN_CHAR}])"
+    return [re.compile(p) for p in (
+        rf"(?i)(bearer\s+){value}{whole}",  # Authorization: Bearer t
+        rf"([?&;][^=&#\s\"'<>]*=){value}(?![^&#\s\"'<>)\]}},;])",  # ...?api_token=t&...
+        rf"(//(?:[^/@\s:]*:)?){value}(?=@)",  # https://t@host, https://user:t@host
+        rf"(?i)((?:key|token|secret|auth|session|cookie|signature|password|credential)\w*"
+        rf"['\"]?\s*[:=]\s*['\"]?){value}{whole}",  # X-Api-Key: t, "token": "t"
+    )]
 
 
 def redact_url(text: str) -> str:

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from jobwatch.errors import UsageError
 from jobwatch.providers import PROVIDERS
+from jobwatch.registry import names_text
 
 STDIN = "-"
 REF_FORMS = "PROVIDER JOB_ID... or PROVIDER[@PROFILE]:JOB_ID..."
@@ -96,8 +97,7 @@ def provider_name(value: str, ref: str | None = None) -> str:
     close = get_close_matches(name, PROVIDERS, n=1)
     guess = f" (did you mean '{close[0]}'?)" if close else ""
     where = f" in {ref!r}" if ref is not None else ""
-    raise UsageError(f"unknown provider '{value}'{where}{guess}; choose "
-                     f"{', '.join(PROVIDERS[:-1])} or {PROVIDERS[-1]}")
+    raise UsageError(f"unknown provider '{value}'{where}{guess}; choose {names_text()}")
 
 
 def unique(refs: Iterable[JobRef], default_profile: str) -> list[JobRef]:

@@ -61,3 +61,21 @@ class GuardedStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+class RedactedStream:
+    """stdout or stderr with every secret of the run hidden in what is written: the one place
+    where text leaves the process, so no output path can forget it (the data jobwatch acts on
+    is never redacted; jobwatch.redact). Each write is redacted whole: jobwatch writes whole
+    lines (rich, a whole frame), so a secret is never split across two writes."""
+
+    def __init__(self, stream: Any, redact: Any) -> None:
+        self._stream = stream
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

@@ -121,10 +121,10 @@ def test_redactor_added_secrets_and_longest_first() -> None:
     redact.add("abc")
     redact.add(None)
     redact.add("")
-    out = redact("x abcdef123 y abc z")
+    out = redact("x abcdef123 y abc z ?key=abc")
     assert "abcdef" not in out and "123" not in out
-    assert "abc" not in out
-    assert out == "x *** y *** z"
+    # A secret this short is hidden where a credential stands, not in every word.
+    assert out == "x *** y abc z ?key=***"
 
 
 @pytest.mark.parametrize("text", [

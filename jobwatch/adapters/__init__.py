@@ -1,18 +1,10 @@
-"""The provider adapters, in one explicit table."""
+"""The provider adapters, by name: jobwatch/registry.py says which class serves each."""
 
 from __future__ import annotations
 
 from jobwatch.adapters.base import Adapter
-from jobwatch.adapters.claret import ClaretAdapter
-from jobwatch.adapters.julep import JulepAdapter
-from jobwatch.adapters.merchantops import MerchantOpsAdapter
-from jobwatch.adapters.retailgrid import RetailgridAdapter
+from jobwatch.registry import REGISTRY
 
-ADAPTERS: dict[str, type[Adapter]] = {
-    "retailgrid": RetailgridAdapter,
-    "merchantops": MerchantOpsAdapter,
-    "julep": JulepAdapter,
-    "claret": ClaretAdapter,
-}
+ADAPTERS: dict[str, type[Adapter]] = {name: p.load() for name, p in REGISTRY.items()}
 
 __all__ = ["ADAPTERS", "Adapter"]

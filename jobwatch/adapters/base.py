@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -67,7 +67,7 @@ class Adapter(ABC):
         if not re.match(r"^https?://[^/]+", base_url):
             raise ConfigError(f"base_url {base_url!r} ({profile.source('base_url')}) is not an "
                               "http(s) URL")
-        self.base_url = base_url.rstrip("/")
+        self.base_url: str = base_url.rstrip("/")
         try:
             self.origin = origin_of(self.base_url)
             userinfo = "@" in urlsplit(self.base_url).netloc
@@ -200,7 +200,7 @@ class Adapter(ABC):
             raise UnreachableError(f"{self.name} answered HTTP {status}: "
                                    f"{self._snippet(response)}")
         try:
-            payload = parse_json(response.content, self.secrets())
+            payload = parse_json(response.content)
         except (ValueError, RecursionError):
             kind = response.headers.get("content-type", "no content type").split(";")[0]
             if log is not None:
@@ -276,25 +276,14 @@ def canonical_uuid(job_id: str) -> str | None:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def parse_json(body: bytes, secrets: Iterable[str] = ()) -> Any:
-    """A provider's JSON, made safe to print, to re-serialize and to save: NaN and Infinity
-    (which Python accepts but JSON does not) become null, a lone UTF-16 surrogate (a valid
-    escape that no encoder can write) becomes U+FFFD, and a secret of ours that the provider
-    echoes back ("token tok_... is revoked") becomes ***, in keys and values.
-
-    The secrets are looked for in the decoded strings, not in the bytes: JSON may spell the
-    same text escaped ("tok\\/x", as PHP writes every slash, or "\\u0074ok")."""
+def parse_json(body: bytes) -> Any:
+    """A provider's JSON, made possible to re-serialize: NaN and Infinity (which Python
+    accepts but JSON does not) become null, and a lone UTF-16 surrogate (a valid escape that no
+    encoder can write) becomes U+FFFD. Nothing else changes: a secret of ours that the provider
+    echoes back stays in the data, and is hidden where text leaves the process (redact.py)."""
     payload = json.loads(body, parse_constant=lambda name: None)
     if _SURROGATE_ESCAPE.search(body):
         payload = _map_strings(payload, lambda text: _SURROGATE.sub("\ufffd", text))
-    hidden = sorted((s for s in secrets if s), key=len, reverse=True)
-    if hidden:
-        def hide(text: str) -> str:
-            for secret in hidden:
-                text = text.replace(secret, "***")
-            return text
-
-        payload = _map_strings(payload, hide)
     return payload
 
 
@@ -306,10 +295,10 @@ def read_answer(model: type[A], payload: object) -> A | None:
         return None
 
 
-def json_or_none(response: httpx.Response, secrets: Iterable[str] = ()) -> Any:
+def json_or_none(response: httpx.Response) -> Any:
     """The answer's JSON, or None when it is none: for answers read only for a hint."""
     try:
-        return parse_json(response.content, secrets)
+        return parse_json(response.content)
     except (ValueError, RecursionError):
         return None
 

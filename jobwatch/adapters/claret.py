@@ -47,7 +47,7 @@ class ClaretAdapter(Adapter):
     def check(self, response: Any, job_id: str, log: Any = None) -> Any:
         # Claret answers 422 "Job not found ..." for unknown jobs, not 404.
         if response.status_code == 422:
-            body = json_or_none(response, self.secrets())
+            body = json_or_none(response)
             message = str(body.get("message", "")) if isinstance(body, dict) else ""
             if "not found" in message.lower():
                 raise NotFoundError(f"claret job {job_id} not found (HTTP 422: {message})",

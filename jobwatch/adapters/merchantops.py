@@ -40,7 +40,8 @@ class MerchantOpsAdapter(Adapter):
         return self.url(self.detail_path, job_id=job_id)
 
     def fetch_detail(self, client: Any, job_id: str, log: Any = None) -> dict[str, Any]:
-        return self.get_json(client, self.detail_url(job_id), job_id, log)
+        detail: dict[str, Any] = self.get_json(client, self.detail_url(job_id), job_id, log)
+        return detail
 
     def credentials(self) -> dict[str, str]:
         headers = super().credentials()

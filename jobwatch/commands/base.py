@@ -13,6 +13,7 @@ from typer._click import Context, Parameter
 from typer._click.core import ParameterSource
 from typer.core import TyperCommand, TyperGroup
 
+from jobwatch.registry import names_text
 from jobwatch.runtime import Runtime
 
 GLOBAL_NAMES = ("config", "profile", "verbose")
@@ -174,10 +175,10 @@ def _complete_categories(ctx: typer.Context, args: list[str], incomplete: str) -
 # show it with a Python type name.
 JobsArg = Annotated[list[str], typer.Argument(
     metavar="JOBS", hidden=True, show_default=False, autocompletion=_complete_jobs)]
-JOBS_HELP = ("JOBS is PROVIDER JOB_ID... (retailgrid, merchantops, julep or claret, then its "
-             "job ids), or PROVIDER[@PROFILE]:JOB_ID..., which may mix providers and "
-             "profiles; - reads them from stdin, one per line. `jobwatch providers` shows "
-             "each provider's id form.")
+JOBS_HELP = (f"JOBS is PROVIDER JOB_ID... ({names_text()}, then its job ids), or "
+             "PROVIDER[@PROFILE]:JOB_ID..., which may mix providers and profiles; - reads "
+             "them from stdin, one per line. `jobwatch providers` shows each provider's id "
+             "form.")
 DirOpt = Annotated[str | None, typer.Option(
     "--download-dir", metavar="DIR",
     help="Where artifacts go (default: defaults.download_dir, else the current directory).")]

@@ -75,5 +75,5 @@ class RetryPolicy:
         if retry_after is not None:
             return min(RETRY_AFTER_CAP, max(retry_after, interval))
         ceiling = max(interval, min(BACKOFF_CAP, max(1.0, BACKOFF_INTERVALS * interval)))
-        extra = min(ceiling - interval, interval * (2 ** (failures - 1) - 1))
+        extra = min(ceiling - interval, interval * (2.0 ** (failures - 1) - 1))
         return min(RETRY_AFTER_CAP, interval + self.rand() * extra)
