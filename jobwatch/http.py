@@ -181,6 +181,9 @@ def make_client(*, verify: bool | ssl.SSLContext = True, pool_size: int = 10,
                           hint=hint) from None
     if redact is not None:
         _install_log_redaction(client, redact)
+    from jobwatch import httpcore_seam
+
+    httpcore_seam.offer_no_cookies(client, client.cookies.jar)
     return client
 
 

@@ -9,10 +9,17 @@ jobwatch reaches below httpx twice, both for HTTP/1.1 connections:
   connection once h11 has handed over its first piece (``direct_reader``): no copy into h11's
   buffer and out again, no per-chunk event machinery (~30% faster at 256 MiB).
 
-And once into httpx itself: an API answer jobwatch read within its own bounds (size, time)
-is handed back as the very response it came on, its body kept where ``Response.read`` keeps
-it (``with_body``), rather than as a copy built with every header again (~15 µs of a ~500 µs
-poll). READS_INTO_CONTENT says, once, whether httpx still keeps it there; if not, a copy.
+And twice into httpx itself, for the CPU of a poll (~500 µs in all):
+
+- An API answer jobwatch read within its own bounds (size, time) is handed back as the very
+  response it came on, its body kept where ``Response.read`` keeps it (``with_body``), rather
+  than as a copy built with every header again (~15 µs). READS_INTO_CONTENT says, once,
+  whether httpx still keeps it there; if not, a copy.
+- The client's cookie jar keeps nothing (none of the providers uses cookies), yet httpx
+  offers it every answer through urllib's cookie machinery (~40 µs). ``offer_no_cookies``
+  gives the client cookies that are never offered one, where OFFERS_COOKIES says httpx still
+  offers them through ``client.cookies``, kept in ``_cookies``; if not, the jar that keeps
+  nothing is still asked.
 
 The first two need the chain from an httpx response to the h11 state of its connection:
 ``response.stream`` (httpx BoundSyncStream) ``._stream`` (httpx ResponseStream)
@@ -31,10 +38,13 @@ of when reading from it around h11 is safe lives here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from http.cookiejar import CookieJar
+
     import h11
     import httpx
 
@@ -83,6 +93,40 @@ def reads_into_content() -> bool:
 
 
 READS_INTO_CONTENT = reads_into_content()
+
+
+def offers_cookies() -> bool:
+    """Whether httpx.Client offers each answer to ``self.cookies.extract_cookies``, the
+    ``cookies`` property returning ``_cookies`` (names read from their code objects)."""
+    import httpx
+
+    send = getattr(httpx.Client._send_single_request, "__code__", None)
+    getter = getattr(getattr(httpx.Client, "cookies", None), "fget", None)
+    return (send is not None and {"cookies", "extract_cookies"} <= set(send.co_names)
+            and getter is not None and "_cookies" in getter.__code__.co_names)
+
+
+OFFERS_COOKIES = offers_cookies()
+
+
+def offer_no_cookies(client: httpx.Client, jar: CookieJar) -> None:
+    """From now on ``client`` does not even offer its answers' cookies to ``jar`` (which must
+    keep none: no cookie ever goes out either way)."""
+    if OFFERS_COOKIES:
+        client._cookies = _unoffered()(jar)
+
+
+@functools.cache
+def _unoffered() -> type[httpx.Cookies]:
+    import httpx
+
+    class Unoffered(httpx.Cookies):
+        """Cookies that are never offered one: a jar that keeps nothing need not look."""
+
+        def extract_cookies(self, response: httpx.Response) -> None:
+            pass
+
+    return Unoffered
 
 
 def with_body(response: httpx.Response, body: bytes) -> httpx.Response:

@@ -77,3 +77,23 @@ def test_polls_share_one_connection(raw, in_place) -> None:
                                    trusted=origin_of(raw.url), redact=str)
             assert answer.content == STATUS
     assert raw.connections == 1
+
+
+def test_the_pinned_httpx_offers_cookies_where_the_seam_declines_them() -> None:
+    assert httpcore_seam.offers_cookies()
+
+
+@pytest.mark.parametrize("declined", [True, False], ids=["never-offered", "offered-refused"])
+def test_a_cookie_is_never_kept_nor_sent_back(raw, monkeypatch, declined) -> None:
+    monkeypatch.setattr(httpcore_seam, "OFFERS_COOKIES", declined)
+    def answer_with_a_cookie(conn) -> None:
+        conn.sendall(raw_answer(b"200 OK", [b"Set-Cookie: sid=abc; Path=/"], STATUS))
+
+    raw.routes["/set"] = answer_with_a_cookie
+    raw.routes["/next"] = sending(raw_answer(b"200 OK", [], STATUS))
+    with make_client() as client:
+        for path in ("/set", "/next"):
+            open_response(client, raw.url + path, credentials={}, trusted=origin_of(raw.url),
+                          redact=str)
+        assert list(client.cookies.jar) == []
+        assert type(client.cookies).__name__ == ("Unoffered" if declined else "Cookies")

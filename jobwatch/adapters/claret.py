@@ -72,6 +72,8 @@ class ClaretAdapter(Adapter):
 
     def normalize(self, payload: Any, job_id: str, log: Any = None) -> Job:
         job = super().normalize(payload, job_id, log)
+        if not job.artifacts:
+            return job  # most polls: a job with no files yet needs no second, checked copy
         return job.replace(artifacts=[Artifact(category=a.category, url=self.file_url(a.url))
                                       for a in job.artifacts])
 
