@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobwatch import long_running
@@ -81,29 +82,29 @@ def _not_found_grace(runtime: Runtime, flag: float | None) -> float:
     return configured.value if configured is not None else 0.0
 
 
-def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: Output, *,
-               resume: Resume | None = None, clock: Clock = SYSTEM_CLOCK,
-               observers: Sequence[Observer] = ()) -> int:
-    """Watch the jobs to the end; the exit code of the first, in command-line order, that did
-    not succeed. ``resume`` None (the demo, whose simulator stops with it): no resume
-    commands, and no claim that the remote jobs keep running; a stop stops the watch.
-    ``observers`` hear what the engine sees (jobwatch.engine.events), in the order it
-    happens."""
-    from jobwatch.endofjob import EndOfJob, download_root, parse_categories
-    from jobwatch.engine import Engine, JobHooks, Observers, Settings, StopSignal, Watch
-    from jobwatch.refs import unique
-    from jobwatch.resume import resume_commands
-    from jobwatch.safefs import Parts
+@dataclass
+class _Plan:
+    """What the flags and the config decide for a run, all of it settled before any request:
+    an unknown profile or a missing token is one error, not a watch half started."""
 
-    jobs = unique(refs, runtime.profile)
+    accounts: list[Account]
+    adapters: dict[Account, Adapter]
+    intervals: dict[Account, float]
+    timeout: float | None
+    not_found_grace: float
+    categories: set[str] | None
+    root: Path
+
+
+def _plan(runtime: Runtime, jobs: list[JobRef], opts: WaitOptions) -> _Plan:
+    from jobwatch.endofjob import download_root, parse_categories
+
     categories = parse_categories(opts.artifacts, list(dict.fromkeys(r.provider for r in jobs)))
     # Parsed before the config is read: a usage error (2) comes before any config error (6).
     interval_flag = flag_duration(opts.interval, "interval")
     timeout_flag = flag_duration(opts.timeout, "timeout")
     grace_flag = flag_duration(opts.not_found_grace, "not-found-grace")
     accounts = list(dict.fromkeys((r.provider, r.profile or runtime.profile) for r in jobs))
-    # Every profile resolved and every token read before the first request: an unknown
-    # profile or a missing token is one error, not a watch half started.
     adapters = {account: runtime.adapter(*account) for account in accounts}
     intervals: dict[Account, float] = {}
     for account, adapter in adapters.items():
@@ -113,17 +114,36 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
     # 0 means no limit, as with timeout(1) and curl --max-time; `--timeout 0` lifts a
     # configured one.
     timeout = _setting(runtime, adapters[accounts[0]], timeout_flag, "timeout") or None
-    grace = _not_found_grace(runtime, grace_flag)
-    root = download_root(runtime, opts.download_dir)
+    return _Plan(accounts, adapters, intervals, timeout, _not_found_grace(runtime, grace_flag),
+                 categories, download_root(runtime, opts.download_dir))
+
+
+def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: Output, *,
+               resume: Resume | None = None, clock: Clock = SYSTEM_CLOCK,
+               observers: Sequence[Observer] = ()) -> int:
+    """Watch the jobs to the end; the exit code of the first, in command-line order, that did
+    not succeed. ``resume`` None (the demo, whose simulator stops with it): no resume
+    commands, and no claim that the remote jobs keep running; a stop stops the watch.
+    ``observers`` hear what the engine sees (jobwatch.engine.events), in the order it
+    happens."""
+    from jobwatch.endofjob import EndOfJob
+    from jobwatch.engine import Engine, JobHooks, Observers, Settings, StopSignal, Watch
+    from jobwatch.refs import unique
+    from jobwatch.resume import resume_commands
+    from jobwatch.safefs import Parts
+
+    jobs = unique(refs, runtime.profile)
+    plan = _plan(runtime, jobs, opts)
+    adapters = plan.adapters
     # One deadline on one clock, for the polls and for the end-of-job work alike.
-    deadline = clock.now() + timeout if timeout is not None else None
-    mixed = len({profile for _, profile in accounts}) > 1
+    deadline = clock.now() + plan.timeout if plan.timeout is not None else None
+    mixed = len({profile for _, profile in plan.accounts}) > 1
 
     def new_watch(provider: str, profile: str, job_id: str, parent: Watch | None = None
                   ) -> Watch:
         return Watch(provider, job_id, profile=profile, parent=parent,
                      show_profile=mixed and profile != runtime.profile,
-                     interval=intervals[provider, profile])
+                     interval=plan.intervals[provider, profile])
 
     cancelled = StopSignal()
     events = Observers(observers)
@@ -131,12 +151,12 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
         clock.now, (lambda watches: resume_commands(resume, watches)) if resume else None,
         resumable=resume is not None)
     workers = min(16, len(jobs) + (1 if opts.follow_related else 0))
-    with runtime.client(adapters[accounts[0]], pool_size=workers) as client:
+    with runtime.client(adapters[plan.accounts[0]], pool_size=workers) as client:
         parts = Parts()
-        ends = {account: EndOfJob(runtime, adapter, client, renderer, root, categories,
-                                  enabled=not opts.no_download, deadline=deadline,
-                                  cancelled=cancelled, parts=parts, clock=clock,
-                                  on_saved=events.download)
+        ends = {account: EndOfJob(runtime, adapter, client, renderer, plan.root,
+                                  plan.categories, enabled=not opts.no_download,
+                                  deadline=deadline, cancelled=cancelled, parts=parts,
+                                  clock=clock, on_saved=events.download)
                 for account, adapter in adapters.items()}
 
         def fetch(watch: Watch) -> Job:
@@ -154,9 +174,9 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
 
         engine = Engine(
             fetch, renderer,
-            Settings(interval=intervals[accounts[0]], deadline=deadline,
+            Settings(interval=plan.intervals[plan.accounts[0]], deadline=deadline,
                      fail_fast=opts.fail_fast, strict=opts.strict, workers=workers,
-                     not_found_grace=grace),
+                     not_found_grace=plan.not_found_grace),
             clock=clock, observers=events, cancelled=cancelled,
             hooks=JobHooks(on_end=lambda w: ends[w.account].on_end(w),
                            needs_end=lambda w: ends[w.account].needed(w), discover=discover,
