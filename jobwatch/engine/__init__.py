@@ -3,16 +3,18 @@ or the user interrupts. The clock, the fetch, the workers and the renderer are p
 10-minute timeout is tested in milliseconds.
 
 Threads: the loop runs on the caller's thread and is the only one that changes the schedule
-and the outcomes, and the only one the engine calls the renderer and the observers from.
-Polls, and each ended job's ``on_end`` (its detail call and downloads), run on a small pool of
-daemon threads and hand their results back through one queue; the loop handles each result as
-it arrives, so a slow request or a long download holds up only its own job. ``on_end`` code
-may call the renderer from its worker thread too (the renderers take a lock), and tells each
-saved file to the observers from there (``Observers`` takes a lock too).
+and the outcomes, and the only one the engine calls the renderer from. Polls, and each ended
+job's ``on_end`` (its detail call and downloads), run on a small pool of daemon threads and
+hand their results back through one queue (a deque, and an Event set only while the loop
+waits); the loop handles each result as it arrives, so a slow request or a long download
+holds up only its own job. ``on_end`` code may call the renderer from its worker thread too
+(the renderers take a lock). The observers hear everything from the loop but the files
+saved, which ``on_end`` tells them of from its worker (``Observers`` takes a lock too).
 
 Rooms, in the order a result goes through them:
 
-- ``loop``      Engine and Settings: the loop, dispatch, the stop protocol
+- ``loop``      Engine and Settings: the loop, each result's handling, the stop protocol
+- ``dispatch``  the hand-off: one task per job in flight, results back, the loop woken
 - ``workers``   where tasks run: daemon threads, or inline (``workers=0``)
 - ``schedule``  when each watch is next due
 - ``ledger``    the watches in command-line order, and the counts that keep answers O(1)

@@ -3,7 +3,6 @@ interrupts. See jobwatch.engine for which thread owns what."""
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from jobwatch.clock import SYSTEM_CLOCK, Clock
 from jobwatch.engine import outcomes
+from jobwatch.engine.dispatch import Dispatcher
 from jobwatch.engine.events import Observers, changed
 from jobwatch.engine.hooks import JobHooks
 from jobwatch.engine.ledger import Ledger
@@ -18,7 +18,7 @@ from jobwatch.engine.outcomes import StopReason
 from jobwatch.engine.retry import GiveUp, RetryPolicy, floored
 from jobwatch.engine.schedule import Schedule
 from jobwatch.engine.stop import Cancelled, StopSignal
-from jobwatch.engine.workers import Kind, Pool, PoolFactory, Task, default_pool
+from jobwatch.engine.workers import Kind, PoolFactory, default_pool
 from jobwatch.errors import AuthError, ConfigError, ExitCode, JobwatchError, NotFoundError
 
 if TYPE_CHECKING:
@@ -49,8 +49,8 @@ class Settings:
 
 class Engine:
     # Near 300 lines on purpose: every change of a watch's state happens in this one class,
-    # on one thread, so the counts that keep each answer O(1) (the ledger's, _ends_running)
-    # cannot drift. The rules it applies live outside it (retry, outcomes, schedule).
+    # on one thread, so the counts that keep each answer O(1) (the ledger's, the
+    # dispatcher's) cannot drift. The rules it applies live outside it (retry, outcomes).
 
     def __init__(self, fetch: Fetch, renderer: Renderer, settings: Settings, *,
                  clock: Clock = SYSTEM_CLOCK, hooks: JobHooks | None = None,
@@ -67,18 +67,9 @@ class Engine:
         self.cancelled = cancelled if cancelled is not None else StopSignal()
         self.ledger = Ledger()
         self.stopped_by: Watch | None = None
-        self._pool_factory = pool or default_pool(settings.workers)
-        self._pool: Pool | None = None
         self._schedule = Schedule()
-        # Results come back from the workers through a deque (append and popleft are atomic;
-        # only the loop pops). The Event wakes the loop, and is set only while the loop waits
-        # (_idle): a result that comes while the loop is busy costs no lock at all.
-        self._results: deque[tuple[Kind, Watch, object]] = deque()
-        self._ready = threading.Event()
-        self._idle = False
-        self._busy: dict[Watch, Kind] = {}  # at most one task per job
+        self._dispatch = Dispatcher(clock, pool or default_pool(settings.workers))
         self._ends: deque[Watch] = deque()  # ended jobs waiting for a worker for on_end
-        self._ends_running = 0
         self._stopping = False
         self._stop_called = False
 
@@ -140,7 +131,7 @@ class Engine:
     def _grace(self, polls_too: bool) -> None:
         until = self.clock.now() + self.settings.stop_grace
         try:
-            while self._busy if polls_too else self._ends_running:
+            while self._dispatch.busy if polls_too else self._dispatch.ends_running:
                 left = until - self.clock.now()
                 if left <= 0:
                     return
@@ -178,7 +169,7 @@ class Engine:
                 return "done"  # polls still in flight for settled jobs are not waited for
             now = self.clock.now()
             wait = min(self._wake_time(now, self.renderer.tick(now)) - now, IDLE_WAIT)
-            if self._busy:
+            if self._dispatch.busy:
                 self._await(wait)  # an answer wakes it early
             elif wait > 0:
                 self.clock.sleep(wait)
@@ -190,44 +181,19 @@ class Engine:
 
     def _launch(self, now: float) -> None:
         for watch in self._schedule.pop_due(now):
-            if not watch.done and watch not in self._busy:
-                self._submit("poll", watch, self.fetch)
-
-    def _submit(self, kind: Kind, watch: Watch, task: Task) -> None:
-        if self._pool is None:
-            self._pool = self._pool_factory(self._deliver)
-        self._pool.submit(kind, task, watch, len(self._busy) + 1)
-        # Marked once submitted: a Ctrl-C out of an inline task leaves nothing in flight.
-        self._busy[watch] = kind
-        if kind == "end":
-            self._ends_running += 1
-
-    def _deliver(self, kind: Kind, watch: Watch, result: object) -> None:
-        """From any thread. The result first, then the flag: either the loop, about to wait,
-        finds the result, or this sees the flag and wakes it (no wake-up is ever lost)."""
-        self._results.append((kind, watch, result))
-        if self._idle:
-            self._ready.set()
+            if not watch.done and watch not in self._dispatch.busy:
+                self._dispatch.submit("poll", watch, self.fetch)
 
     def _await(self, timeout: float) -> None:
-        self._idle = True
-        try:
-            if not self._results:
-                self.clock.wait(self._ready, max(0.0, timeout))
-        finally:
-            self._idle = False
-        if self._ready.is_set():
-            self._ready.clear()  # one set late, after this, only makes the next wait spin once
+        self._dispatch.wait(timeout)
         self._drain()
 
     def _drain(self) -> None:
-        while self._results:
-            self._handle(*self._results.popleft())
+        for kind, watch, result in self._dispatch.results():
+            self._handle(kind, watch, result)
 
     def _handle(self, kind: Kind, watch: Watch, result: object) -> None:
-        del self._busy[watch]
         if kind == "end":
-            self._ends_running -= 1
             self._end_done(watch, result)
         else:
             self._answer(watch, result, self.clock.now())
@@ -289,10 +255,10 @@ class Engine:
         # on_end may hold a worker for minutes (a big download): while some job is still
         # polled, one worker stays free for the polls.
         slots = max(1, self.settings.workers - (1 if self.ledger.polled else 0))
-        while self._ends and self._ends_running < slots:
+        while self._ends and self._dispatch.ends_running < slots:
             watch = self._ends.popleft()
             if not watch.done:  # not refused with its account's token meanwhile
-                self._submit("end", watch, on_end)
+                self._dispatch.submit("end", watch, on_end)
 
     def _end_done(self, watch: Watch, result: object) -> None:
         if isinstance(result, Cancelled) or watch.done:
