@@ -11,7 +11,7 @@ holds up only its own job. ``on_end`` code may call the renderer from its worker
 (the renderers take a lock). The observers hear everything from the loop but the files
 saved, which ``on_end`` tells them of from its worker (``Observers`` takes a lock too).
 
-Rooms, in the order a result goes through them:
+Rooms:
 
 - ``loop``      Engine and Settings: the loop, each result's handling, the stop protocol
 - ``dispatch``  the hand-off: one task per job in flight, results back, the loop woken
@@ -20,7 +20,7 @@ Rooms, in the order a result goes through them:
 - ``ledger``    the watches in command-line order, and the counts that keep answers O(1)
 - ``retry``     after a failed poll: retry in so many seconds, or give up (pure)
 - ``outcomes``  what a watch counts as, and the run's exit code (pure)
-- ``hooks``     JobHooks: on_end, discover, has_errors, on_stop, given by the caller
+- ``hooks``     JobHooks: on_end, needs_end, discover, has_errors, on_stop (the caller's)
 - ``events``    Observer: what the engine sees, for --events and --on-end
 - ``renderer``  the Renderer protocol the displays implement
 - ``watch``     Watch: one job being watched
