@@ -57,3 +57,27 @@ def test_the_fake_clock_reads_as_a_number_too() -> None:
 def test_a_ticking_fake_clock_moves_at_each_reading() -> None:
     clock = FakeClock(tick=61.0)
     assert [clock.now(), clock.now(), clock()] == [0.0, 61.0, 122.0]
+
+
+def test_the_fake_clock_runs_what_is_due_as_it_passes_and_a_set_event_ends_a_wait() -> None:
+    clock = FakeClock()
+    event = threading.Event()
+    ran: list[tuple[str, float]] = []
+    clock.call_at(2.0, lambda: ran.append(("a", clock.now())))
+    clock.call_at(5.0, lambda: (ran.append(("set", clock.now())), event.set()))
+    clock.call_at(9.0, lambda: ran.append(("late", clock.now())))
+    assert clock.wait(event, 30.0)  # ends at 5, when the event is set
+    assert ran == [("a", 2.0), ("set", 5.0)] and clock.now() == 5.0
+    clock.sleep(10.0)
+    assert ran[-1] == ("late", 9.0) and clock.now() == 15.0
+
+
+def test_a_bound_now_of_the_fake_clock_keeps_reading_it() -> None:
+    clock = FakeClock()
+    reader = clock.now  # as code passes it on: retrying(clock=clock.now)
+    assert reader() == 0.0
+    clock.advance(3.0)
+    assert reader() == 3.0 and reader() == 3.0
+    ticking = FakeClock(tick=1.0)
+    read = ticking.now
+    assert [read(), read(), ticking.now()] == [0.0, 1.0, 2.0]
