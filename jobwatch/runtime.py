@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from jobwatch.demo.state import State as DemoState
     from jobwatch.redact import Redactor
 
+# The profile that points every provider at a running `jobwatch demo --serve` (jobwatch.demo.
+# link), unless the config defines a profile of that name for the provider.
+DEMO_PROFILE = "demo"
+
 
 @dataclass
 class Runtime:
@@ -129,7 +133,6 @@ class Runtime:
         """Whether the demo profile is asked for, and the config has no profile of that name
         for this provider (which would win): then `jobwatch demo --serve` serves it."""
         from jobwatch.config import profile_names
-        from jobwatch.demo import DEMO_PROFILE
 
         return profile_name == DEMO_PROFILE and DEMO_PROFILE not in profile_names(
             self.config(), provider)

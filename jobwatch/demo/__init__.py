@@ -15,11 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEMO_PROFILE", "Simulator"]
-
-# The profile that points every provider at a running `jobwatch demo --serve`, unless the
-# config defines a profile of that name for the provider (jobwatch.runtime).
-DEMO_PROFILE = "demo"
+__all__ = ["Simulator"]
 
 
 def __getattr__(name: str) -> Any:

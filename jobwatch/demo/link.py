@@ -89,8 +89,8 @@ def profile(state: State, provider: str, config: ConfigFile) -> Profile:
     """``provider``'s demo profile: the simulator's URL for it, its token and the fields it
     expects. Nothing comes from the environment: no JOBWATCH_* token can reach it."""
     from jobwatch.config import FieldValue, Profile, Value
-    from jobwatch.demo import DEMO_PROFILE
     from jobwatch.registry import REGISTRY
+    from jobwatch.runtime import DEMO_PROFILE
 
     source = f"jobwatch demo --serve ({state.path})"
     prefix = REGISTRY[provider].load_demo().prefix

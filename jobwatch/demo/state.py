@@ -140,10 +140,9 @@ def _open_dir(path: Path) -> int:
     try:
         fd = os.open(path, _DIR_FLAGS)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise _refused(path, "is a symlink") from None
-        if exc.errno == errno.ENOTDIR:
-            raise _refused(path, "is not a directory") from None
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # Linux says ENOTDIR for a symlink
+            symlink = os.path.islink(path)
+            raise _refused(path, "is a symlink" if symlink else "is not a directory") from None
         raise
     problem = _problem(os.fstat(fd), "directory")
     if problem is not None:
@@ -153,7 +152,7 @@ def _open_dir(path: Path) -> int:
 
 
 def _refused(path: Path, problem: str) -> ConfigError:
-    return ConfigError(f"refusing the simulator's state file: {path} {problem}",
+    return ConfigError(f"refusing {path} for -p demo: it {problem}",
                        hint="remove it; `jobwatch demo --serve` makes a fresh one, for "
                             "this user only")
 
@@ -236,10 +235,8 @@ def _parse(path: Path, data: bytes) -> State:
     token, nonce, fields = raw.get("token"), raw.get("nonce"), raw.get("fields", {})
     if not isinstance(host, str) or not _loopback(host):
         shown = host if isinstance(host, str) else type(host).__name__
-        raise ConfigError(f"refusing the simulator's state file {path}: it points at "
-                          f"{shown[:100]!r}, not a loopback address; -p demo talks to this "
-                          "machine only", hint="remove it; `jobwatch demo --serve` makes a "
-                                               "fresh one")
+        raise _refused(path, f"points at {shown[:100]!r}, not a loopback address (-p demo "
+                             "talks to this machine only)")
     if not isinstance(port, int) or not isinstance(pid, int) or isinstance(port, bool) \
             or isinstance(pid, bool) or not 0 < port < 65536 or pid <= 0:
         raise bad("port or pid")
