@@ -5,7 +5,7 @@ usage lines, and the examples under each help text."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Annotated, Any
 
 import typer
@@ -132,6 +132,14 @@ class JobwatchGroup(TyperGroup):
         _take_globals(ctx)
         return super().invoke(ctx)
 
+    def _main_shell_completion(self, ctx_args: MutableMapping[str, Any], prog_name: str,
+                               complete_var: str | None = None) -> None:
+        """Tab: the shipped scripts speak their own protocol (bash breaks words at ':' and
+        '@'; Typer's loses them), answered in jobwatch.commands.complete."""
+        from jobwatch.commands.complete import shell_complete
+
+        shell_complete(self, ctx_args, prog_name, complete_var)
+
 
 def _parse_in(ctx: Context, parse: Callable[[], list[str]]) -> list[str]:
     """Click's parser raises "Option '-p' requires an argument." without the command it was
@@ -162,7 +170,7 @@ def runtime(ctx: typer.Context) -> Runtime:
 def _complete_jobs(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
     from jobwatch.commands.complete import job_refs
 
-    return job_refs(ctx, args, incomplete)
+    return job_refs(ctx, incomplete)
 
 
 def _complete_categories(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
