@@ -134,7 +134,7 @@ def test_install_keeps_what_the_rc_file_had(tmp_path: Path) -> None:
 
 
 def test_a_shell_without_completion_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import shellingham
+    import shellingham  # type: ignore[import-untyped]
 
     def undetected() -> tuple[str, str]:
         raise shellingham.ShellDetectionFailure()
@@ -207,7 +207,8 @@ def test_jobs_start_with_the_provider_names(ask, command: str) -> None:
     ("jobwatch status merchantops@", ["merchantops@default:", "merchantops@eu:"]),
     ("jobwatch status nosuch@", []),
     # After a reference, another reference: the ref forms only.
-    ("jobwatch wait claret:1001 ", PROVIDERS),
+    ("jobwatch wait claret:1001 ", [f"{p}{form}" for p in PROVIDERS for form in ":@"]),
+    ("jobwatch wait claret:1001 m", ["merchantops:", "merchantops@"]),
     ("jobwatch wait claret:1001 julep", ["julep:", "julep@"]),
     # Where only an id can go: nothing (and never file names).
     ("jobwatch status claret ", []),

@@ -229,8 +229,9 @@ def _providers_of(jobs: list[str], *, profile_given: bool = True) -> list[str]:
 
 def job_refs(ctx: Context, incomplete: str) -> list[str]:
     """A word of JOBS: first the provider names; a whole provider name also as `provider:`
-    and `provider@` (the reference forms); after `provider@`, the profiles as
-    `provider@profile:`. After a provider alone come its ids, which only it knows."""
+    and `provider@` (the reference forms), which are all that may follow a reference; after
+    `provider@`, the profiles as `provider@profile:`. After a provider alone come its ids,
+    which only it knows."""
     given = _jobs(ctx)
     if given and ":" not in given[0]:
         return []
@@ -242,8 +243,10 @@ def job_refs(ctx: Context, incomplete: str) -> list[str]:
     if ":" in incomplete:
         return []
     word = incomplete.lower()
+    if given:  # after a reference, only references
+        return [f"{p}{form}" for p in PROVIDERS if p.startswith(word) for form in ":@"]
     if word in PROVIDERS:
-        return [word, f"{word}:", f"{word}@"] if not given else [f"{word}:", f"{word}@"]
+        return [word, f"{word}:", f"{word}@"]
     return [p for p in PROVIDERS if p.startswith(word)]
 
 
