@@ -116,6 +116,10 @@ def _program(shell: str) -> str:
 @pytest.fixture(scope="module")
 def bash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TabShell]:
     program = _program("bash")
+    version = subprocess.run([program, "-c", 'echo "${BASH_VERSINFO[0]}${BASH_VERSINFO[1]}"'],
+                             capture_output=True, text=True, timeout=30).stdout.strip()
+    if int(version or 0) < 44:  # the script needs 4.4 (macOS ships 3.2)
+        pytest.skip(f"bash {version} is older than 4.4")
     home = tmp_path_factory.mktemp("bash")
     session = TabShell("bash", program, f"source {COMPLETIONS / 'jobwatch.bash'}",
                        shell_env(home), home / "work", home / "record")

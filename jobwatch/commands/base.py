@@ -32,6 +32,8 @@ def _complete_profile(ctx: typer.Context, args: list[str], incomplete: str) -> l
     return profile_names(ctx, incomplete)
 
 
+# Tab completes what an option's autocompletion= gives; files where the metavar is PATH,
+# directories where it is DIR (jobwatch.commands.complete); nothing for any other value.
 ConfigOpt = Annotated[str | None, typer.Option(
     "--config", metavar="PATH",
     help="Config file (default: ~/.config/jobwatch/config.toml; env: JOBWATCH_CONFIG).")]

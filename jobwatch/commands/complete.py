@@ -45,7 +45,9 @@ CUR_VAR = "_JOBWATCH_COMPLETE_CUR"
 # autocompletion function gives, or nothing.
 PATH_METAVARS = {"PATH": "file", "FILE": "file", "DIR": "dir"}
 _TYPED = "jobwatch.completion.words"  # ctx.meta key: the words typed before the current one
-_END = "\0"  # appended to the line before splitting: shows where the cursor's word starts
+# Appended to the line before splitting, to show where the cursor's word starts; no
+# environment variable can hold one, so no line does.
+_END = "\0"
 
 
 @dataclass
@@ -132,7 +134,7 @@ def format_answer(answer: Answer, shell: str, word: str, cur: str | None) -> str
     # (`claret@st` -> `@st`, `claret:` -> ``): each candidate loses what comes before.
     cut = len(word) - len(cur) if cur is not None and word.endswith(cur) else 0
     for value, help_text in answer.items:
-        if "\n" in value or not value.startswith(word[:cut]):
+        if "\n" in value or "\t" in value or not value.startswith(word[:cut]):
             continue
         if shell == "bash":
             lines.append(_bash_escape(value[cut:]))
