@@ -36,13 +36,15 @@ CASES = [
     Case("jobwatch status ", PROVIDERS),
     Case("jobwatch status cl", ["claret"], "jobwatch status claret "),
     Case("jobwatch status claret", ["claret", "claret:", "claret@"]),
-    Case("jobwatch status claret@", ["claret@ci:", "claret@default:", "claret@staging:"],
-         bash=["@ci:", "@default:", "@staging:"]),
+    Case("jobwatch status claret@",
+        ["claret@ci:", "claret@default:", "claret@demo:", "claret@staging:"],
+         bash=["@ci:", "@default:", "@demo:", "@staging:"]),
     # A unique reference form is inserted whole, with no space: the id comes next.
     Case("jobwatch status claret@st", ["claret@staging:"], "jobwatch status claret@staging:",
          bash=["@staging:"]),
-    Case("jobwatch wait claret:1001 merchantops@", ["merchantops@default:", "merchantops@eu:"],
-         "jobwatch wait claret:1001 merchantops@", bash=["@default:", "@eu:"]),
+    Case("jobwatch wait claret:1001 merchantops@",
+        ["merchantops@default:", "merchantops@demo:", "merchantops@eu:"],
+         "jobwatch wait claret:1001 merchantops@", bash=["@default:", "@demo:", "@eu:"]),
     # After a reference, only references: not a provider alone.
     Case("jobwatch wait claret:1001 mer", ["merchantops:", "merchantops@"],
          "jobwatch wait claret:1001 merchantops"),
@@ -53,13 +55,13 @@ CASES = [
     Case("jobwatch status claret@staging:", []),
     Case("jobwatch wait claret 1001 --timeout ", []),
     # Profiles, from the config file, for the provider on the line.
-    Case("jobwatch status claret 1001 -p ", ["ci", "default", "staging"]),
+    Case("jobwatch status claret 1001 -p ", ["ci", "default", "demo", "staging"]),
     Case("jobwatch status claret 1001 --profile st", ["staging"],
          "jobwatch status claret 1001 --profile staging "),
     Case("jobwatch status claret 1001 --profile=st", ["--profile=staging"],
          "jobwatch status claret 1001 --profile=staging ", bash=["staging"]),
-    Case("jobwatch -p ", ["ci", "default", "eu", "staging"]),
-    Case("jobwatch status merchantops job_1 -p ", ["default", "eu"]),
+    Case("jobwatch -p ", ["ci", "default", "demo", "eu", "staging"]),
+    Case("jobwatch status merchantops job_1 -p ", ["default", "demo", "eu"]),
     # Categories, for the provider on the line, after a comma too.
     Case("jobwatch wait claret 1001 --artifacts ", ["input", "staging", "output", "errors"]),
     Case("jobwatch download merchantops job_1 --artifacts ", ["errors", "warnings", "job"]),
@@ -78,10 +80,11 @@ CASES = [
     Case("jobwatch wait claret 1001 --download-dir ", ["a-dir"],
          "jobwatch wait claret 1001 --download-dir a-dir/"),
     # The config the line names, before the command or after it; a broken one offers nothing.
-    Case("jobwatch --config other.toml status claret 1 -p ", ["blue", "default"]),
-    Case("jobwatch status claret 1 --config other.toml -p ", ["blue", "default"]),
-    Case("jobwatch status --config other.toml claret@", ["claret@blue:", "claret@default:"],
-         bash=["@blue:", "@default:"]),
+    Case("jobwatch --config other.toml status claret 1 -p ", ["blue", "default", "demo"]),
+    Case("jobwatch status claret 1 --config other.toml -p ", ["blue", "default", "demo"]),
+    Case("jobwatch status --config other.toml claret@",
+        ["claret@blue:", "claret@default:", "claret@demo:"],
+         bash=["@blue:", "@default:", "@demo:"]),
     Case("jobwatch status claret 1 --config broken.toml -p ", []),
     Case("jobwatch status --config broken.toml claret@", []),
 ]
@@ -190,6 +193,6 @@ def test_zsh_answers_the_first_tab_when_loaded_from_fpath(tmp_path: Path) -> Non
     try:
         assert session.tab("jobwatch status claret@st").line == "jobwatch status claret@staging:"
         assert sorted(set(session.tab("jobwatch -p ").candidates)) == [
-            "ci", "default", "eu", "staging"]
+            "ci", "default", "demo", "eu", "staging"]
     finally:
         session.close()

@@ -202,9 +202,11 @@ def test_jobs_start_with_the_provider_names(ask, command: str) -> None:
     ("jobwatch config ", ["path", "show", "init", "check"]),
     ("jobwatch status cl", ["claret"]),
     ("jobwatch status claret", ["claret", "claret:", "claret@"]),
-    ("jobwatch status claret@", ["claret@ci:", "claret@default:", "claret@staging:"]),
+    ("jobwatch status claret@",
+        ["claret@ci:", "claret@default:", "claret@demo:", "claret@staging:"]),
     ("jobwatch status claret@st", ["claret@staging:"]),
-    ("jobwatch status merchantops@", ["merchantops@default:", "merchantops@eu:"]),
+    ("jobwatch status merchantops@",
+        ["merchantops@default:", "merchantops@demo:", "merchantops@eu:"]),
     ("jobwatch status nosuch@", []),
     # After a reference, another reference: the ref forms only.
     ("jobwatch wait claret:1001 ", [f"{p}{form}" for p in PROVIDERS for form in ":@"]),
@@ -225,18 +227,18 @@ def test_commands_and_job_references(ask, line: str, expected: list[str]) -> Non
 
 
 @pytest.mark.parametrize(("line", "expected"), [
-    ("jobwatch status claret 1001 -p ", ["ci", "default", "staging"]),
-    ("jobwatch status claret 1001 --profile ", ["ci", "default", "staging"]),
+    ("jobwatch status claret 1001 -p ", ["ci", "default", "demo", "staging"]),
+    ("jobwatch status claret 1001 --profile ", ["ci", "default", "demo", "staging"]),
     ("jobwatch status claret 1001 -p s", ["staging"]),
     ("jobwatch status claret 1001 --profile=s", ["--profile=staging"]),
-    ("jobwatch status -p ", ["ci", "default", "eu", "staging"]),
-    ("jobwatch -p ", ["ci", "default", "eu", "staging"]),
-    ("jobwatch -v -p ", ["ci", "default", "eu", "staging"]),
-    ("jobwatch status merchantops x -p ", ["default", "eu"]),
+    ("jobwatch status -p ", ["ci", "default", "demo", "eu", "staging"]),
+    ("jobwatch -p ", ["ci", "default", "demo", "eu", "staging"]),
+    ("jobwatch -v -p ", ["ci", "default", "demo", "eu", "staging"]),
+    ("jobwatch status merchantops x -p ", ["default", "demo", "eu"]),
     # -p decides the profile of the references without one: merchantops's, not claret's.
-    ("jobwatch wait claret@staging:1 merchantops:x -p ", ["default", "eu"]),
-    ("jobwatch wait claret:1 -v -p ", ["ci", "default", "staging"]),
-    ("jobwatch config show -p ", ["ci", "default", "eu", "staging"]),
+    ("jobwatch wait claret@staging:1 merchantops:x -p ", ["default", "demo", "eu"]),
+    ("jobwatch wait claret:1 -v -p ", ["ci", "default", "demo", "staging"]),
+    ("jobwatch config show -p ", ["ci", "default", "demo", "eu", "staging"]),
 ])
 def test_profiles_come_from_the_config_file(ask, line: str, expected: list[str]) -> None:
     assert ask(line) == ("plain", expected)
@@ -250,13 +252,14 @@ def test_the_config_file_is_the_one_the_line_or_the_environment_names(
                  f"jobwatch status claret 1 --config {other} -p ",
                  f"jobwatch status claret 1 --config={other} -p ",
                  f"jobwatch status --config {other} claret@"):
-        assert ask(line)[1] in (["blue", "default"], ["claret@blue:", "claret@default:"]), line
+        assert ask(line)
+            [1] in (["blue", "default", "demo"], ["claret@blue:", "claret@default:", "claret@demo:"]), line
     monkeypatch.setenv("JOBWATCH_CONFIG", str(other))
-    assert ask("jobwatch status claret 1 -p ") == ("plain", ["blue", "default"])
-    # No file at the default path: only `default`, which the environment can fill.
+    assert ask("jobwatch status claret 1 -p ") == ("plain", ["blue", "default", "demo"])
+    # No file at the default path: `default`, which the environment can fill, and `demo`.
     monkeypatch.delenv("JOBWATCH_CONFIG")
     (tmp_path / "xdg" / "jobwatch" / "config.toml").unlink()
-    assert ask("jobwatch -p ") == ("plain", ["default"])
+    assert ask("jobwatch -p ") == ("plain", ["default", "demo"])
 
 
 @pytest.mark.parametrize("content", [
@@ -319,14 +322,15 @@ def test_paths_are_left_to_the_shell(ask, line: str, kind: str) -> None:
 
 @pytest.mark.parametrize(("line", "cur", "expected"), [
     # bash breaks words at ':', '@' and '=' (its $2 is the rest): the candidates fit it.
-    ("jobwatch status claret@", "@", ["@ci:", "@default:", "@staging:"]),
+    ("jobwatch status claret@", "@", ["@ci:", "@default:", "@demo:", "@staging:"]),
     ("jobwatch status claret@st", "@st", ["@staging:"]),
-    ("jobwatch wait claret:1 claret@", "@", ["@ci:", "@default:", "@staging:"]),
+    ("jobwatch wait claret:1 claret@", "@", ["@ci:", "@default:", "@demo:", "@staging:"]),
     ("jobwatch status claret 1 --profile=s", "s", ["staging"]),
     ("jobwatch wait claret 1 --artifacts=errors,", "errors,",
      ["errors,input", "errors,staging", "errors,output"]),
     # With ':' and '@' out of COMP_WORDBREAKS, the whole word.
-    ("jobwatch status claret@", "claret@", ["claret@ci:", "claret@default:", "claret@staging:"]),
+    ("jobwatch status claret@", "claret@",
+        ["claret@ci:", "claret@default:", "claret@demo:", "claret@staging:"]),
     ('jobwatch status "claret@st', "claret@st", ["claret@staging:"]),
     ("jobwatch status cla", "cla", ["claret"]),
 ])
@@ -392,4 +396,4 @@ def test_scripts_typer_wrote_still_get_answers(tmp_path: Path) -> None:
                      _TYPER_COMPLETE_FISH_ACTION="get-args",
                      _TYPER_COMPLETE_ARGS="jobwatch status claret 1 -p ")
     assert (fish.returncode, fish.stdout.split(), fish.stderr) == (
-        0, ["ci", "default", "eu", "staging"], "")
+        0, ["ci", "default", "demo", "eu", "staging"], "")

@@ -273,8 +273,9 @@ def categories(ctx: Context, incomplete: str) -> list[str]:
 
 
 def _profiles(ctx: Context, providers: list[str]) -> list[str]:
-    """`default` (always a profile: the environment can supply its fields) and the profiles
-    the config file names for these providers, sorted. The file is the one --config names
+    """`default` (always a profile: the environment can supply its fields), `demo` (the
+    simulator of `jobwatch demo --serve`) and the profiles the config file names for these
+    providers, sorted. The file is the one --config names
     (before the command or after it), else JOBWATCH_CONFIG, else the default path; none when
     it cannot be read or is not valid."""
     from jobwatch.config import load_file
@@ -286,4 +287,4 @@ def _profiles(ctx: Context, providers: list[str]) -> list[str]:
         config = load_file(given[-1] if given else None)
     except (JobwatchError, OSError):
         return []
-    return sorted({"default", *(n for p in providers for n in named_in(config, p))})
+    return sorted({"default", "demo", *(n for p in providers for n in named_in(config, p))})
