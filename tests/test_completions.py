@@ -252,8 +252,8 @@ def test_the_config_file_is_the_one_the_line_or_the_environment_names(
                  f"jobwatch status claret 1 --config {other} -p ",
                  f"jobwatch status claret 1 --config={other} -p ",
                  f"jobwatch status --config {other} claret@"):
-        assert ask(line)
-            [1] in (["blue", "default", "demo"], ["claret@blue:", "claret@default:", "claret@demo:"]), line
+        assert ask(line)[1] in (["blue", "default", "demo"],
+                                ["claret@blue:", "claret@default:", "claret@demo:"]), line
     monkeypatch.setenv("JOBWATCH_CONFIG", str(other))
     assert ask("jobwatch status claret 1 -p ") == ("plain", ["blue", "default", "demo"])
     # No file at the default path: `default`, which the environment can fill, and `demo`.
