@@ -57,7 +57,7 @@ class Output:
         if self.progress == "quiet":
             return QuietRenderer(self.stderr)
         if self.progress == "live":
-            from jobwatch.live import LiveRenderer
+            from jobwatch.live.renderer import LiveRenderer
 
             return LiveRenderer(self.stderr, clock, resume=resume or no_resume,
                                 resumable=resumable)

@@ -8,7 +8,7 @@ import time
 
 from rich.console import Console
 
-from jobwatch.live import LiveRenderer
+from jobwatch.live.renderer import LiveRenderer
 from tests.fakeserver import FakeServer
 
 

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from jobwatch.live import LiveRenderer
+from jobwatch.live.layout import MARGIN
+from jobwatch.live.renderer import LiveRenderer
+from jobwatch.live.rows import eta_seconds
 from jobwatch.models import Job, JobState
 from jobwatch.polling import Watch
-from jobwatch.ui import eta_seconds
 from tests.conftest import clean_env, provider_env
 from tests.fakeserver import FakeServer, Reply, json_reply
 from tests.helpers import frame_lines, live
@@ -79,8 +80,8 @@ def test_one_redraw_renders_no_more_rows_than_fit_and_says_how_many_more() -> No
     watches = [Watch("claret", str(i)) for i in range(300)]
     renderer.start(watches)
     built: list[Any] = []
-    cells = renderer._cells
-    renderer._cells = lambda w, now: built.append(w) or cells(w, now)  # type: ignore
+    row = renderer.book.row
+    renderer.book.row = lambda w, now: built.append(w) or row(w, now)  # type: ignore
     for watch in watches[:250]:
         watch.job = running_job(watch)
         renderer.update(watch)
@@ -142,7 +143,7 @@ def test_rows_stay_narrower_than_the_terminal_and_keep_room_for_the_step() -> No
             renderer.update(watch)
         lines = frame_lines(renderer)
         # The tty's "^C" echo after the last row must fit on that row.
-        assert all(len(line) <= width - LiveRenderer.MARGIN for line in lines), (width, lines)
+        assert all(len(line) <= width - MARGIN for line in lines), (width, lines)
         if width >= 80:
             assert all("Validating rows" in line for line in lines), (width, lines)
         if width >= 100:
