@@ -52,6 +52,7 @@ class LiveRenderer:
         self.clock = clock
         self.resume = resume
         self.resumable = resumable
+        # Whether the terminal re-wraps its rows when it narrows (region.py).
         self.reflows = terminal_reflows(os.environ) if reflows is None else reflows
         self.book = RowBook()
         self.pacing = Pacing()
@@ -63,6 +64,7 @@ class LiveRenderer:
         self.providers: set[str] = set()
         self._shown: tuple[list[Watch], str] | None = None
         self._shown_at = float("-inf")
+        self._shown_in = (0, 0)  # the terminal's size then
         self.closed = False
         self._lock = threading.RLock()
 
@@ -82,6 +84,7 @@ class LiveRenderer:
                 paint.FileName(table_column=Column(no_wrap=True, overflow="ellipsis")),
                 BarColumn(bar_width=20), DownloadColumn(binary_units=True), paint.BinaryRate(),
                 TimeRemainingColumn(), console=self.console, auto_refresh=False,
+                get_time=self.clock,  # rates and times left on the same clock as the rest
             )
             self.live = live_region(self.console, self._frame, self.reflows)
             self.live.start()
@@ -165,11 +168,12 @@ class LiveRenderer:
         """The jobs that get a row, and the "… N more" line: decided again when something
         changed, and each second (a recent end stops being recent)."""
         now = self.clock()
-        if self._shown is None or now >= self._shown_at + self.RELAYOUT:
+        size = (self.console.width, self.console.height)
+        if self._shown is None or now >= self._shown_at + self.RELAYOUT or size != self._shown_in:
             files = len(self.files.tasks) if self.files is not None else 0
-            budget = max(2, self.console.height - 2 - file_rows(files, self.console.height))
+            budget = max(2, size[1] - 2 - file_rows(files, size[1]))
             self._shown = pick_rows(self.watches, budget, now, self.book.changed_at)
-            self._shown_at = now
+            self._shown_at, self._shown_in = now, size
         return self._shown
 
     def _mark(self, row: Row, now: float) -> Text:

@@ -137,7 +137,8 @@ def _row(label: str, label_width: int, outcome: list[Line], column: int, progres
 def _flowing(label: str, ending: Ending, width: int) -> list[Line]:
     pieces = [Piece(label, whole=True, gap=0), *words(ending.said_short,
                                                          outcome_style(ending.outcome), GAP)]
-    pieces += words(ending.progress, gap=GAP)
+    if ending.progress:  # as one piece: "8/8" / "steps (100%)" would read as two things
+        pieces.append(Piece(ending.progress, gap=GAP))
     return wrap(pieces, width)
 
 
