@@ -52,7 +52,8 @@ class Output:
                  resume: Callable[[list[Watch]], list[str]] | None = None, *,
                  resumable: bool = True) -> Renderer:
         """What `wait` and `download` report progress through, on stderr."""
-        from jobwatch.ui import PlainRenderer, QuietRenderer, no_resume
+        from jobwatch.closing import no_resume
+        from jobwatch.ui import PlainRenderer, QuietRenderer
 
         if self.progress == "quiet":
             return QuietRenderer(self.stderr)

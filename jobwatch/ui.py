@@ -19,11 +19,11 @@ from jobwatch.closing import (
     Closing,
     Resume,
     closing,
-    error_lines,
     no_resume,
     outcome_text,
     saved_summary,
 )
+from jobwatch.closing import error_lines as error_lines  # where callers have long found it
 from jobwatch.streams import silence_stdout
 from jobwatch.text import printable
 from jobwatch.words import human_size, progress_text, state_word
@@ -227,6 +227,9 @@ class PlainRenderer:
     def download_progress(self, watch: Watch) -> DownloadProgress:
         return _PlainDownloads(self, watch)
 
+    def abort(self) -> None:
+        """Nothing to give back: plain lines leave the terminal as they found it."""
+
     def finish(self, watches: list[Watch], code: int) -> None:
         with self._lock:
             self.paint_closing(closing(watches, code, self.resume, self.resumable))
@@ -322,6 +325,8 @@ class QuietRenderer:
         from jobwatch.downloads import NullProgress
 
         return NullProgress()
+
+    def abort(self) -> None: ...
 
     def finish(self, watches: list[Watch], code: int) -> None:
         self.stream.write(error_lines(watches))

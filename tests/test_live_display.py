@@ -6,14 +6,18 @@ user sees" is checked, not only which bytes were written."""
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
+from rich.text import Text
 
 from jobwatch.live.layout import MARGIN
+from jobwatch.live.region import live_region, terminal_reflows
 from jobwatch.live.renderer import LiveRenderer
 from jobwatch.live.rows import eta_seconds
 from jobwatch.models import Job, JobState
@@ -320,3 +324,36 @@ def test_many_downloads_at_once_still_fit_the_terminal() -> None:
     lines = frame_lines(renderer)
     assert len(lines) <= 12 - 1
     assert "↓ 20 files downloading" in lines[-1]
+
+
+# -- the region a resize re-wraps (issue 16) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("reflows", "rows"), [(True, 6), (False, 3)])
+def test_the_way_back_up_counts_the_rows_a_narrower_terminal_made(reflows: bool,
+                                                                   rows: int) -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=80, height=24)
+    live = live_region(console, lambda: Text("\n".join(["x" * 70] * 3)), reflows)
+    live.start()
+    live.refresh()
+    console.width = 50  # 70 cells re-wrap into two rows each, where the terminal reflows
+    drawn = len(out.getvalue())
+    live.refresh()
+    assert out.getvalue()[drawn:].startswith("\r\x1b[2K" + "\x1b[1A\x1b[2K" * (rows - 1) + "x")
+    live.stop()
+
+
+TERMINALS = [
+    ({"TERM": "xterm-256color"}, True),  # VTE, iTerm2, Terminal.app, Windows Terminal...
+    ({"TERM": "xterm-kitty"}, True),
+    ({"TERM": "screen-256color", "TMUX": "/tmp/tmux-0/default,1,0"}, True),
+    ({"TERM": "xterm-256color", "XTERM_VERSION": "XTerm(390)"}, False),
+    ({"TERM": "rxvt-unicode-256color"}, False),
+    ({"TERM": "linux"}, False),
+]
+
+
+@pytest.mark.parametrize(("env", "reflows"), TERMINALS)
+def test_which_terminals_re_wrap_their_rows(env: dict[str, str], reflows: bool) -> None:
+    assert terminal_reflows(env) is reflows
