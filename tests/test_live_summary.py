@@ -4,6 +4,7 @@ closing the plain log writes from the same content (jobwatch.closing). Pure: no 
 from __future__ import annotations
 
 import io
+import re
 import shlex
 from pathlib import Path
 
@@ -25,8 +26,9 @@ from jobwatch.live.summary import (
 from jobwatch.models import Job, JobState
 from jobwatch.polling import Watch
 from jobwatch.ui import PlainRenderer
-from tests.helpers import Clock
+from tests.helpers import Clock, live
 
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 WIDTHS = [40, 80, 120, 200]
 UUIDS = ["5f0c3a9e-2b7d-4c1e-9a8f-3d6b1e7c2a40", "8a1d6c52-7e3f-4b90-a2c4-51f9e0d7b3a6",
          "c3e9f1a7-5b2d-4e80-b6a4-9d0f2c7e1b38", "e4b29c7d-1a6f-4d3e-8b05-6f2a9c1d7e84"]
@@ -183,6 +185,39 @@ def test_shell_words_keep_their_quotes() -> None:
 def test_wrap_cuts_only_a_word_longer_than_a_line() -> None:
     lines = texts(wrap(words("a " + "x" * 30 + " b"), 12))
     assert lines == ["a xxxxxxxxxx", "  xxxxxxxxxx", "  xxxxxxxxxx", "  b"]
+
+
+def test_resume_commands_and_saved_files_fit_80_columns_and_stay_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 16: these lines ran past 80 columns and the terminal cut them mid-word.
+    monkeypatch.chdir(tmp_path)
+    folder = "/home/someone/projects/imports/2024/inventory-downloads/:smile:"
+    command = (f"jobwatch wait merchantops batch:fire:7 --timeout 1m30s --interval 10s "
+               f"--download-dir {folder}")
+    renderer, _, out = live(80, height=30)
+    renderer.resume = lambda watches: [command]
+    running = Watch("merchantops", "batch:fire:7", started=0.0, outcome="interrupted")
+    running.job = Job(provider="merchantops", job_id="batch:fire:7", state=JobState.RUNNING,
+                      status="processing", progress=0.125, done=10, total=80, unit="items")
+    ended = Watch("claret", "2008", started=0.0, ended_at=8.0, outcome="succeeded")
+    ended.job = Job(provider="claret", job_id="2008", state=JobState.SUCCEEDED,
+                    status="completed")
+    saved = tmp_path / "claret-2008" / ":fire:" / "a-rather-long-file-name-for-the-output.csv"
+    ended.downloads = [Saved("output", saved, 10)]
+    renderer.start([running, ended])
+    renderer.finish([running, ended], 130)
+    lines = ANSI.sub("", out.getvalue()).splitlines()
+    assert all(len(line) <= 80 for line in lines), lines
+    # The command wraps between its words, each line but the last ending in a shell's "\".
+    first = next(i for i, line in enumerate(lines) if line.startswith("resume with: "))
+    last = next(i for i in range(first, len(lines)) if not lines[i].endswith(" \\"))
+    pasted = " ".join(line.removesuffix(" \\").strip() for line in lines[first:last + 1])
+    assert pasted == f"resume with: {command}", lines
+    assert f"  --download-dir {folder}" in lines, lines  # the path whole, on a line of its own
+    # The saved file's name whole, on the line after its folder.
+    at = lines.index("claret 2008: saved 1 file in ./claret-2008/:fire:/")
+    assert lines[at + 1] == "  (a-rather-long-file-name-for-the-output.csv)", lines
+    assert "🔥" not in out.getvalue() and "😄" not in out.getvalue()
 
 
 # -- one closing content, two painters --------------------------------------------------------

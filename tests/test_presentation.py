@@ -9,13 +9,11 @@ import io
 import json
 import re
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from jobwatch.artifacts import Saved
 from jobwatch.closing import closing
 from jobwatch.errors import NotFoundError
 from jobwatch.live.layout import MARGIN, MIN_BAR
@@ -271,38 +269,6 @@ def test_markup_and_emoji_codes_in_ids_are_shown_as_written(job_id: str) -> None
     assert f"merchantops {job_id}: 1 error(s)" in plain
     assert f"bad {job_id}" in plain and f"… and 1 more for {job_id}" in plain
     assert "🔥" not in text
-
-
-def test_resume_commands_and_saved_files_fit_80_columns_and_stay_whole(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Issue 16: these lines ran past 80 columns and the terminal cut them mid-word.
-    monkeypatch.chdir(tmp_path)
-    folder = "/home/someone/projects/imports/2024/inventory-downloads/:smile:"
-    command = (f"jobwatch wait merchantops batch:fire:7 --timeout 1m30s --interval 10s "
-               f"--download-dir {folder}")
-    renderer, _, out = live(80)
-    renderer.resume = lambda watches: [command]
-    running = Watch("merchantops", "batch:fire:7", started=0.0, outcome="interrupted")
-    running.job = merchantops("batch:fire:7", 10, 80, 0)
-    ended = Watch("claret", "2008", started=0.0, ended_at=8.0, outcome="succeeded")
-    ended.job = Job(provider="claret", job_id="2008", state=JobState.SUCCEEDED,
-                    status="completed")
-    saved = tmp_path / "claret-2008" / ":fire:" / "a-rather-long-file-name-for-the-output.csv"
-    ended.downloads = [Saved("output", saved, 10)]
-    renderer.start([running, ended])
-    renderer.finish([running, ended], 130)
-    lines = ANSI.sub("", out.getvalue()).splitlines()
-    assert all(len(line) <= 80 for line in lines), lines
-    # The command wraps between its words, each line but the last ending in a shell's "\".
-    first = next(i for i, line in enumerate(lines) if line.startswith("resume with: "))
-    last = next(i for i in range(first, len(lines)) if not lines[i].endswith(" \\"))
-    pasted = " ".join(line.removesuffix(" \\").strip() for line in lines[first:last + 1])
-    assert pasted == f"resume with: {command}", lines
-    assert f"  --download-dir {folder}" in lines, lines  # the path whole, on a line of its own
-    # The saved file's name whole, on the line after its folder.
-    at = lines.index("claret 2008: saved 1 file in ./claret-2008/:fire:/")
-    assert lines[at + 1] == "  (a-rather-long-file-name-for-the-output.csv)", lines
-    assert "🔥" not in out.getvalue() and "😄" not in out.getvalue()
 
 
 # -- amounts that add up (review2-a D8) --------------------------------------------------------
