@@ -102,14 +102,16 @@ class ColumnLayout:
     labels are cut (the provider word first: the id tells rows apart)."""
 
     def __init__(self) -> None:
-        self.widest: dict[str, int] = {}
+        self._widest: dict[str, int] = {}
         self._bars: dict[int, int] = {}  # terminal width -> bar width
         self._plan: tuple[int, Plan] | None = None  # the most compact plan used at a width
 
     def fit(self, rows: Sequence[Row], width: int, shared: bool) -> Columns:
         """The columns for ``rows`` in ``width`` cells; ``shared``: one provider for all."""
         self._grow(rows)
-        bar = self._bars.setdefault(width, self._choose_bar(width, shared))
+        if width not in self._bars:
+            self._bars[width] = self._choose_bar(width, shared)
+        bar = self._bars[width]
         candidates = plans(shared)
         if self._plan is not None and self._plan[0] == width:
             # A new provider among the rows brings the provider words back: start again.
@@ -138,13 +140,13 @@ class ColumnLayout:
         for level in range(AMOUNT_LEVELS):
             seen[f"amount{level}"] = max(cell_len(r.amounts[level]) for r in rows)
         for key, value in seen.items():
-            self.widest[key] = max(self.widest.get(key, 0), value)
+            self._widest[key] = max(self._widest.get(key, 0), value)
 
     def _choose_bar(self, width: int, shared: bool) -> int:
         """As wide as it can be while the most compact labels, room for the amounts and the
         times, and (above BAR_FLOOR) a current step fit beside it; 0 when that is under
         MIN_BAR."""
-        widest = self.widest
+        widest = self._widest
         others = (2 + widest["short_label" if shared else "label"] + 1 + widest["word"] + 1
                   + 1 + max(widest[f"amount{AMOUNT_LEVELS - 1}"], AMOUNT_ROOM) + 1
                   + max(widest["timing"], TIMING_ROOM))
@@ -153,7 +155,7 @@ class ColumnLayout:
         return bar if bar >= MIN_BAR else 0
 
     def _columns(self, plan: Plan, bar: int) -> Columns:
-        widest = self.widest
+        widest = self._widest
         return Columns(plan=plan, label=widest["short_label" if plan.short_labels else "label"],
                        word=widest["word"], bar=bar, amount=widest[f"amount{plan.level}"],
                        timing=widest["timing" if plan.eta else "timing_short"],
