@@ -9,7 +9,7 @@ import time
 
 from rich.console import Console
 
-from jobwatch.live import LiveRenderer
+from jobwatch.live.renderer import LiveRenderer
 from tests.fakeserver import FakeServer
 
 

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from jobwatch.live import LiveRenderer
+from jobwatch.live.renderer import LiveRenderer
 from jobwatch.models import Job, JobState
 from jobwatch.polling import Watch
 from jobwatch.ui import PlainRenderer

@@ -45,9 +45,10 @@ def run_demo(runtime: Runtime) -> int:
     try:
         with Simulator(token=f"demo-{secrets.token_hex(8)}") as sim:
             demo = _isolated(runtime, sim.env(), out)
+            # Lines under 80 columns, broken between words: a terminal would cut them anywhere.
             out.write(
-                f"jobwatch demo: a simulator of Retailgrid, MerchantOps, Julep and Claret is "
-                f"running on {sim.url}\n(no account, no network). Watching "
+                "jobwatch demo: a simulator of Retailgrid, MerchantOps, Julep and Claret is\n"
+                f"running on {sim.url} (no account, no network). Watching\n"
                 f"{len(sim.demo_jobs)} of its jobs, exactly as `jobwatch wait` would:\n\n")
             out.flush()
             opts = WaitOptions(interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT,
@@ -99,9 +100,8 @@ def _closing(folder: str, code: int, *, watched: int) -> str:
         "`jobwatch wait --follow-related` does.",
         *_verdict(code),
         "",
-        "Next, on your own jobs:",
-        "  export JOBWATCH_CLARET_TENANT=yourcompany JOBWATCH_CLARET_TOKEN=...   "
-        "# or: jobwatch config init",
+        "Next, on your own jobs (or set them up with: jobwatch config init):",
+        "  export JOBWATCH_CLARET_TENANT=yourcompany JOBWATCH_CLARET_TOKEN=...",
         "  jobwatch status claret 12345",
         "  jobwatch wait claret 12345 --timeout 10m",
         "Try status, wait and download by hand: start `jobwatch demo --serve`, then add",
