@@ -76,13 +76,13 @@ class Output:
         from jobwatch.ui import PlainRenderer, QuietRenderer
 
         if self.progress == "quiet":
-            return QuietRenderer(self.stderr)  # type: ignore[return-value]
+            return QuietRenderer(self.stderr)
         if self.progress == "live":
             from jobwatch.live.renderer import LiveRenderer
 
             return LiveRenderer(self.stderr, clock, resume=resume or no_resume,
                                 resumable=resumable)
-        return PlainRenderer(self.stderr, clock, resume=resume or no_resume,  # type: ignore[return-value]
+        return PlainRenderer(self.stderr, clock, resume=resume or no_resume,
                              resumable=resumable)
 
     # -- stdout ----------------------------------------------------------------------------
