@@ -88,9 +88,9 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
 
 def _fetch(runtime: Runtime, adapter: object, client: object, renderer: Renderer,
            watch: Watch, root: object, categories: set[str] | None) -> int:
+    from jobwatch.closing import error_lines
     from jobwatch.endofjob import EndOfJob
     from jobwatch.engine import settle
-    from jobwatch.ui import error_lines
 
     EndOfJob(runtime, adapter, client, renderer, root, categories,  # type: ignore[arg-type]
              enabled=True).on_end(watch)

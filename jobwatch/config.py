@@ -251,8 +251,8 @@ def _parse_toml(path: Path, text: str) -> dict[str, Any]:
             where = f"{path}:{text.count(chr(10)) + 1}:{len(last) + 1}"
         reason = re.sub(r"\s*\(at line \d+, column \d+\)|\s*\(at end of document\)", "", str(exc))
         raise ConfigError(f"{where}: invalid TOML: {reason}",
-                          hint="fix that line; 'jobwatch config init --force' writes a fresh "
-                               "starter file") from None
+                          hint="fix that line, then check the file with 'jobwatch config "
+                               "check'") from None
 
 
 def fields_of(provider: str) -> tuple[str, ...]:
@@ -287,10 +287,15 @@ def resolve_profile(config: ConfigFile, provider: str, name: str,
     """Merge the file's [provider.name] with JOBWATCH_<PROVIDER>_<FIELD>; env wins per field."""
     sections = config.data.get(provider, {})
     if name not in sections and name != "default":
+        from difflib import get_close_matches
+
         known = ", ".join(sections) or "none"
+        close = get_close_matches(name, list(sections), n=1)
+        guess = f"did you mean '{close[0]}'? " if close else ""
         raise ConfigError(
             f"unknown profile '{name}' for {provider} (profiles in {config.path}: {known})",
-            hint=f"add a [{provider}.{name}] section, or choose another with --profile",
+            hint=f"{guess}add a [{provider}.{name}] section, or choose another profile "
+                 f"(--profile, or {provider}@PROFILE:JOB_ID)",
         )
     values: dict[str, Value[FieldValue]] = {}
     if default_base_url:

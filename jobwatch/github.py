@@ -257,7 +257,8 @@ class Annotation:
 
 
 def _error_message(watch: Any) -> str:
-    from jobwatch.ui import outcome_text, outcome_word
+    from jobwatch.closing import outcome_text
+    from jobwatch.words import outcome_word
 
     if watch.error is not None:  # "refused: HTTP 401", where the closing lines say "auth: ..."
         text = printable(f"{outcome_word(watch.outcome)}: {watch.error.message}")
@@ -271,8 +272,8 @@ def _error_message(watch: Any) -> str:
 
 
 def _warning_message(watch: Any, found: list[str]) -> str:
+    from jobwatch.closing import saved_summary
     from jobwatch.durations import format_duration
-    from jobwatch.ui import saved_summary
 
     text = f"succeeded with {', '.join(found)}"
     if watch.ended_at is not None:
@@ -287,7 +288,7 @@ def workflow_annotations(watches: list[Any], code: int,
     last one shown stands for the rest. A job stopped before it ended (Ctrl-C, SIGTERM, which a
     cancelled workflow sends, or --fail-fast) is no error of its own: the stopped ones share
     one warning."""
-    from jobwatch.ui import outcome_word
+    from jobwatch.words import outcome_word
 
     errors = [Annotation("error", job_title(w), _error_message(w))
               for w in watches if w.outcome in ERROR_OUTCOMES]
@@ -334,7 +335,7 @@ _HEAD = ("| Job | Outcome | Time watched | Progress | Message | Files saved |\n"
 
 
 def _outcome_cell(watch: Any, found: list[str]) -> str:
-    from jobwatch.ui import outcome_word, state_word
+    from jobwatch.words import outcome_word, state_word
 
     outcome = watch.outcome or "timeout"
     word = outcome_word(outcome)
@@ -360,8 +361,9 @@ def _message(watch: Any) -> str:
 
 def summary_row(watch: Any, now: float, found: list[str],
                 redact: Callable[[str], str] = str) -> str:
+    from jobwatch.closing import saved_summary
     from jobwatch.durations import format_duration
-    from jobwatch.ui import progress_text, saved_summary
+    from jobwatch.words import progress_text
 
     end = watch.ended_at if watch.ended_at is not None else now
     saved = saved_summary(watch) or ""
@@ -377,7 +379,7 @@ def summary_markdown(watches: list[Any], code: int, now: float, budget: int, *,
     """The heading and table appended to the step summary, at most ``budget`` bytes of UTF-8:
     rows that do not fit are left out for one '… and N more jobs' line. '' when not even the
     heading fits."""
-    from jobwatch.ui import tally
+    from jobwatch.words import tally
 
     head = f"\n### {md_text(f'jobwatch: {tally(watches)} (exit {code})')}\n\n{_HEAD}"
     used = len(head.encode())

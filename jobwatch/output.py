@@ -72,16 +72,17 @@ class Output:
     def _renderer(self, clock: Callable[[], float],
                   resume: Callable[[list[Watch]], list[str]] | None,
                   resumable: bool) -> Renderer:
-        from jobwatch.ui import PlainRenderer, QuietRenderer, no_resume
+        from jobwatch.closing import no_resume
+        from jobwatch.ui import PlainRenderer, QuietRenderer
 
         if self.progress == "quiet":
-            return QuietRenderer(self.stderr)  # type: ignore[return-value]
+            return QuietRenderer(self.stderr)
         if self.progress == "live":
-            from jobwatch.live import LiveRenderer
+            from jobwatch.live.renderer import LiveRenderer
 
             return LiveRenderer(self.stderr, clock, resume=resume or no_resume,
                                 resumable=resumable)
-        return PlainRenderer(self.stderr, clock, resume=resume or no_resume,  # type: ignore[return-value]
+        return PlainRenderer(self.stderr, clock, resume=resume or no_resume,
                              resumable=resumable)
 
     # -- stdout ----------------------------------------------------------------------------

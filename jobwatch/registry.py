@@ -9,11 +9,12 @@ completion read it without loading an adapter (which would bring pydantic).
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from jobwatch.adapters.base import Adapter
+    from jobwatch.demo.routes import ProviderSim
 
 
 @dataclass(frozen=True)
@@ -22,19 +23,33 @@ class Provider:
     title: str  # in prose
     adapter: str  # "module:Class" of its adapter, imported when first needed
     fields: tuple[str, ...] = ()  # profile fields of its own, beyond those every profile has
+    # "module:Class" of its simulator script (routes and wire format), for the demo and tests
+    demo: str = field(kw_only=True)
 
     def load(self) -> type[Adapter]:
-        module, _, name = self.adapter.partition(":")
-        adapter: type[Adapter] = getattr(importlib.import_module(module), name)
+        adapter: type[Adapter] = _load(self.adapter)
         return adapter
+
+    def load_demo(self) -> type[ProviderSim]:
+        sim: type[ProviderSim] = _load(self.demo)
+        return sim
+
+
+def _load(where: str) -> type:
+    module, _, name = where.partition(":")
+    loaded: type = getattr(importlib.import_module(module), name)
+    return loaded
 
 
 REGISTRY: dict[str, Provider] = {p.name: p for p in (
-    Provider("retailgrid", "Retailgrid", "jobwatch.adapters.retailgrid:RetailgridAdapter"),
+    Provider("retailgrid", "Retailgrid", "jobwatch.adapters.retailgrid:RetailgridAdapter",
+             demo="jobwatch.demo.retailgrid:RetailgridSim"),
     Provider("merchantops", "MerchantOps", "jobwatch.adapters.merchantops:MerchantOpsAdapter",
-             fields=("organization_id",)),
-    Provider("julep", "Julep", "jobwatch.adapters.julep:JulepAdapter"),
-    Provider("claret", "Claret", "jobwatch.adapters.claret:ClaretAdapter", fields=("tenant",)),
+             fields=("organization_id",), demo="jobwatch.demo.merchantops:MerchantOpsSim"),
+    Provider("julep", "Julep", "jobwatch.adapters.julep:JulepAdapter",
+             demo="jobwatch.demo.julep:JulepSim"),
+    Provider("claret", "Claret", "jobwatch.adapters.claret:ClaretAdapter", fields=("tenant",),
+             demo="jobwatch.demo.claret:ClaretSim"),
 )}
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 

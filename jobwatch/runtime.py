@@ -18,7 +18,12 @@ if TYPE_CHECKING:
 
     from jobwatch.adapters.base import Adapter
     from jobwatch.config import ConfigFile, Defaults
+    from jobwatch.demo.state import State as DemoState
     from jobwatch.redact import Redactor
+
+# The profile that points every provider at a running `jobwatch demo --serve` (jobwatch.demo.
+# link), unless the config defines a profile of that name for the provider.
+DEMO_PROFILE = "demo"
 
 
 @dataclass
@@ -33,6 +38,7 @@ class Runtime:
     _config: ConfigFile | None = None
     _redact: Redactor | None = None
     _warned: set[str] = field(default_factory=set)
+    _simulator: DemoState | None = None  # for -p demo
 
     def __post_init__(self) -> None:
         # An empty value given on purpose is a mistake, not "use the default"; an empty
@@ -106,15 +112,38 @@ class Runtime:
         from jobwatch.config import check_header_values, resolve_profile, resolve_token
 
         cls = ADAPTERS[provider]
-        profile = resolve_profile(self.config(), provider, profile_name or self.profile, self.env,
-                                  default_base_url=cls.default_base_url, warn=self.warn)
-        token = resolve_token(profile, self.env)
+        name = profile_name or self.profile
+        if self._simulated(provider, name):
+            from jobwatch.demo import link
+
+            profile = link.profile(self.simulator(), provider, self.config())
+            token = resolve_token(profile, {})
+        else:
+            profile = resolve_profile(self.config(), provider, name, self.env,
+                                      default_base_url=cls.default_base_url, warn=self.warn)
+            token = resolve_token(profile, self.env)
         self.redact.add(token.value)  # at once: nothing that fails below may print it
         check_header_values(profile)
         adapter = cls(profile, token.value, token.source, self.redact)
         for secret in adapter.secrets():
             self.redact.add(secret)
         return adapter
+
+    def _simulated(self, provider: str, profile_name: str) -> bool:
+        """Whether the demo profile is asked for, and the config has no profile of that name
+        for this provider (which would win): then `jobwatch demo --serve` serves it."""
+        from jobwatch.config import profile_names
+
+        return profile_name == DEMO_PROFILE and DEMO_PROFILE not in profile_names(
+            self.config(), provider)
+
+    def simulator(self) -> DemoState:
+        """The running `jobwatch demo --serve`, found and proved ours once per run."""
+        if self._simulator is None:
+            from jobwatch.demo import link
+
+            self._simulator = link.connect(self.env, self.request_log)
+        return self._simulator
 
     def client(self, adapter: Adapter, pool_size: int = 10) -> httpx.Client:
         from jobwatch.http import make_client

@@ -1,5 +1,6 @@
-"""Everything a person reads: the status summary, the words shared by every renderer, and the
-plain, quiet and JSON renderers `wait` reports through (the live display is jobwatch.live).
+"""Everything a person reads outside the live display: the status summary, the plain and quiet
+renderers `wait` reports through, and the JSON forms. The words they share are in
+jobwatch.words, the closing lines in jobwatch.closing; the live display is jobwatch.live.
 
 The status path stays cheap: plain ANSI codes, no rich.
 """
@@ -9,22 +10,32 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
+from jobwatch.closing import (
+    Closing,
+    Resume,
+    closing,
+    no_resume,
+    outcome_text,
+    saved_summary,
+)
+from jobwatch.closing import error_lines as error_lines  # where callers have long found it
 from jobwatch.streams import silence_stdout
 from jobwatch.text import printable
+from jobwatch.words import human_size, progress_text, state_word
 
 if TYPE_CHECKING:
+    from jobwatch.downloads import DownloadProgress
+    from jobwatch.engine import Watch
     from jobwatch.models import Job
 
 STATE_COLORS = {"succeeded": "32", "failed": "31", "canceled": "33", "running": "36",
                 "pending": "34", "unknown": "35"}
 
 
-def wants_color(stream: TextIO, env: Any = os.environ) -> bool:
+def wants_color(stream: TextIO, env: Mapping[str, str] = os.environ) -> bool:
     if env.get("NO_COLOR") or env.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
@@ -53,40 +64,6 @@ def write_out(text: str, stream: TextIO | None = None) -> None:
     except OSError as exc:
         silence_stdout()
         raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
-
-
-AMOUNT_LEVELS = 3  # the lengths progress_text can say a job's amount in
-
-
-def progress_text(job: Job, level: int = 0) -> str:
-    """'3/8 steps (38%)', '420/1000 items (42%), 3 failed', '57%', or '' when unknown.
-    A higher ``level`` says it shorter, for a narrow terminal's live rows: without the unit
-    ('420/1000 (42%), 3 failed'), then without the percentage the bar beside it shows
-    ('420/1000, 3 failed')."""
-    count = _count(job)
-    percent = f"{job.progress:.0%}" if job.progress is not None else ""
-    amount = count or percent
-    if count and level == 0:
-        amount += f" {job.unit}"
-    if count and percent and level < 2:
-        amount += f" ({percent})"
-    failed = f"{job.failed_items} failed" if job.failed_items else ""
-    return ", ".join(part for part in (amount, failed) if part)
-
-
-def _count(job: Job) -> str:
-    if job.unit not in ("steps", "items") or job.total is None or job.done is None:
-        return ""
-    return f"{_num(job.done)}/{_num(job.total)}"
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def state_word(job: Job) -> str:
-    state = job.state.value
-    return state if job.status.lower() == state else f"{state} ({printable(job.status)})"
 
 
 def status_summary(job: Job, color: bool) -> str:
@@ -146,124 +123,13 @@ def providers_text(adapters: dict[str, Any]) -> str:
 # them from its loop, on_end code (details, downloads) from worker threads: each renderer
 # serializes its calls with a lock of its own.
 
-OUTCOME_WORDS = {"timeout": "timed out", "not_found": "not found", "auth": "refused",
-                 "download_failed": "download failed"}
-LAST_SEEN_WIDTH = 40  # how much of a job's current step an interrupted row repeats
 
-
-def outcome_word(outcome: str) -> str:
-    """How a row or a tally says an outcome: "timed out", "not found", "succeeded"."""
-    return OUTCOME_WORDS.get(outcome, outcome.replace("_", " "))
-
-
-def tally(watches: Iterable[Any]) -> str:
-    """'2 succeeded, 1 failed, 3 running': outcomes, and how far the jobs without one got."""
-    counts = Counter(outcome_word(w.outcome) if w.outcome is not None else
-                     w.job.state.value if w.job is not None else "waiting" for w in watches)
-    return ", ".join(f"{n} {word}" for word, n in counts.items())
-
-
-def no_resume(watches: list[Any]) -> list[str]:
-    return []
-
-
-def _job_line(watch: Any) -> str:
+def _job_line(watch: Watch) -> str:
     job = watch.job
     if job is None:
         return watch.last_problem or "waiting for the first answer"
     parts = [state_word(job), progress_text(job), printable(job.message or "")]
     return "  ".join(p for p in parts if p)
-
-
-def _brief(watch: Any, with_progress: bool = True) -> str:
-    """How far a job had got, for the notes and the rows of jobs no longer watched."""
-    job = watch.job
-    if job is None:
-        return ""
-    message = " ".join(printable(job.message or "").split())
-    if len(message) > LAST_SEEN_WIDTH:
-        message = message[:LAST_SEEN_WIDTH - 1] + "…"
-    amount = progress_text(job) if with_progress else ""
-    return ", ".join(p for p in (amount or (state_word(job) if with_progress else ""), message)
-                     if p)
-
-
-def outcome_text(watch: Any, with_progress: bool = True) -> str:
-    """The closing words on a job. ``with_progress=False`` where the progress has a column of
-    its own (the live summary table), so it is not said twice."""
-    from jobwatch.durations import format_duration
-
-    outcome = watch.outcome or "running"
-    job = watch.job
-    if outcome in ("succeeded", "failed", "download_failed") and job is not None:
-        text = "succeeded" if job.state.value == "succeeded" else state_word(job)
-        if outcome == "failed" and job.state.value == "succeeded":
-            text = "failed (--strict: it ended with failed items or errors)"
-        elif outcome == "failed" and job.message:
-            text += f": {job.message}"
-        text += f" (watched {format_duration(watch.ended_at - watch.started)})"
-    elif outcome in ("timeout", "interrupted") and watch.ended:
-        text = f"{state_word(job)}; its downloads were interrupted"
-    elif outcome in ("timeout", "interrupted"):
-        text = ("no answer yet" if job is None else "still running") + (
-            " at the timeout" if outcome == "timeout" else ", no longer watched")
-        seen = _brief(watch, with_progress)
-        text += f" ({seen})" if seen else ""
-    elif watch.error is not None:
-        text = f"{outcome.replace('_', ' ')}: {watch.error.message}"
-    else:
-        text = outcome.replace("_", " ")
-    if watch.download_failures:
-        text += f"; {len(watch.download_failures)} download(s) failed"
-    return printable(text)
-
-
-def human_size(n: float) -> str:
-    """Binary units, as every renderer shows sizes and rates: '512 B', '1.5 MiB'."""
-    for unit in ("B", "KiB", "MiB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
-
-
-def display_path(path: Any, cwd: Path | None = None) -> str:
-    """``./claret-1/output`` for a path under the current directory, else the path as is."""
-    path = Path(path)
-    try:
-        cwd = Path.cwd() if cwd is None else cwd
-        relative = (path if path.is_absolute() else cwd / path).relative_to(cwd)
-    except (OSError, ValueError):
-        return str(path)
-    text = relative.as_posix()
-    return "." if text == "." else f"./{text}"
-
-
-def saved_summary(watch: Any, cwd: Path | None = None, listed: int = 3) -> str | None:
-    """'saved 2 files in ./claret-7/ (output/a.csv, errors/e.csv)', or None."""
-    paths = [Path(saved.path) for saved in watch.downloads]
-    if not paths:
-        return None
-    folder = Path(os.path.commonpath([str(p.parent) for p in paths]))
-    names = [p.relative_to(folder).as_posix() for p in paths]
-    shown = ", ".join(names[:listed]) + (
-        f", … and {len(names) - listed} more" if len(names) > listed else "")
-    count = f"{len(paths)} file{'' if len(paths) == 1 else 's'}"
-    return printable(f"saved {count} in {display_path(folder, cwd)}/ ({shown})")
-
-
-def eta_seconds(first: tuple[float, float] | None, last: tuple[float, float] | None,
-                now: float) -> float | None:
-    """Time left from the progress seen during this watch: (time, fraction) when progress was
-    first seen and when it last moved. None until it has moved: a job resumed at 40% has not
-    done 40% in the seconds jobwatch has been watching it."""
-    if first is None or last is None:
-        return None
-    (t0, p0), (t1, p1) = first, last
-    if p1 <= p0 or t1 <= t0 or p1 >= 1:
-        return None
-    rate = (p1 - p0) / (t1 - t0)
-    return max(0.0, (1 - p1) / rate - (now - t1))
 
 
 class PlainRenderer:
@@ -273,9 +139,9 @@ class PlainRenderer:
     HEARTBEAT = 60.0
     DOWNLOAD_EVERY = 15.0
 
-    def __init__(self, stream: TextIO, clock: Any, *,
-                 resume: Callable[[list[Any]], list[str]] = no_resume,
-                 heartbeat: float = HEARTBEAT, resumable: bool = True) -> None:
+    def __init__(self, stream: TextIO, clock: Callable[[], float], *,
+                 resume: Resume = no_resume, heartbeat: float = HEARTBEAT,
+                 resumable: bool = True) -> None:
         self.stream = stream
         self.clock = clock
         self.start_time = clock()
@@ -285,35 +151,35 @@ class PlainRenderer:
         self.resumable = resumable
         self.heartbeat = heartbeat
         self.downloads: dict[int, _PlainDownloads] = {}  # running, for progress and heartbeats
-        self._watches: list[Any] = []
+        self._watches: list[Watch] = []
         self.closed = False
         self._lock = threading.RLock()
 
-    def _write(self, text: str) -> None:
+    def _write(self, text: str, stamp: bool = True) -> None:
         from jobwatch.durations import format_duration
 
         with self._lock:
             if self.closed:  # on_end work abandoned at a stop may still report: too late
                 return
             now = self.clock()
-            stamp = format_duration(now - self.start_time)
+            head = f"[{format_duration(now - self.start_time):>6}] " if stamp else ""
             try:
-                self.stream.write(f"[{stamp:>6}] {printable(text)}\n")
+                self.stream.write(f"{head}{printable(text)}\n")
                 self.stream.flush()
             except (BrokenPipeError, ValueError):
                 pass
             self.last_output = now
 
-    def start(self, watches: list[Any]) -> None:
+    def start(self, watches: list[Watch]) -> None:
         with self._lock:
             self._watches = watches  # the engine's own list: related jobs appear in it
             if watches:
                 self._write(f"watching {', '.join(w.label for w in watches)}")
 
-    def add(self, watch: Any) -> None:
+    def add(self, watch: Watch) -> None:
         self._write(f"{watch.label}: also watching (related job)")
 
-    def update(self, watch: Any) -> None:
+    def update(self, watch: Watch) -> None:
         with self._lock:
             line = outcome_text(watch) if watch.done else _job_line(watch)
             if self.seen.get(id(watch)) == line:
@@ -324,7 +190,7 @@ class PlainRenderer:
                 self._write(f"{watch.label}: {saved}")
             self._write(f"{watch.label}: {line}")
 
-    def problem(self, watch: Any, text: str) -> None:
+    def problem(self, watch: Watch, text: str) -> None:
         self._write(f"{watch.label}: {text}")
 
     def tick(self, now: float) -> float:
@@ -353,28 +219,40 @@ class PlainRenderer:
             if footer:
                 self._write(f"  {footer}")
 
-    def download_progress(self, watch: Any) -> Any:
+    def download_progress(self, watch: Watch) -> DownloadProgress:
         return _PlainDownloads(self, watch)
 
-    def finish(self, watches: list[Any], code: int) -> None:
+    def abort(self) -> None:
+        """Nothing to give back: plain lines leave the terminal as they found it."""
+
+    def finish(self, watches: list[Watch], code: int) -> None:
         with self._lock:
-            if watches:
-                # A closing line per job, so a CI reader need not scan the log for the failure.
-                self._write(f"done (exit {code}): {tally(watches)}")
-                for watch in watches:
-                    saved = saved_summary(watch)
-                    files = f"; {saved}" if saved else ""
-                    self._write(f"  {watch.label}: {outcome_text(watch)}{files}")
-            finish_notes(self._write, watches, code, self.resume, self.resumable)
-            self.closed = True
-            try:
-                self.stream.write(error_lines(watches))
-            except (BrokenPipeError, ValueError):
-                pass
+            self.paint_closing(closing(watches, code, self.resume, self.resumable))
+
+    def paint_closing(self, end: Closing) -> None:
+        """A closing line per job, so a CI reader need not scan the log for the failure; the
+        paths whole, as a script or a person copies them from a log."""
+        if end.endings:
+            self._write(f"done (exit {end.code}): {end.tally}")
+            for ending in end.endings:
+                files = f"; {ending.saved.text()}" if ending.saved is not None else ""
+                self._write(f"  {ending.label}: {ending.said}{files}")
+        for note in end.notes:
+            self._write(note)
+        for command in end.resume:
+            first, *rest = command.split("\n")
+            self._write(f"resume with: {first}")
+            for line in rest:  # a here-document's lines, unstamped: they are copied as they are
+                self._write(line, stamp=False)
+        self.closed = True
+        try:
+            self.stream.write("".join(line + "\n" for line in end.errors))
+        except (BrokenPipeError, ValueError):
+            pass
 
 
 class _PlainDownloads:
-    def __init__(self, renderer: PlainRenderer, watch: Any) -> None:
+    def __init__(self, renderer: PlainRenderer, watch: Watch) -> None:
         self.renderer = renderer
         self.watch = watch
         self.label = ""
@@ -421,75 +299,16 @@ class _PlainDownloads:
                     f"{self.watch.label}: saved {label} ({human_size(self.got)})")
 
 
-def finish_notes(write: Callable[[str], None], watches: list[Any], code: int,
-                 resume: Callable[[list[Any]], list[str]], resumable: bool = True) -> None:
-    """The lines under the closing ones: which jobs were left running, and how to resume.
-    A job that had ended is never said to be running, even when its downloads were cut."""
-    stopped = [w for w in watches if w.outcome in ("timeout", "interrupted")]
-    timed_out = [w for w in stopped if w.outcome == "timeout" and not w.ended]
-    unwatched = [w for w in stopped if w.outcome == "interrupted" and not w.ended]
-    cut = [w for w in stopped if w.ended]  # it ended; its details or downloads were stopped
-    if code == 130:
-        write(_interrupted_note(resumable, bool(timed_out or unwatched)))
-    if timed_out:
-        head = (f"timed out with {len(timed_out)} job(s) still running: " if resumable else
-                f"timed out with {len(timed_out)} job(s) not ended: ")
-        write(head + "; ".join(f"{w.label} ({_brief(w) or 'no answer yet'})"
-                               for w in timed_out))
-    if code != 130 and (unwatched or cut):
-        write(_stopped_note(watches, unwatched, cut, resumable))
-    if resumable and (stopped or any(w.downloads_cut for w in watches)):
-        for command in resume(watches):
-            write(f"resume with: {command}")
-
-
-def _interrupted_note(resumable: bool, running: bool) -> str:
-    if not resumable:
-        return "interrupted: the watch stopped"
-    if running:
-        return "interrupted: the remote jobs keep running; jobwatch only stopped watching"
-    return "interrupted: downloads stopped; the jobs had ended"
-
-
-def _stopped_note(watches: list[Any], unwatched: list[Any], cut: list[Any],
-                  resumable: bool) -> str:
-    """After --fail-fast (or a refused token): why the watch stopped, and what it left."""
-    first = next((w for w in watches if w.outcome not in ("succeeded", "interrupted")), None)
-    reason = f" after {first.label} ended {first.outcome}" if first else ""
-    parts = []
-    if unwatched:
-        parts.append(("still running, no longer watched: " if resumable else
-                      "not watched to the end: ") + ", ".join(w.label for w in unwatched))
-    if cut:
-        parts.append("ended, downloads cut short: " + ", ".join(w.label for w in cut))
-    return f"stopped watching{reason}; " + "; ".join(parts)
-
-
-def error_lines(watches: list[Any]) -> str:
-    """The `jobwatch: error:` lines (and hints) for jobs that ended in an error, once each."""
-    seen: set[str] = set()
-    lines = []
-    for watch in watches:
-        problems = [(watch.error.message, watch.error.hint)] if watch.error is not None else []
-        problems += [(f"download failed: {failure}", None) for failure in watch.download_failures]
-        for message, hint in problems:
-            lines.append(printable(f"jobwatch: error: {watch.label}: {message}"))
-            if hint and hint not in seen:
-                seen.add(hint)
-                lines.append(printable(f"hint: {hint}"))
-    return "".join(line + "\n" for line in lines)
-
-
 class QuietRenderer:
     """--quiet: nothing but errors."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
 
-    def start(self, watches: list[Any]) -> None: ...
-    def add(self, watch: Any) -> None: ...
-    def update(self, watch: Any) -> None: ...
-    def problem(self, watch: Any, text: str) -> None: ...
+    def start(self, watches: list[Watch]) -> None: ...
+    def add(self, watch: Watch) -> None: ...
+    def update(self, watch: Watch) -> None: ...
+    def problem(self, watch: Watch, text: str) -> None: ...
 
     def tick(self, now: float) -> None:
         return None  # nothing periodic: the loop sleeps until the next poll
@@ -497,12 +316,14 @@ class QuietRenderer:
     def report_table(self, title: str, columns: list[str], rows: list[list[str]],
                      footer: str = "") -> None: ...
 
-    def download_progress(self, watch: Any) -> Any:
+    def download_progress(self, watch: Watch) -> DownloadProgress:
         from jobwatch.downloads import NullProgress
 
         return NullProgress()
 
-    def finish(self, watches: list[Any], code: int) -> None:
+    def abort(self) -> None: ...
+
+    def finish(self, watches: list[Watch], code: int) -> None:
         self.stream.write(error_lines(watches))
 
 

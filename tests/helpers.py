@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from jobwatch.live import LiveRenderer
+from jobwatch.live.renderer import LiveRenderer
 from tests.fakeserver import FakeServer
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from jobwatch.demo.run import BANNER_END
 from tests.conftest import assert_clean_error, assert_no_secret, clean_env
 
 PROVIDERS = ("retailgrid", "merchantops", "julep", "claret")
@@ -191,6 +192,21 @@ def test_demo_leaves_nothing_behind(demos: dict[str, DemoRun]) -> None:
     assert list(run.tmp.iterdir()) == [run.folder], "only the named folder may be left"
 
 
+def test_the_demos_words_agree_with_what_it_did(demos: dict[str, DemoRun]) -> None:
+    """It watches five jobs and reports six, exits 0 and reports exit 1: the closing words say
+    why, so none of it reads as a contradiction."""
+    run = demos["clean"]
+    assert re.search(r"done \(exit 1\): 5 succeeded, 1 failed", run.stderr), run.stderr
+    closing = run.stderr[run.stderr.index("Downloads and error reports are in"):]
+    assert "joined the 5 jobs watched" in closing, closing
+    assert "would have exited 1, because one job is scripted to fail" in closing, closing
+    assert "The demo itself exits 0." in closing, closing
+    assert run.returncode == 0
+    for line in closing.splitlines():
+        if not line.startswith(("  ", "Downloads")):  # file names and the folder may be long
+            assert len(line) < 80, line
+
+
 def test_a_broken_user_config_does_not_break_the_demo(demos: dict[str, DemoRun]) -> None:
     run = demos["broken_config"]
     assert run.returncode == 0, run.output
@@ -275,8 +291,15 @@ def test_port_without_serve_is_a_usage_error(tmp_path: Path) -> None:
 @dataclass
 class Served:
     process: subprocess.Popen[str]
-    env: dict[str, str] = field(default_factory=dict)
+    runtime_dir: Path
+    env: dict[str, str] = field(default_factory=dict)  # the printed exports
     lines: list[str] = field(default_factory=list)
+
+    @property
+    def demo_env(self) -> dict[str, str]:
+        """What a second terminal of the same user shares with this one for -p demo: the
+        runtime directory, and no JOBWATCH_* variable."""
+        return runtime_env(self.runtime_dir)
 
     def interrupt(self) -> tuple[int, str]:
         self.process.send_signal(signal.SIGINT)
@@ -290,26 +313,35 @@ def _read_lines(stream, into: queue.Queue[str | None]) -> None:
     into.put(None)
 
 
+def runtime_env(runtime_dir: Path) -> dict[str, str]:
+    """XDG_RUNTIME_DIR of this test's own, as a login session has one: a directory of the
+    user's, mode 0700 (never the developer's real one, where a live `demo --serve` may be)."""
+    runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    runtime_dir.chmod(0o700)
+    return {"XDG_RUNTIME_DIR": str(runtime_dir)}
+
+
 @contextmanager
-def serving(base: Path, *args: str) -> Iterator[Served]:
-    """`jobwatch demo --serve --port 0`, read until it has printed its example commands."""
+def serving(base: Path, *args: str, runtime_dir: Path | None = None) -> Iterator[Served]:
+    """`jobwatch demo --serve --port 0`, read until it has printed its whole banner."""
     base.mkdir(parents=True, exist_ok=True)
+    runtime_dir = runtime_dir or base / "run"
     process = subprocess.Popen(
         jobwatch("demo", "--serve", "--port", "0", *args), cwd=base, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(base),
-        preexec_fn=_default_sigint)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=clean_env(base, **runtime_env(runtime_dir)), preexec_fn=_default_sigint)
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
-    served = Served(process)
+    served = Served(process, runtime_dir)
     try:
         deadline = time.monotonic() + 30
-        while not any(line.startswith("# Jobs it knows") for line in served.lines):
+        while not any(line.rstrip("\n") == BANNER_END for line in served.lines):
             try:
                 line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue.Empty:
                 line = None
             assert line is not None, (
-                f"no example commands from demo --serve: {served.lines} "
+                f"no whole banner from demo --serve: {served.lines} "
                 f"(exit {process.poll()})")
             served.lines.append(line)
         for line in served.lines:
@@ -349,32 +381,41 @@ def test_serve_prints_the_variables_for_every_provider(server: Served) -> None:
 
 
 def test_serve_then_status_wait_download_and_ctrl_c(tmp_path: Path) -> None:
+    """-p demo in a second terminal: nothing exported, nothing configured."""
     with serving(tmp_path / "server") as served:
-        status = run_with(tmp_path, served.env, "status", "claret", "1001")
+        token = served.env["JOBWATCH_CLARET_TOKEN"]
+        state = served.runtime_dir / "jobwatch" / "demo.json"
+        assert state.stat().st_mode & 0o777 == 0o600
+        status = run_with(tmp_path, served.demo_env, "status", "claret", "1001", "-p", "demo")
         assert status.returncode in (0, 3), (status.returncode, status.stderr)
         assert "claret 1001" in status.stdout + status.stderr
 
-        waited = run_with(tmp_path, served.env, "wait", "claret", "1001", "--interval", "0.3")
+        waited = run_with(tmp_path, served.demo_env, "wait", "claret", "1001", "-p", "demo",
+                          "--interval", "0.3")
         assert waited.returncode == 0, (waited.stdout, waited.stderr)
 
         target = tmp_path / "downloads"
-        done = run_with(tmp_path, served.env, "download", "claret", "1001",
+        done = run_with(tmp_path, served.demo_env, "-p", "demo", "download", "claret", "1001",
                         "--download-dir", str(target))
         assert done.returncode == 0, (done.stdout, done.stderr)
         for category in CLARET_CATEGORIES:
             assert list((target / "claret-1001" / category).glob("*.csv")), category
         for result in (status, waited, done):
-            assert_no_secret(result, served.env["JOBWATCH_CLARET_TOKEN"])
+            assert_no_secret(result, token)
 
         code, err = served.interrupt()
     assert code == 0, err
     assert "simulator stopped" in err
     assert "Traceback" not in err
+    assert not state.exists(), "the state file outlived its simulator"
+    after = run_with(tmp_path, served.demo_env, "status", "claret", "1001", "-p", "demo")
+    assert_clean_error(after, 6)
+    assert "`jobwatch demo --serve`" in after.stderr.splitlines()[0], after.stderr
 
 
 def test_the_banners_examples_work_pasted_in_order(tmp_path: Path) -> None:
-    """Every example command `demo --serve` prints, run by a shell in a second terminal with the
-    printed exports, ends with the exit code its comment announces."""
+    """Every example command `demo --serve` prints, run by a shell in a second terminal with
+    nothing exported, ends with the exit code its comment announces."""
     shim = tmp_path / "bin" / "jobwatch"  # `jobwatch` on PATH, as after an install
     shim.parent.mkdir()
     shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m jobwatch "$@"\n')
@@ -385,7 +426,7 @@ def test_the_banners_examples_work_pasted_in_order(tmp_path: Path) -> None:
         examples = [re.fullmatch(r"#   (jobwatch .+?)   # (.+)", line.rstrip("\n"))
                     for line in served.lines if line.startswith("#   jobwatch ")]
         assert len(examples) >= 3 and all(examples), served.lines
-        env = clean_env(tmp_path, **served.env)
+        env = clean_env(tmp_path, **served.demo_env)
         env["PATH"] = f"{shim.parent}:{env['PATH']}"
         for example in examples:
             assert example is not None
@@ -406,7 +447,7 @@ def test_the_banners_examples_work_pasted_in_order(tmp_path: Path) -> None:
                 assert result.returncode == expected, (command, outcome)
         served.interrupt()
     shown = {example.group(1) for example in examples if example}
-    assert any(c.startswith("jobwatch status ") for c in shown), shown
+    assert any(c.startswith("jobwatch status claret 1001 -p demo") for c in shown), shown
     assert any(c.startswith("jobwatch wait ") for c in shown), shown
     downloads = [c for c in shown if c.startswith("jobwatch download ")]
     assert downloads, shown
@@ -414,6 +455,79 @@ def test_the_banners_examples_work_pasted_in_order(tmp_path: Path) -> None:
     target = shlex.split(downloads[0])[shlex.split(downloads[0]).index("--download-dir") + 1]
     for category in CLARET_CATEGORIES:
         assert list((work / target / "claret-1001" / category).glob("*.csv")), category
+
+
+def test_the_banner_leads_with_p_demo_and_fits_80_columns(server: Served) -> None:
+    text = "".join(server.lines)
+    assert all(len(line.rstrip("\n")) < 80 for line in server.lines), [
+        line for line in server.lines if len(line.rstrip("\n")) >= 80]
+    first_example = text.index("#   jobwatch status claret 1001 -p demo   # ")
+    assert "#   jobwatch wait merchantops enr_7Hq2 -p demo   # " in text
+    assert first_example < text.index("export "), "the exports come after -p demo"
+    assert "for tools other than jobwatch" in text[:text.index("export ")].lower()
+    assert "#   jobwatch demo --reset   # " in text
+
+
+def test_p_demo_survives_a_restart_and_each_start_runs_the_jobs_afresh(tmp_path: Path) -> None:
+    shared = tmp_path / "run"
+    with serving(tmp_path / "first", runtime_dir=shared) as first:
+        early = run_with(tmp_path, first.demo_env, "status", "claret", "1002", "-p", "demo")
+        assert early.returncode == 3, early.stderr
+        ended = run_with(tmp_path, first.demo_env, "wait", "claret", "1002", "-p", "demo",
+                         "--interval", "0.3")
+        assert ended.returncode == 1, ended.stderr  # scripted to fail
+        first.interrupt()
+    with serving(tmp_path / "second", runtime_dir=shared) as second:
+        assert second.env["JOBWATCH_CLARET_TOKEN"] != first.env["JOBWATCH_CLARET_TOKEN"]
+        again = run_with(tmp_path, second.demo_env, "status", "claret", "1002", "-p", "demo",
+                         "--json")
+        assert again.returncode == 3, again.stderr  # from its start again, on the new token
+        assert '"state": "pending"' in again.stdout, again.stdout
+        second.interrupt()
+
+
+def test_demo_reset_starts_every_job_over(tmp_path: Path, server: Served) -> None:
+    env = server.demo_env
+    job = "crw_9Zx4"  # 3 s to its failure; no other test of this module asks for it
+    waited = run_with(tmp_path, env, "wait", "merchantops", job, "-p", "demo",
+                      "--interval", "0.3")
+    assert waited.returncode == 1, waited.stderr
+    assert run_with(tmp_path, env, "status", "merchantops", job, "-p", "demo").returncode == 1
+    reset = run_with(tmp_path, env, "demo", "--reset")
+    assert reset.returncode == 0, reset.stderr
+    assert "starts from its beginning" in reset.stderr
+    assert_no_secret(reset, server.env["JOBWATCH_CLARET_TOKEN"])
+    fresh = run_with(tmp_path, env, "status", "merchantops", job, "-p", "demo", "--json")
+    assert fresh.returncode == 3, fresh.stderr
+    assert '"status": "queued"' in fresh.stdout, fresh.stdout
+
+
+def test_p_demo_and_reset_without_a_simulator_say_how_to_start_one(tmp_path: Path) -> None:
+    env = runtime_env(tmp_path / "run")
+    for args in (("status", "claret", "1001", "-p", "demo"),
+                 ("wait", "merchantops", "enr_7Hq2", "-p", "demo"),
+                 ("-p", "demo", "download", "claret", "1001"), ("demo", "--reset")):
+        result = run_with(tmp_path, env, *args)
+        assert_clean_error(result, 6)
+        assert result.stderr == ("jobwatch: error: no simulator is running for -p demo: start "
+                                 "`jobwatch demo --serve` in another terminal\n"), result.stderr
+
+
+def test_reset_goes_alone(tmp_path: Path) -> None:
+    for extra in (("--serve",), ("--port", "0")):
+        result = run_with(tmp_path, runtime_env(tmp_path / "run"), "demo", "--reset", *extra)
+        assert_clean_error(result, 2)
+
+
+def test_a_second_serve_is_refused_while_one_runs(tmp_path: Path, server: Served) -> None:
+    result = run_with(tmp_path, server.demo_env, "demo", "--serve", "--port", "0")
+    assert_clean_error(result, 2)
+    first = result.stderr.splitlines()[0]
+    assert "another `jobwatch demo --serve` is running" in first, result.stderr
+    assert f"pid {server.process.pid}" in first, result.stderr
+    # The first one is still the one -p demo reaches.
+    status = run_with(tmp_path, server.demo_env, "status", "julep", JULEP_JOB, "-p", "demo")
+    assert status.returncode in (0, 3), status.stderr
 
 
 def test_serve_on_a_port_in_use_is_a_clean_usage_error(tmp_path: Path) -> None:

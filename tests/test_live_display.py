@@ -1,27 +1,32 @@
 """The live display: bounded redraws at any number of jobs, rows that fit the terminal, and a
 real terminal's Ctrl-C (the tty echoes "^C") that leaves no half-drawn row behind.
 
-The pty tests render the final screen with a small VT emulation (just what rich's Live emits:
-text with auto-wrap, CR, LF, cursor up, erase line), so "what the user sees" is checked, not
-only which bytes were written."""
+The pty tests render the final screen with a small VT emulation (tests/vt.py), so "what the
+user sees" is checked, not only which bytes were written."""
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
+from rich.text import Text
 
 from jobwatch.engine import Watch
-from jobwatch.live import LiveRenderer
+from jobwatch.live.layout import MARGIN
+from jobwatch.live.region import live_region, terminal_reflows
+from jobwatch.live.renderer import LiveRenderer
+from jobwatch.live.rows import eta_seconds
 from jobwatch.models import Job, JobState
-from jobwatch.ui import eta_seconds
 from tests.conftest import clean_env, provider_env
 from tests.fakeserver import FakeServer, Reply, json_reply
 from tests.helpers import frame_lines, live
 from tests.ptyutil import run_on_a_pty
+from tests.vt import Screen
 
 BAR = "━"
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
@@ -79,8 +84,8 @@ def test_one_redraw_renders_no_more_rows_than_fit_and_says_how_many_more() -> No
     watches = [Watch("claret", str(i)) for i in range(300)]
     renderer.start(watches)
     built: list[Any] = []
-    cells = renderer._cells
-    renderer._cells = lambda w, now: built.append(w) or cells(w, now)  # type: ignore
+    row = renderer.book.row
+    renderer.book.row = lambda w, now: built.append(w) or row(w, now)  # type: ignore
     for watch in watches[:250]:
         watch.job = running_job(watch)
         renderer.update(watch)
@@ -142,7 +147,7 @@ def test_rows_stay_narrower_than_the_terminal_and_keep_room_for_the_step() -> No
             renderer.update(watch)
         lines = frame_lines(renderer)
         # The tty's "^C" echo after the last row must fit on that row.
-        assert all(len(line) <= width - LiveRenderer.MARGIN for line in lines), (width, lines)
+        assert all(len(line) <= width - MARGIN for line in lines), (width, lines)
         if width >= 80:
             assert all("Validating rows" in line for line in lines), (width, lines)
         if width >= 100:
@@ -250,89 +255,6 @@ def test_the_closing_output_says_where_the_files_went(tmp_path: Path, monkeypatc
 # -- on a pseudo-terminal ----------------------------------------------------------------------
 
 
-class Screen:
-    """Enough of a VT100 to replay rich's Live: printable text with deferred auto-wrap, CR,
-    LF, BS, CSI cursor moves and erases; SGR and private modes are ignored. Lines scrolled off
-    the top are kept in ``scrollback``."""
-
-    CSI = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z@])")
-
-    def __init__(self, rows: int, columns: int) -> None:
-        self.rows, self.columns = rows, columns
-        self.lines = [[" "] * columns for _ in range(rows)]
-        self.scrollback: list[str] = []
-        self.row = self.col = 0
-        self.pending_wrap = False
-
-    def feed(self, text: str) -> Screen:
-        i = 0
-        while i < len(text):
-            char = text[i]
-            if char == "\x1b":
-                match = self.CSI.match(text, i)
-                if match:
-                    self._csi(match.group(1), match.group(2))
-                    i = match.end()
-                    continue
-                end = text.find("\x07", i)  # OSC ... BEL (window titles, links)
-                i = end + 1 if text.startswith("\x1b]", i) and end != -1 else i + 2
-                continue
-            if char == "\r":
-                self.col, self.pending_wrap = 0, False
-            elif char == "\n":
-                self._line_feed()
-            elif char == "\b":
-                self.col, self.pending_wrap = max(0, self.col - 1), False
-            elif char >= " ":
-                self._put(char)
-            i += 1
-        return self
-
-    def _put(self, char: str) -> None:
-        if self.pending_wrap:
-            self.col = 0
-            self._line_feed()
-        self.lines[self.row][self.col] = char
-        if self.col == self.columns - 1:
-            self.pending_wrap = True
-        else:
-            self.col += 1
-
-    def _line_feed(self) -> None:
-        self.pending_wrap = False
-        if self.row == self.rows - 1:
-            self.scrollback.append("".join(self.lines.pop(0)).rstrip())
-            self.lines.append([" "] * self.columns)
-        else:
-            self.row += 1
-
-    def _csi(self, params: str, final: str) -> None:
-        if params.startswith("?"):
-            return
-        numbers = [int(p) if p else 0 for p in params.split(";")] if params else []
-        n = numbers[0] if numbers else 0
-        self.pending_wrap = False
-        if final == "A":
-            self.row = max(0, self.row - max(1, n))
-        elif final == "B":
-            self.row = min(self.rows - 1, self.row + max(1, n))
-        elif final == "C":
-            self.col = min(self.columns - 1, self.col + max(1, n))
-        elif final == "D":
-            self.col = max(0, self.col - max(1, n))
-        elif final == "G":
-            self.col = min(self.columns - 1, max(1, n) - 1)
-        elif final == "K":
-            start, end = {0: (self.col, self.columns), 1: (0, self.col + 1),
-                          2: (0, self.columns)}[n]
-            self.lines[self.row][start:end] = [" "] * (end - start)
-        elif final == "J" and n in (2, 3):
-            self.lines = [[" "] * self.columns for _ in range(self.rows)]
-
-    def text(self) -> list[str]:
-        return self.scrollback + ["".join(line).rstrip() for line in self.lines]
-
-
 def test_the_screen_emulation_wraps_like_a_terminal() -> None:
     screen = Screen(4, 5).feed("abcde^C\r\x1b[2K\x1b[1A\x1b[2K")
     assert screen.text() == ["", "", "", ""]  # wrapped "^C" line and the row above, erased
@@ -402,3 +324,36 @@ def test_many_downloads_at_once_still_fit_the_terminal() -> None:
     lines = frame_lines(renderer)
     assert len(lines) <= 12 - 1
     assert "↓ 20 files downloading" in lines[-1]
+
+
+# -- the region a resize re-wraps (issue 16) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("reflows", "rows"), [(True, 6), (False, 3)])
+def test_the_way_back_up_counts_the_rows_a_narrower_terminal_made(reflows: bool,
+                                                                   rows: int) -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=80, height=24)
+    live = live_region(console, lambda: Text("\n".join(["x" * 70] * 3)), reflows)
+    live.start()
+    live.refresh()
+    console.width = 50  # 70 cells re-wrap into two rows each, where the terminal reflows
+    drawn = len(out.getvalue())
+    live.refresh()
+    assert out.getvalue()[drawn:].startswith("\r\x1b[2K" + "\x1b[1A\x1b[2K" * (rows - 1) + "x")
+    live.stop()
+
+
+TERMINALS = [
+    ({"TERM": "xterm-256color"}, True),  # VTE, iTerm2, Terminal.app, Windows Terminal...
+    ({"TERM": "xterm-kitty"}, True),
+    ({"TERM": "screen-256color", "TMUX": "/tmp/tmux-0/default,1,0"}, True),
+    ({"TERM": "xterm-256color", "XTERM_VERSION": "XTerm(390)"}, False),
+    ({"TERM": "rxvt-unicode-256color"}, False),
+    ({"TERM": "linux"}, False),
+]
+
+
+@pytest.mark.parametrize(("env", "reflows"), TERMINALS)
+def test_which_terminals_re_wrap_their_rows(env: dict[str, str], reflows: bool) -> None:
+    assert terminal_reflows(env) is reflows

@@ -9,27 +9,27 @@ import io
 import json
 import re
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from jobwatch.artifacts import Saved
+from jobwatch.closing import closing
 from jobwatch.engine import Watch
 from jobwatch.errors import NotFoundError
-from jobwatch.live import LiveRenderer, _BinaryRate
+from jobwatch.live.layout import MARGIN, MIN_BAR
+from jobwatch.live.paint import BinaryRate
+from jobwatch.live.renderer import LiveRenderer
 from jobwatch.models import JSON_KEYS, Job, JobState
 from jobwatch.ui import (
     PlainRenderer,
-    finish_notes,
     job_json,
     json_lines,
     progress_text,
     providers_text,
-    tally,
     write_out,
 )
+from jobwatch.words import tally
 from tests import helpers
 from tests.conftest import provider_env
 from tests.helpers import Clock, frame_lines
@@ -93,8 +93,8 @@ def test_two_merchantops_jobs_at_80_columns_keep_their_ids_and_a_bar() -> None:
     assert len(lines) == 2, lines
     for line, job_id in zip(lines, ["enr_7Hq2", "crw_9Zx4"]):
         assert job_id in line, lines
-        assert bar_width(line) >= LiveRenderer.MIN_BAR, lines
-        assert len(line) <= 80 - LiveRenderer.MARGIN, lines
+        assert bar_width(line) >= MIN_BAR, lines
+        assert len(line) <= 80 - MARGIN, lines
     assert "39/120" in lines[0] and "1 failed" in lines[0]  # the amount, whole
 
 
@@ -107,15 +107,17 @@ def test_without_colour_the_bar_still_shows_how_far(no_color: bool) -> None:
     assert (len(rest) > len(done)) is no_color, line  # 40/120 done: most of it still to go
 
 
-def test_a_message_takes_room_only_once_a_row_has_one() -> None:
+def test_a_message_takes_room_from_the_amounts_never_from_the_bar() -> None:
     renderer, watches, without = two_jobs_shown(80)
     assert all(not line.endswith(" ") for line in without)
+    assert "39/120 items (32%), 1 failed" in without[0], without
     watches[1].job = merchantops("crw_9Zx4", 30, 80, 2, message="Crawl aborted: HTTP 503",
                                  state=JobState.FAILED)
     with_message = show(renderer, watches)
     assert "Crawl aborted" in with_message[1], with_message
-    assert all(bar_width(line) >= LiveRenderer.MIN_BAR for line in with_message)
-    assert bar_width(with_message[0]) < bar_width(without[0])  # the room came from the bar
+    # Issue 16: the bar kept one width; the room came from the amounts, said shorter.
+    assert bar_width(with_message[0]) == bar_width(without[0]) >= MIN_BAR, with_message
+    assert "39/120" in with_message[0] and "items" not in with_message[0], with_message
     assert "enr_7Hq2" in with_message[0] and "crw_9Zx4" in with_message[1]
 
 
@@ -157,8 +159,8 @@ def test_the_demos_jobs_keep_their_ids_and_a_bar(width: int) -> None:
              "↳ retailgrid c3e9f1a7…", "retailgrid e4b29c7d…"]
     for line, label in zip(lines, shown):
         assert label in line, lines  # the two Retailgrid rows can be told apart
-        assert bar_width(line) >= LiveRenderer.MIN_BAR, lines
-        assert len(line) <= width - LiveRenderer.MARGIN, lines
+        assert bar_width(line) >= MIN_BAR, lines
+        assert len(line) <= width - MARGIN, lines
 
 
 def test_short_amounts_before_a_missing_bar_and_ids_before_provider_words() -> None:
@@ -169,7 +171,7 @@ def test_short_amounts_before_a_missing_bar_and_ids_before_provider_words() -> N
     clock.now = 3.0
     lines = show(renderer, watches)
     assert lines[0].split()[1] == "enr_7Hq2" and lines[1].split()[1] == "crw_9Zx4", lines
-    assert all(bar_width(line) >= LiveRenderer.MIN_BAR for line in lines), lines
+    assert all(bar_width(line) >= MIN_BAR for line in lines), lines
     assert "39/120 (32%), 1 failed" in lines[0], lines  # said shorter, not cut
     assert "…" not in lines[0], lines
 
@@ -181,12 +183,12 @@ def test_a_label_is_cut_in_its_provider_word_never_in_its_id() -> None:
     clock.now = 4.0
     lines = show(renderer, watches)
     assert "merchantops enr_7Hq2" in lines[1] and "retailgrid e4b29c7d…" in lines[5], lines
-    assert all(len(line) <= 40 - LiveRenderer.MARGIN for line in lines), lines
+    assert all(len(line) <= 40 - MARGIN for line in lines), lines
     renderer, clock, _ = live(30)  # narrower still: the provider words give way
     renderer.start(watches)
     lines = show(renderer, watches)
     assert "enr_7Hq2" in lines[1] and "e4b29c7d…" in lines[5], lines
-    assert all(len(line) <= 30 - LiveRenderer.MARGIN for line in lines), lines
+    assert all(len(line) <= 30 - MARGIN for line in lines), lines
 
 
 def test_columns_never_jump_back_during_a_run() -> None:
@@ -205,7 +207,7 @@ def test_columns_never_jump_back_during_a_run() -> None:
         if step == 30:  # a retry notice comes and goes
             renderer.problem(watches[0], "retrying in 2s: HTTP 503")
         lines = show(renderer, watches) if step != 30 else frame_lines(renderer)
-        assert all(bar_width(line) >= LiveRenderer.MIN_BAR for line in lines), (step, lines)
+        assert all(bar_width(line) >= MIN_BAR for line in lines), (step, lines)
         assert "enr_7Hq2" in lines[0] and "crw_9Zx4" in lines[1], (step, lines)
         layout = (lines[1].index(BAR), bar_width(lines[1]))
         if not layouts or layouts[-1] != layout:
@@ -236,7 +238,7 @@ def test_live_downloads_count_in_binary_units_like_the_plain_log() -> None:
     progress.advance(6 << 20)
     line = next(line for line in frame_lines(renderer) if "big_904.csv" in line)
     assert "6.0/50.0 MiB" in line, line
-    rate = _BinaryRate().render(SimpleNamespace(finished_speed=None, speed=1.5 * (1 << 20)))
+    rate = BinaryRate().render(SimpleNamespace(finished_speed=None, speed=1.5 * (1 << 20)))
     assert rate.plain == "1.5 MiB/s"
 
 
@@ -269,30 +271,6 @@ def test_markup_and_emoji_codes_in_ids_are_shown_as_written(job_id: str) -> None
     assert "🔥" not in text
 
 
-def test_resume_commands_and_saved_files_are_printed_exactly_at_80_columns(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    folder = "/home/someone/projects/imports/2024/inventory-downloads/:smile:"
-    command = (f"jobwatch wait merchantops batch:fire:7 --timeout 1m30s --interval 10s "
-               f"--download-dir {folder}")
-    renderer, _, out = live(80)
-    renderer.resume = lambda watches: [command]
-    running = Watch("merchantops", "batch:fire:7", started=0.0, outcome="interrupted")
-    running.job = merchantops("batch:fire:7", 10, 80, 0)
-    ended = Watch("claret", "2008", started=0.0, ended_at=8.0, outcome="succeeded")
-    ended.job = Job(provider="claret", job_id="2008", state=JobState.SUCCEEDED,
-                    status="completed")
-    saved = tmp_path / "claret-2008" / ":fire:" / "a-rather-long-file-name-for-the-output.csv"
-    ended.downloads = [Saved("output", saved, 10)]
-    renderer.start([running, ended])
-    renderer.finish([running, ended], 130)
-    lines = ANSI.sub("", out.getvalue()).splitlines()
-    assert f"resume with: {command}" in lines, lines  # one line: the terminal wraps it
-    assert ("claret 2008: saved 1 file in ./claret-2008/:fire:/ "
-            "(a-rather-long-file-name-for-the-output.csv)") in lines, lines
-    assert "🔥" not in out.getvalue() and "😄" not in out.getvalue()
-
-
 # -- amounts that add up (review2-a D8) --------------------------------------------------------
 
 
@@ -321,9 +299,8 @@ def ended(job_id: str, outcome: str, state: JobState = JobState.SUCCEEDED) -> Wa
 
 
 def notes(watches: list[Watch], code: int) -> list[str]:
-    written: list[str] = []
-    finish_notes(written.append, watches, code, lambda ws: ["jobwatch download claret 2"])
-    return written
+    end = closing(watches, code, lambda ws: ["jobwatch download claret 2"])
+    return [*end.notes, *(f"resume with: {command}" for command in end.resume)]
 
 
 def test_a_job_that_had_ended_is_never_called_still_running() -> None:

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from jobwatch.engine import Watch
-from jobwatch.live import LiveRenderer
+from jobwatch.live.renderer import LiveRenderer
 from jobwatch.models import Job, JobState
 from jobwatch.ui import PlainRenderer
 from tests.helpers import Clock

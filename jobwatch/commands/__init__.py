@@ -25,7 +25,8 @@ app = typer.Typer(
     # (~60 ms, half of what `--help` costs) and shows flags as "--json <bool>".
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=True,
+    # Ours below: Typer's would install its own scripts, not those in completions/.
+    add_completion=False,
 )
 
 
@@ -35,10 +36,35 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+def _install_completion(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:  # not while Tab is being answered
+        from jobwatch.completions import install_here
+
+        install_here()
+        raise typer.Exit(0)
+
+
+def _show_completion(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from jobwatch.completions import detect_shell, script
+
+        typer.echo(script(detect_shell()), nl=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
-def main(version: Annotated[bool, typer.Option(
+def main(
+    version: Annotated[bool, typer.Option(
         "--version", "-V", callback=_version, is_eager=True,
-        help="Print the version and exit.")] = False) -> None:
+        help="Print the version and exit.")] = False,
+    install_completion: Annotated[bool, typer.Option(
+        "--install-completion", callback=_install_completion, is_eager=True,
+        expose_value=False, help="Install completion for the current shell.")] = False,
+    show_completion: Annotated[bool, typer.Option(
+        "--show-completion", callback=_show_completion, is_eager=True, expose_value=False,
+        help="Show completion for the current shell, to copy it or customize the "
+             "installation.")] = False,
+) -> None:
     """The global options (--config, --profile, --verbose) are JobwatchGroup's."""
 
 

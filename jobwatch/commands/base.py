@@ -5,7 +5,7 @@ usage lines, and the examples under each help text."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Annotated, Any
 
 import typer
@@ -32,6 +32,8 @@ def _complete_profile(ctx: typer.Context, args: list[str], incomplete: str) -> l
     return profile_names(ctx, incomplete)
 
 
+# Tab completes what an option's autocompletion= gives; files where the metavar is PATH,
+# directories where it is DIR (jobwatch.commands.complete); nothing for any other value.
 ConfigOpt = Annotated[str | None, typer.Option(
     "--config", metavar="PATH",
     help="Config file (default: ~/.config/jobwatch/config.toml; env: JOBWATCH_CONFIG).")]
@@ -132,6 +134,14 @@ class JobwatchGroup(TyperGroup):
         _take_globals(ctx)
         return super().invoke(ctx)
 
+    def _main_shell_completion(self, ctx_args: MutableMapping[str, Any], prog_name: str,
+                               complete_var: str | None = None) -> None:
+        """Tab: the shipped scripts speak their own protocol (bash breaks words at ':' and
+        '@'; Typer's loses them), answered in jobwatch.commands.complete."""
+        from jobwatch.commands.complete import shell_complete
+
+        shell_complete(self, ctx_args, prog_name, complete_var)
+
 
 def _parse_in(ctx: Context, parse: Callable[[], list[str]]) -> list[str]:
     """Click's parser raises "Option '-p' requires an argument." without the command it was
@@ -162,7 +172,7 @@ def runtime(ctx: typer.Context) -> Runtime:
 def _complete_jobs(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:
     from jobwatch.commands.complete import job_refs
 
-    return job_refs(ctx, args, incomplete)
+    return job_refs(ctx, incomplete)
 
 
 def _complete_categories(ctx: typer.Context, args: list[str], incomplete: str) -> list[str]:

@@ -9,11 +9,14 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobwatch.config import ConfigFile
 from jobwatch.errors import ExitCode, UsageError
 from jobwatch.runtime import Runtime
+
+if TYPE_CHECKING:
+    from jobwatch.demo.server import Simulator
 
 DEMO_INTERVAL = "0.5"  # the simulator's jobs last seconds, not minutes
 DEMO_TIMEOUT = "90"
@@ -38,17 +41,20 @@ def run_demo(runtime: Runtime) -> int:
     out = runtime.stderr
     folder = tempfile.mkdtemp(prefix="jobwatch-demo-")
     code = int(ExitCode.INTERRUPTED)
+    watched = 0
     try:
         with Simulator(token=f"demo-{secrets.token_hex(8)}") as sim:
             demo = _isolated(runtime, sim.env(), out)
+            # Lines under 80 columns, broken between words: a terminal would cut them anywhere.
             out.write(
-                f"jobwatch demo: a simulator of Retailgrid, MerchantOps, Julep and Claret is "
-                f"running on {sim.url}\n(no account, no network). Watching "
+                "jobwatch demo: a simulator of Retailgrid, MerchantOps, Julep and Claret is\n"
+                f"running on {sim.url} (no account, no network). Watching\n"
                 f"{len(sim.demo_jobs)} of its jobs, exactly as `jobwatch wait` would:\n\n")
             out.flush()
             opts = WaitOptions(interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT,
                                follow_related=True, download_dir=folder)
             refs = [JobRef(provider, None, job_id) for provider, job_id in sim.demo_jobs]
+            watched = len(refs)
             # Not resumable (resume=None): the simulator stops with the demo, and a resume
             # command would point at the user's real accounts.
             code = watch_jobs(demo, refs, opts, Output.choose(demo))
@@ -58,7 +64,7 @@ def run_demo(runtime: Runtime) -> int:
         out.write(_interrupted(folder))
         out.flush()
         return code
-    out.write(_closing(folder, code))
+    out.write(_closing(folder, code, watched=watched))
     out.flush()
     # One job is scripted to fail: a demo that showed it has worked.
     return 0 if code in (ExitCode.OK, ExitCode.FAILED) else code
@@ -83,41 +89,59 @@ def _interrupted(folder: str) -> str:
     return "\n".join(lines)
 
 
-def _closing(folder: str, code: int) -> str:
+def _closing(folder: str, code: int, *, watched: int) -> str:
     saved = _saved(folder)
     lines = ["", f"Downloads and error reports are in {folder}:"]
     lines += [f"  {name}" for name in saved] or ["  (none)"]
     lines += [
         "",
-        f"In a script, that run would have exited {code} "
-        "(0 all succeeded, 1 a job failed; see `jobwatch wait --help`).",
+        # The summary above counts one job more than the opening line announced.
+        f"The grid fill the Retailgrid upsert started joined the {watched} jobs watched, as",
+        "`jobwatch wait --follow-related` does.",
+        *_verdict(code),
         "",
-        "Next, on your own jobs:",
-        "  export JOBWATCH_CLARET_TENANT=yourcompany JOBWATCH_CLARET_TOKEN=...   "
-        "# or: jobwatch config init",
+        "Next, on your own jobs (or set them up with: jobwatch config init):",
+        "  export JOBWATCH_CLARET_TENANT=yourcompany JOBWATCH_CLARET_TOKEN=...",
         "  jobwatch status claret 12345",
         "  jobwatch wait claret 12345 --timeout 10m",
-        "Try status, wait and download by hand against the simulator: jobwatch demo --serve",
+        "Try status, wait and download by hand: start `jobwatch demo --serve`, then add",
+        "-p demo to any command in another terminal.",
         "",
     ]
     return "\n".join(lines)
 
 
-# `demo --serve`'s examples, with what each ends with; a test runs them as printed. Job 1002 is
-# scripted to fail, so nothing is chained after it with &&. The status line starts 1001's
-# 7-second script, and it has ended by the time the download asks for its files.
+def _verdict(code: int) -> list[str]:
+    """What the watch's exit code would have meant to a script, beside the demo's own."""
+    if code == ExitCode.FAILED:
+        return ["In a script, that run would have exited 1, because one job is scripted to fail",
+                "(0: every job succeeded; see `jobwatch wait --help`). The demo itself exits 0."]
+    if code == ExitCode.OK:
+        return ["In a script, that run would have exited 0: every job succeeded."]
+    return [f"That run ended with exit {code}, and so does the demo "
+            "(see `jobwatch wait --help`)."]
+
+
+# `demo --serve`'s examples, with what each ends with; a test runs them as printed, with no
+# variable exported. Job 1002 is scripted to fail, so nothing is chained after it with &&. The
+# status line starts 1001's 7-second script, and it has ended by the time the download asks
+# for its files. Each line stays under 80 columns.
 SERVE_EXAMPLES = (
-    ("jobwatch status claret 1001", "exit 3 while the import runs, 0 once it has ended"),
-    ("jobwatch wait merchantops enr_7Hq2", "exit 0, with a table of the job's 4 errors"),
-    ('jobwatch wait claret 1002; echo "exit $?"', "scripted to fail: prints exit 1"),
-    ("jobwatch download claret 1001 --download-dir claret-files", "it has ended: exit 0"),
+    ("jobwatch status claret 1001 -p demo", "exit 3 while it runs, then 0"),
+    ("jobwatch wait merchantops enr_7Hq2 -p demo", "exit 0, a table of 4 errors"),
+    ('jobwatch wait claret 1002 -p demo; echo "exit $?"', "fails: prints exit 1"),
+    ("jobwatch download claret 1001 -p demo --download-dir out", "exit 0"),
 )
+RESET_EXAMPLE = ("jobwatch demo --reset", "exit 0: every job starts over")
+BANNER_END = "# Ctrl-C stops the simulator."
 
 
 def serve(runtime: Runtime, port: int, stop: threading.Event | None = None) -> int:
-    """Keep the simulator up until Ctrl-C and say how to point jobwatch at it."""
+    """Keep the simulator up until Ctrl-C, published for -p demo (jobwatch/demo/state.py), and
+    say how to point jobwatch, and other tools, at it."""
     from jobwatch import long_running
     from jobwatch.demo.simulator import Simulator
+    from jobwatch.demo.state import publish
     from jobwatch.ui import write_out
 
     long_running()
@@ -126,22 +150,61 @@ def serve(runtime: Runtime, port: int, stop: threading.Event | None = None) -> i
     except OSError as exc:
         raise UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}",
                          hint="choose another --port, or 0 for any free port") from None
-    exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in sim.env().items())
-    jobs = "\n".join(f"#   {p:<11} {j:<38} {d}" for p, j, d in sim.catalog)
-    examples = "\n".join(f"#   {command}   # {note}" for command, note in SERVE_EXAMPLES)
-    banner = (
-        f"# jobwatch simulator on {sim.url} (Ctrl-C stops it). In a second terminal:\n"
-        f"{exports}\n\n"
-        "# then try, in this order:\n"
-        f"{examples}\n"
-        f"# Jobs it knows (each starts when first asked about):\n{jobs}\n")
+    try:
+        published = publish(sim, runtime.env)
+    except BaseException:
+        sim.stop()
+        raise
     try:
         # main() turned SIGTERM into KeyboardInterrupt before this ran: either stops it cleanly.
-        write_out(banner)
+        write_out(banner(sim))
         (stop or threading.Event()).wait()
     except KeyboardInterrupt:
         pass
     finally:
+        published.remove()  # first: -p demo never finds a simulator that has stopped
         sim.stop()
     runtime.stderr.write("simulator stopped\n")
+    return 0
+
+
+def banner(sim: Simulator) -> str:
+    """What `demo --serve` prints: -p demo first, then the jobs, then the variables for other
+    tools. Every line but the exports' is a shell comment, so pasting the lot sets those."""
+
+    def example(command: str, note: str) -> str:
+        return f"#   {command}   # {note}"
+
+    exports = [f"export {k}={shlex.quote(v)}" for k, v in sim.env().items()]
+    jobs = [f"#   {p} {j}\n#     {d}" for p, j, d in sim.catalog]
+    return "\n".join([
+        "# jobwatch simulator of Retailgrid, MerchantOps, Julep and Claret",
+        f"# on {sim.url}, until Ctrl-C here.",
+        "#",
+        "# While it runs, -p demo (--profile demo) points jobwatch at it from any",
+        "# terminal, even after a restart. Try these in another one, in this order:",
+        *(example(command, note) for command, note in SERVE_EXAMPLES),
+        "#",
+        "# Each job starts when first asked about. To watch every job from its start",
+        "# again, restart this simulator, or:",
+        example(*RESET_EXAMPLE),
+        "#",
+        "# Jobs it knows:",
+        *jobs,
+        "#",
+        "# For tools other than jobwatch, the same settings as environment variables",
+        "# (a restart changes the token: -p demo follows it, these do not):",
+        *exports,
+        BANNER_END,
+        "",
+    ])
+
+
+def reset(runtime: Runtime) -> int:
+    """`jobwatch demo --reset`: every job of the running simulator starts over."""
+    from jobwatch.demo import link
+
+    link.reset(runtime.env, runtime.request_log)
+    runtime.stderr.write("jobwatch demo: every simulated job starts from its beginning at its "
+                         "next request\n")
     return 0
