@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import clean_env
 from tests.fakeserver import FakeServer, Reply
-from tests.test_wait import _wait_for_a_part_file, claret, env, route_claret
+from tests.test_wait import claret, env, route_claret
 
 
 def _files(fake: FakeServer, job_id: int, *names: str) -> None:
@@ -77,7 +77,10 @@ def test_an_interrupted_download_says_how_to_fetch_the_rest(fake, tmp_path: Path
         [sys.executable, "-m", "jobwatch", "download", "claret", "1", "2", "3", "--json",
          "--download-dir", "out"], cwd=work, env=clean_env(tmp_path, **env(fake)),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for_a_part_file(work)
+    deadline = time.monotonic() + 20
+    while not list(work.rglob("big.bin*.part")):  # job 1's file is saved by then
+        assert time.monotonic() < deadline, "the download of job 2 never started"
+        time.sleep(0.05)
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=15)
     assert proc.returncode == 130, stderr
