@@ -582,6 +582,9 @@ class GitHubActions:
                      footer: str = "") -> None:
         self.inner.report_table(title, columns, rows, footer)
 
+    def say(self, lines: list[str]) -> None:
+        self.inner.say(lines)
+
     def download_progress(self, watch: Any) -> Any:
         return self.inner.download_progress(watch)
 

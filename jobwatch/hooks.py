@@ -212,8 +212,10 @@ class _Lines:
     never spans two), a block of them at a time: redacting 25 million lines of `yes` one by one
     would take minutes of regular expressions."""
 
-    def __init__(self, on_line: Callable[[str], None], redact: Callable[[str], str]) -> None:
+    def __init__(self, on_line: Callable[[str], None], redact: Callable[[str], str],
+                 on_lines: Callable[[list[str]], None] | None = None) -> None:
         self._on_line = on_line
+        self._on_lines = on_lines
         self._redact = redact
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._partial = ""
@@ -249,6 +251,9 @@ class _Lines:
                      for line in lines]
         if has_control(block.replace("\n", "")):
             lines = [printable(line) for line in lines]
+        if self._on_lines is not None:
+            self._on_lines(lines)
+            return
         for line in lines:
             self._on_line(line)
 
@@ -280,13 +285,17 @@ class HookRunner:
                  on_warning: Callable[[str], None], redact: Callable[[str], str],
                  deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
                  drop: Iterable[str] = (), max_seconds: float = MAX_SECONDS,
-                 grace: float = GRACE) -> None:
+                 grace: float = GRACE,
+                 on_lines: Callable[[list[str]], None] | None = None) -> None:
+        """``on_lines``, when given, takes each block of whole lines at once instead of
+        ``on_line`` per line: one write (one redraw of a live display) per read."""
         check_command(cmd)
         self.cmd = cmd
         self._env = env
         self._drop = frozenset(drop)
         self._on_warning = on_warning
         self._on_line = on_line
+        self._on_lines = on_lines
         self._redact = redact
         self._deadline = deadline
         self._clock = clock
@@ -507,7 +516,7 @@ class HookRunner:
         assert proc.stdout is not None
         pipe = proc.stdout.fileno()
         os.set_blocking(pipe, False)
-        lines = _Lines(self._on_line, self._redact)
+        lines = _Lines(self._on_line, self._redact, self._on_lines)
         end, why = self._limit(running.started)
         exited_at: float | None = None
         with selectors.DefaultSelector() as selector:

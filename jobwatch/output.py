@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TextIO
 
 if TYPE_CHECKING:
-    from jobwatch.engine import Renderer, Watch
+    from jobwatch.engine import Observer, Renderer, Watch
     from jobwatch.models import Job
     from jobwatch.runtime import Runtime
 
-Data = Literal["text", "json", "none"]
+Data = Literal["text", "json", "events", "none"]
 Progress = Literal["live", "plain", "quiet"]
 
 
@@ -33,12 +33,19 @@ class Output:
     redact: Callable[[str], str] = str
 
     @classmethod
-    def choose(cls, runtime: Runtime, *, json_output: bool = False,
-               quiet: bool = False) -> Output:
+    def choose(cls, runtime: Runtime, *, json_output: bool = False, quiet: bool = False,
+               events: bool = False) -> Output:
         from jobwatch.github import active
         from jobwatch.ui import wants_color
 
-        data: Data = "json" if json_output else "none" if quiet else "text"
+        if json_output and events:
+            from jobwatch.errors import UsageError
+
+            raise UsageError("--events and --json cannot go together",
+                             hint="--events ends each job with its --json line already "
+                                  "(the \"end\" event)")
+        data: Data = ("json" if json_output else "events" if events else "none" if quiet
+                      else "text")
         stream = runtime.stderr
         actions = active(runtime.env)
         progress: Progress
@@ -115,6 +122,15 @@ class Output:
         if self.data == "json" and watches:
             write_out("".join(self._json(line) + "\n"
                               for line in json_lines(watches, self.profile).splitlines()))
+
+    def observers(self) -> list[Observer]:
+        """Who hears the engine's events for the output: `wait --events`' writer."""
+        if self.data != "events":
+            return []
+        from jobwatch.lines import EventWriter
+        from jobwatch.ui import write_out
+
+        return [EventWriter(lambda line: write_out(self._json(line) + "\n"))]
 
     def _json(self, line: str) -> str:
         """A JSON line; in GitHub Actions, written so the runner cannot read a command in it

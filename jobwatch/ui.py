@@ -170,6 +170,10 @@ class PlainRenderer:
                 pass
             self.last_output = now
 
+    def say(self, lines: list[str]) -> None:
+        with self._lock:
+            _write_lines(self.stream, lines)
+
     def start(self, watches: list[Watch]) -> None:
         with self._lock:
             self._watches = watches  # the engine's own list: related jobs appear in it
@@ -323,30 +327,25 @@ class QuietRenderer:
 
     def abort(self) -> None: ...
 
+    def say(self, lines: list[str]) -> None:
+        _write_lines(self.stream, lines)  # the user's own hook: --quiet is about jobwatch
+
     def finish(self, watches: list[Watch], code: int) -> None:
         self.stream.write(error_lines(watches))
 
 
-def json_lines(watches: list[Any], profile: str) -> str:
-    """`wait --json`: one normalized job per line, in command-line order."""
-    from jobwatch.models import Outcome, WaitLine, json_line
-
-    lines = []
-    for watch in watches:
-        outcome: Outcome = watch.outcome or "timeout"
-        downloads = [saved.to_json_dict() for saved in watch.downloads]
-        line = (WaitLine.of(watch.job, outcome, downloads) if watch.job is not None else
-                WaitLine(**_unanswered(watch, profile), outcome=outcome, downloads=downloads))
-        lines.append(json_line(line))
-    return "\n".join(lines) + "\n"
+def _write_lines(stream: TextIO, lines: list[str]) -> None:
+    try:
+        stream.write("".join(line + "\n" for line in lines))
+        stream.flush()
+    except (BrokenPipeError, ValueError):
+        pass
 
 
-def _unanswered(watch: Any, profile: str) -> dict[str, Any]:
-    """The JSON form of a job that never answered (not found, refused, unreachable): SPEC's
-    keys in SPEC's order, null where nothing is known."""
-    from jobwatch.models import JSON_KEYS, JobRef, WaitLine
+def json_lines(watches: list[Any], profile: str = "default") -> str:
+    """`wait --json`: one normalized job per line, in command-line order (``profile`` is
+    the run's; each watch carries its own)."""
+    from jobwatch.lines import wait_line
+    from jobwatch.models import json_line
 
-    ref = JobRef(provider=watch.provider, profile=profile, job_id=watch.job_id)
-    message = watch.error.message if watch.error else watch.last_problem
-    line = WaitLine.unanswered(ref, message, watch.outcome or "timeout")
-    return line.model_dump(mode="json", include=set(JSON_KEYS))
+    return "".join(json_line(wait_line(watch)) + "\n" for watch in watches)

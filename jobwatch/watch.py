@@ -39,6 +39,7 @@ class WaitOptions:
     artifacts: str | None = None
     follow_related: bool = False
     not_found_grace: str | None = None
+    on_end: str | None = None  # a shell command, from --on-end (else [defaults] on_end)
 
 
 def flag_duration(value: str | None, name: str) -> float | None:
@@ -94,13 +95,17 @@ class _Plan:
     not_found_grace: float
     categories: set[str] | None
     root: Path
+    on_end: str | None  # the command to run as each job's watch ends
 
 
 def _plan(runtime: Runtime, jobs: list[JobRef], opts: WaitOptions) -> _Plan:
     from jobwatch.endofjob import download_root, parse_categories
+    from jobwatch.onend import on_end_command
 
     categories = parse_categories(opts.artifacts, list(dict.fromkeys(r.provider for r in jobs)))
     # Parsed before the config is read: a usage error (2) comes before any config error (6).
+    if opts.on_end is not None:
+        on_end_command(runtime, opts.on_end)  # "" is a usage error
     interval_flag = flag_duration(opts.interval, "interval")
     timeout_flag = flag_duration(opts.timeout, "timeout")
     grace_flag = flag_duration(opts.not_found_grace, "not-found-grace")
@@ -115,7 +120,8 @@ def _plan(runtime: Runtime, jobs: list[JobRef], opts: WaitOptions) -> _Plan:
     # configured one.
     timeout = _setting(runtime, adapters[accounts[0]], timeout_flag, "timeout") or None
     return _Plan(accounts, adapters, intervals, timeout, _not_found_grace(runtime, grace_flag),
-                 categories, download_root(runtime, opts.download_dir))
+                 categories, download_root(runtime, opts.download_dir),
+                 on_end_command(runtime, opts.on_end))
 
 
 def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: Output, *,
@@ -146,10 +152,18 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
                      interval=plan.intervals[provider, profile])
 
     cancelled = StopSignal()
-    events = Observers(observers)
     renderer = output.renderer(
         clock.now, (lambda watches: resume_commands(resume, watches)) if resume else None,
         resumable=resume is not None)
+    hooks = None
+    if plan.on_end is not None:
+        from jobwatch.onend import OnEnd, hook_runner
+
+        token_vars = [a.profile.get("token_env") for a in adapters.values()
+                      if a.profile.get("token_env")]
+        hooks = OnEnd(hook_runner(runtime, plan.on_end, renderer, deadline, clock.now,
+                                  token_vars), cancelled, runtime.redact)
+    events = Observers([*observers, *output.observers(), *([hooks] if hooks else [])])
     workers = min(16, len(jobs) + (1 if opts.follow_related else 0))
     with runtime.client(adapters[plan.accounts[0]], pool_size=workers) as client:
         parts = Parts()
@@ -184,5 +198,7 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
         long_running()
         code = engine.run([new_watch(r.provider, r.profile or runtime.profile, r.job_id)
                            for r in jobs])
+        if hooks is not None:
+            hooks.close(code)
     output.ended(engine.watches)
     return code

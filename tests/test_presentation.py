@@ -360,9 +360,9 @@ def test_a_job_that_never_answered_has_specs_keys_in_specs_order() -> None:
     assert list(JSON_KEYS) == SPEC_KEYS
     job = Job(provider="claret", job_id="1", state=JobState.RUNNING, status="in_progress")
     assert list(job.to_json_dict()) == SPEC_KEYS
-    watch = Watch("claret", "404", outcome="not_found",
+    watch = Watch("claret", "404", profile="staging", outcome="not_found",
                   error=NotFoundError("claret has no job 404"))
-    data = json.loads(json_lines([watch], "staging"))
+    data = json.loads(json_lines([watch]))
     assert list(data) == [*SPEC_KEYS, "outcome", "downloads"]
     assert data["profile"] == "staging" and data["job_id"] == "404"
     assert data["state"] == "unknown" and data["terminal"] is False

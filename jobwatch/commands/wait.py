@@ -31,6 +31,8 @@ EXAMPLES = examples(
     "jobwatch wait claret:1001 merchantops:enr_7Hq2",
     "jobwatch wait claret 12346 --not-found-grace 2m",
     "jobwatch wait merchantops job_8f2c1 --json | jq -r .outcome",
+    "jobwatch wait claret 12345 --events | jq -c 'select(.event == \"end\")'",
+    "jobwatch wait claret 12345 --on-end 'notify-send \"$JOBWATCH_OUTCOME\"'",
 )
 
 
@@ -61,9 +63,17 @@ def wait(
         help="A job the provider does not know yet is waited for, polled at its interval, "
              "until this long after the watch began; then it is not found (exit 4). "
              "Default 0, or not_found_grace in [defaults].")] = None,
+    on_end: Annotated[str | None, typer.Option(
+        "--on-end", metavar="CMD",
+        help="Run CMD with /bin/sh when each job's watch ends, after its downloads; the job "
+             "reaches it in JOBWATCH_* variables (see README). Default: on_end in "
+             "[defaults].")] = None,
     json_output: Annotated[bool, typer.Option(
         "--json", help="JSON Lines on stdout: one job per line, with outcome and downloads."
     )] = False,
+    events: Annotated[bool, typer.Option(
+        "--events", help="JSON Lines on stdout as things happen: update, waiting, retry, "
+                         "download, end (see `jobwatch schema`).")] = False,
     quiet: QuietOpt = False,
 ) -> int:
     from jobwatch.output import Output
@@ -75,6 +85,8 @@ def wait(
     refs = parse_refs(jobs, stderr=run.stderr)
     opts = WaitOptions(timeout=timeout, interval=interval, fail_fast=fail_fast, strict=strict,
                        download_dir=download_dir, no_download=no_download, artifacts=artifacts,
-                       follow_related=follow_related, not_found_grace=not_found_grace)
-    return watch_jobs(run, refs, opts, Output.choose(run, json_output=json_output, quiet=quiet),
+                       follow_related=follow_related, not_found_grace=not_found_grace,
+                       on_end=on_end)
+    output = Output.choose(run, json_output=json_output, quiet=quiet, events=events)
+    return watch_jobs(run, refs, opts, output,
                       resume=Resume.from_context(ctx, run.profile, run.config_path))

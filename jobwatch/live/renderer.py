@@ -206,6 +206,12 @@ class LiveRenderer:
     def download_progress(self, watch: Watch) -> DownloadProgress:
         return _LiveDownloads(self)
 
+    def say(self, lines: list[str]) -> None:
+        with self._lock:
+            # Above the live rows while they show (rich draws them again below), else after.
+            self.console.print(Text("\n".join(lines)), soft_wrap=True, highlight=False,
+                               markup=False)
+
     def abort(self) -> None:
         """An unexpected end: take the display down so the terminal gets its cursor back."""
         with self._lock:
