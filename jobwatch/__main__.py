@@ -13,9 +13,10 @@ from jobwatch import __version__
 
 
 def _error(message: str, hint: str | None = None) -> None:
-    from jobwatch.text import printable
+    from jobwatch.text import shown
 
-    message, hint = printable(message), printable(hint) if hint else hint
+    # A provider's words may be in it (a 422's message): a line, not megabytes.
+    message, hint = shown(message, 1000), shown(hint, 1000) if hint else hint
     try:
         sys.stderr.write(f"jobwatch: error: {message}\n")
         if hint:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jobwatch.text import printable
+from jobwatch.text import printable, shown
 from jobwatch.words import display_path, progress_text, state_word, tally
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def _brief(watch: Watch, with_progress: bool = True) -> str:
     job = watch.job
     if job is None:
         return ""
-    message = " ".join(printable(job.message or "").split())
+    message = " ".join(shown(job.message or "").split())
     if len(message) > LAST_SEEN_WIDTH:
         message = message[:LAST_SEEN_WIDTH - 1] + "…"
     amount = progress_text(job) if with_progress else ""
@@ -88,7 +88,7 @@ def outcome_text(watch: Watch, with_progress: bool = True) -> str:
         if outcome == "failed" and job.state.value == "succeeded":
             text = "failed (--strict: it ended with failed items or errors)"
         elif outcome == "failed" and job.message:
-            text += f": {job.message}"
+            text += f": {shown(job.message)}"
         ended = watch.ended_at if watch.ended_at is not None else watch.started
         text += f" (watched {format_duration(ended - watch.started)})"
     elif outcome in ("timeout", "interrupted") and job is not None and job.terminal:
@@ -191,6 +191,9 @@ def _stopped_note(watches: Sequence[Watch], unwatched: Sequence[Watch], cut: Seq
     return f"stopped watching{reason}; " + "; ".join(parts)
 
 
+ERROR_CHARS = 1000  # an error line: ours, with a provider's words in it at most this long
+
+
 def error_messages(watches: Sequence[Watch]) -> list[str]:
     """The `jobwatch: error:` lines (and hints) for jobs that ended in an error, a hint once."""
     seen: set[str] = set()
@@ -200,7 +203,7 @@ def error_messages(watches: Sequence[Watch]) -> list[str]:
             [(watch.error.message, watch.error.hint)] if watch.error is not None else [])
         problems += [(f"download failed: {failure}", None) for failure in watch.download_failures]
         for message, hint in problems:
-            lines.append(printable(f"jobwatch: error: {watch.label}: {message}"))
+            lines.append(shown(f"jobwatch: error: {watch.label}: {message}", ERROR_CHARS))
             if hint and hint not in seen:
                 seen.add(hint)
                 lines.append(printable(f"hint: {hint}"))

@@ -26,3 +26,15 @@ def printable(text: str) -> str:
 def header_safe(text: str) -> bool:
     """Printable ASCII with no surrounding whitespace: what an HTTP header value may be."""
     return text.isascii() and not has_control(text) and text == text.strip()
+
+
+SHOWN_CHARS = 400  # of one provider text (a message, a status word) where a person reads it
+
+
+def shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """Provider text where a person reads it (a summary, a progress line, an error line):
+    printable, and cut at ``limit`` characters with "…". A provider may send a message of
+    megabytes; `--json` keeps it whole."""
+    if len(text) <= limit:
+        return printable(text)
+    return printable(text[:limit - 1]) + "…"

@@ -23,7 +23,7 @@ from jobwatch.closing import (
 )
 from jobwatch.closing import error_lines as error_lines  # where callers have long found it
 from jobwatch.streams import silence_stdout
-from jobwatch.text import printable
+from jobwatch.text import printable, shown
 from jobwatch.words import human_size, progress_text, state_word
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def status_summary(job: Job, color: bool) -> str:
     if job.artifacts:
         rows.append(("artifacts", ", ".join(sorted({a.category for a in job.artifacts}))))
     lines = [f"{label}  {state}"]
-    lines += [f"  {paint(name + ':', '2', color):<{11 + (8 if color else 0)}} {printable(value)}"
+    lines += [f"  {paint(name + ':', '2', color):<{11 + (8 if color else 0)}} {shown(value)}"
               for name, value in rows if value]
     return "\n".join(lines) + "\n"
 
@@ -128,7 +128,7 @@ def _job_line(watch: Watch) -> str:
     job = watch.job
     if job is None:
         return watch.last_problem or "waiting for the first answer"
-    parts = [state_word(job), progress_text(job), printable(job.message or "")]
+    parts = [state_word(job), progress_text(job), shown(job.message or "")]
     return "  ".join(p for p in parts if p)
 
 
@@ -219,7 +219,7 @@ class PlainRenderer:
         with self._lock:
             self._write(title)
             for row in rows:
-                self._write("  " + "  ".join(" ".join(cell.split()) for cell in row))
+                self._write("  " + "  ".join(" ".join(shown(cell).split()) for cell in row))
             if footer:
                 self._write(f"  {footer}")
 

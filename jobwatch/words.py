@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jobwatch.text import printable
+from jobwatch.text import shown
 
 if TYPE_CHECKING:
     from jobwatch.engine import Watch
@@ -45,7 +45,7 @@ def _num(value: float) -> str:
 
 def state_word(job: Job) -> str:
     state = job.state.value
-    return state if job.status.lower() == state else f"{state} ({printable(job.status)})"
+    return state if job.status.lower() == state else f"{state} ({shown(job.status, 60)})"
 
 
 OUTCOME_WORDS = {"timeout": "timed out", "not_found": "not found", "auth": "refused",

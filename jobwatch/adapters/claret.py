@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from jobwatch.adapters.base import Adapter, json_or_none
 from jobwatch.errors import JobwatchError, NotFoundError
 from jobwatch.models import Artifact, Job, JobState, fraction
+from jobwatch.text import shown
 
 if TYPE_CHECKING:
     from jobwatch.adapters.answers.claret import ClaretAnswer
@@ -50,7 +51,8 @@ class ClaretAdapter(Adapter):
             body = json_or_none(response)
             message = str(body.get("message", "")) if isinstance(body, dict) else ""
             if "not found" in message.lower():
-                raise NotFoundError(f"claret job {job_id} not found (HTTP 422: {message})",
+                raise NotFoundError(f"claret job {job_id} not found (HTTP 422: "
+                                    f"{shown(message)})",
                                     hint=self.not_found_hint)
         return super().check(response, job_id, log)
 

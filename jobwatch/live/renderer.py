@@ -188,7 +188,7 @@ class LiveRenderer:
                      footer: str = "") -> None:
         from rich.table import Table
 
-        from jobwatch.text import printable
+        from jobwatch.text import printable, shown
 
         with self._lock:
             if self.closed:
@@ -198,7 +198,7 @@ class LiveRenderer:
             for column in columns:
                 table.add_column(Text(printable(column)), overflow="fold")
             for row in rows:
-                table.add_row(*(Text(printable(cell)) for cell in row))
+                table.add_row(*(Text(shown(cell)) for cell in row))
             self.console.print(table)  # above the live rows, which are drawn again below
             if footer:
                 self.console.print(Text(printable(footer)))

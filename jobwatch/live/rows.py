@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jobwatch.text import printable
+from jobwatch.text import printable, shown
 from jobwatch.words import AMOUNT_LEVELS, outcome_word, progress_text
 
 if TYPE_CHECKING:
@@ -117,5 +117,5 @@ class RowBook:
                           for level in range(AMOUNT_LEVELS)),
             elapsed=format_duration(end - watch.started),
             eta=f"eta {format_duration(eta)}" if eta is not None else "",
-            message=" ".join(printable(message).split()),
+            message=" ".join(shown(message).split()),
             noted=bool(note or watch.last_problem))
