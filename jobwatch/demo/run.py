@@ -48,8 +48,9 @@ def run_demo(runtime: Runtime) -> int:
             # Lines under 80 columns, broken between words: a terminal would cut them anywhere.
             out.write(
                 "jobwatch demo: a simulator of Retailgrid, MerchantOps, Julep and Claret is\n"
-                f"running on {sim.url} (no account, no network). Watching\n"
-                f"{len(sim.demo_jobs)} of its jobs, exactly as `jobwatch wait` would:\n\n")
+                f"running on {sim.url} (no account, no network). Watching "
+                f"{len(sim.demo_jobs)} of\nits jobs, and a sixth that one of them starts, "
+                "as `jobwatch wait` would:\n\n")
             out.flush()
             opts = WaitOptions(interval=DEMO_INTERVAL, timeout=DEMO_TIMEOUT,
                                follow_related=True, download_dir=folder)
