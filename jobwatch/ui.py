@@ -96,28 +96,6 @@ def job_json(job: Job, **extra: Any) -> str:
     return json_text({**job.to_json_dict(), **extra}) if extra else json_line(job)
 
 
-ID_WORDS = {"UUIDs": "UUID", "integers": "integer"}  # an adapter's id_form, in a word
-
-
-def providers_text(adapters: dict[str, Any]) -> str:
-    """`jobwatch providers`: a row per provider (grep-able) in 100 columns, then the notes."""
-    rows = [("PROVIDER", "JOB ID", "NEEDS", "DEFAULT BASE_URL", "STATUS PATH")]
-    for name, cls in adapters.items():
-        needs = list(cls.required) + ([] if cls.default_base_url else ["base_url"])
-        rows.append((name, ID_WORDS.get(cls.id_form.split()[0], "string"),
-                     ", ".join(needs) or "-", cls.default_base_url or "(none)",
-                     cls.status_path))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines += ["", "Every profile needs a token (token, token_env or token_command).",
-              "Polls are GET {base_url} followed by the status path."]
-    lines += [f"{name} also calls GET {{base_url}}{cls.detail_path} once, when a job ends, "
-              "for its details." for name, cls in adapters.items() if cls.has_detail]
-    lines += ["Optional fields: organization_id (merchantops), interval, timeout, verify, "
-              "headers.", "Each field can also come from JOBWATCH_<PROVIDER>_<FIELD>."]
-    return "\n".join(lines) + "\n"
-
-
 # -- `wait` renderers ----------------------------------------------------------------------
 # Polling and downloads report through these; the command chooses one, once. The engine calls
 # them from its loop, on_end code (details, downloads) from worker threads: each renderer
