@@ -33,10 +33,9 @@ def providers_text(table: Mapping[str, type[Adapter]] | None = None) -> str:
     then its endpoints and the fields a profile may have, from the registry."""
     import textwrap
 
+    from jobwatch.adapters import ADAPTERS
     from jobwatch.config import COMMON_FIELDS, TOKEN_FIELDS
     from jobwatch.registry import REGISTRY
-
-    from jobwatch.adapters import ADAPTERS
 
     adapters = ADAPTERS if table is None else table
 
