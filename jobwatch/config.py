@@ -1,4 +1,6 @@
 """Config: TOML file + JOBWATCH_<PROVIDER>_<FIELD> environment overrides → a resolved Profile.
+(Just over 500 lines: file, environment, tokens and header checks resolve one Profile; the
+schema itself is config_schema.py.)
 
 Every resolved value remembers where it came from ("env JOBWATCH_CLARET_TOKEN",
 "/home/me/.config/jobwatch/config.toml:7", "default"), so errors and `config show` can say so.

@@ -2,6 +2,9 @@
 annotation per job that did not simply succeed, a Markdown table in the step summary, and the
 outcome, exit code and saved paths as step outputs.
 
+(Over 500 lines on purpose: the escaping rules and why they suffice are written down here,
+beside the one renderer that depends on them.)
+
 Wiring (for the integrator; nothing here is called yet):
 
 1. ``__main__.main``, right after stderr becomes a ``GuardedStream``::

@@ -1,6 +1,9 @@
 """`wait --on-end CMD`: one shell command for each job whose watch has ended, run one at a time,
 each in a process group of its own, its output passed on line by line.
 
+(Over 500 lines on purpose: a third is this threat model; the rest is one worker and the
+process group it supervises, which are safer read in one place than split.)
+
 Threat model. CMD is the user's own and runs with their rights; what is not theirs is what it
 is given and what it prints, and how long it may hold jobwatch up.
 

@@ -1,6 +1,8 @@
 """The safe filesystem layer under every file jobwatch writes: names that cannot escape DIR,
 directories held by descriptor, and NAME.<random>.part + rename.
 
+(Just over 500 lines: the threat model and the .part locking protocol are kept with the code.)
+
 Knows nothing about HTTP or providers. A file is written to a temporary ``NAME.<random>.part``
 (created O_EXCL|O_NOFOLLOW, mode 0600), fsynced, given the usual mode and renamed over ``NAME``
 only once it is complete, so an existing ``NAME`` survives a failed write and nothing
