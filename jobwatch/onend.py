@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from jobwatch.runtime import Runtime
 
 STOPPED = {"timeout": "the watch stopped at --timeout",
-           "stopped": "the watch stopped early (--fail-fast, or a refused token)",
+           "stopped": "--fail-fast stopped the watch",
            "interrupted": "interrupted"}
 
 
