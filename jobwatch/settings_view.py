@@ -163,16 +163,22 @@ def probe(runtime: Runtime, adapter: Adapter, client: httpx.Client) -> None:
 
 
 def check_profiles(runtime: Runtime) -> int:
+    from jobwatch.runtime import DEMO_PROFILE
     from jobwatch.ui import write_out
 
     config = runtime.config()  # a broken file fails here, with its line and column
     runtime.defaults().on_end()  # and an on_end that `wait` would refuse, here
     profiles = _profiles(runtime)
+    if not profiles and runtime.profile == DEMO_PROFILE:
+        profiles = [(provider, DEMO_PROFILE) for provider in PROVIDERS]
     if not profiles:
         raise ConfigError(f"no profiles to check in {config.path} or the environment",
                           hint=f"{_no_profiles_hint(config)}, or set JOBWATCH_<PROVIDER>_TOKEN")
     if runtime.profile_chosen:  # `config check -p staging`: the staging profiles only
         chosen = [(p, n) for p, n in profiles if n == runtime.profile]
+        if not chosen and runtime.profile == DEMO_PROFILE:
+            # `-p demo` without a [<provider>.demo] section: the simulator, for every provider.
+            chosen = [(provider, DEMO_PROFILE) for provider in PROVIDERS]
         if not chosen:
             known = ", ".join(sorted({n for _, n in profiles}))
             raise ConfigError(f"no profile named '{runtime.profile}' to check in {config.path} "

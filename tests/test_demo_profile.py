@@ -99,6 +99,16 @@ def test_jobwatch_profile_demo_in_the_environment_works_too(
     assert "claret 1001" in result.stdout
 
 
+def test_config_check_with_p_demo_checks_the_simulator(
+        run_cli: Any, runtime_dir: Path, sim: Simulator) -> None:
+    result = run_cli("-p", "demo", "config", "check", env=demo_env(runtime_dir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[:2] for line in result.stdout.splitlines()] == [
+        [f"{provider}.demo", "ok"] for provider in ("retailgrid", "merchantops", "julep",
+                                                     "claret")]
+    assert_no_secret(result, SIM_TOKEN)
+
+
 def test_a_config_profile_named_demo_wins_for_its_provider(
         run_cli: Any, tmp_path: Path, runtime_dir: Path, sim: Simulator,
         fake: FakeServer) -> None:
