@@ -156,15 +156,21 @@ class PlainRenderer:
         self._lock = threading.RLock()
 
     def _write(self, text: str, stamp: bool = True) -> None:
+        self._write_all([(text, stamp)])
+
+    def _write_all(self, lines: list[tuple[str, bool]]) -> None:
+        """Lines (text, stamped) in one write: the closing block of a thousand jobs is one
+        write to the log, not a thousand."""
         from jobwatch.durations import format_duration
 
         with self._lock:
             if self.closed:  # on_end work abandoned at a stop may still report: too late
                 return
             now = self.clock()
-            head = f"[{format_duration(now - self.start_time):>6}] " if stamp else ""
+            head = f"[{format_duration(now - self.start_time):>6}] "
             try:
-                self.stream.write(f"{head}{printable(text)}\n")
+                self.stream.write("".join(f"{head if stamp else ''}{printable(text)}\n"
+                                          for text, stamp in lines))
                 self.stream.flush()
             except (BrokenPipeError, ValueError):
                 pass
@@ -216,12 +222,12 @@ class PlainRenderer:
 
     def report_table(self, title: str, columns: list[str], rows: list[list[str]],
                      footer: str = "") -> None:
-        with self._lock:
-            self._write(title)
-            for row in rows:
-                self._write("  " + "  ".join(" ".join(cell.split()) for cell in row))
-            if footer:
-                self._write(f"  {footer}")
+        lines = [(title, True)]
+        lines += [("  " + "  ".join(" ".join(cell.split()) for cell in row), True)
+                  for row in rows]
+        if footer:
+            lines.append((f"  {footer}", True))
+        self._write_all(lines)
 
     def download_progress(self, watch: Watch) -> DownloadProgress:
         return _PlainDownloads(self, watch)
@@ -236,18 +242,20 @@ class PlainRenderer:
     def paint_closing(self, end: Closing) -> None:
         """A closing line per job, so a CI reader need not scan the log for the failure; the
         paths whole, as a script or a person copies them from a log."""
+        lines: list[tuple[str, bool]] = []
         if end.endings:
-            self._write(f"done (exit {end.code}): {end.tally}")
+            lines.append((f"done (exit {end.code}): {end.tally}", True))
             for ending in end.endings:
                 files = f"; {ending.saved.text()}" if ending.saved is not None else ""
-                self._write(f"  {ending.label}: {ending.said}{files}")
-        for note in end.notes:
-            self._write(note)
+                lines.append((f"  {ending.label}: {ending.said}{files}", True))
+        lines += [(note, True) for note in end.notes]
         for command in end.resume:
             first, *rest = command.split("\n")
-            self._write(f"resume with: {first}")
-            for line in rest:  # a here-document's lines, unstamped: they are copied as they are
-                self._write(line, stamp=False)
+            lines.append((f"resume with: {first}", True))
+            # A here-document's lines, unstamped: they are copied as they are.
+            lines += [(line, False) for line in rest]
+        if lines:
+            self._write_all(lines)
         self.closed = True
         try:
             self.stream.write("".join(line + "\n" for line in end.errors))
