@@ -134,6 +134,7 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
     happens."""
     from jobwatch.endofjob import EndOfJob
     from jobwatch.engine import Engine, JobHooks, Observers, Settings, StopSignal, Watch
+    from jobwatch.engine.loop import GATHER
     from jobwatch.refs import unique
     from jobwatch.resume import resume_commands
     from jobwatch.safefs import Parts
@@ -190,7 +191,7 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
             fetch, renderer,
             Settings(interval=plan.intervals[plan.accounts[0]], deadline=deadline,
                      fail_fast=opts.fail_fast, strict=opts.strict, workers=workers,
-                     not_found_grace=plan.not_found_grace),
+                     not_found_grace=plan.not_found_grace, gather=GATHER),
             clock=clock, observers=events, cancelled=cancelled,
             hooks=JobHooks(on_end=lambda w: ends[w.account].on_end(w),
                            needs_end=lambda w: ends[w.account].needed(w), discover=discover,
