@@ -60,6 +60,7 @@ class Adapter(ABC):
         self.token = token
         self.token_source = token_source
         self.redact = redact
+        self._status_urls: dict[str, str] = {}
         base_url = profile.get("base_url")
         if not base_url:
             raise ConfigError(f"no base_url for {self.name} profile '{profile.name}'",
@@ -107,7 +108,12 @@ class Adapter(ABC):
         return self.base_url + template.format(**{k: segment(v) for k, v in values.items()})
 
     def status_url(self, job_id: str) -> str:
-        return self.url(self.status_path, job_id=job_id, **self._path_values())
+        # Asked at every poll of every job: built once per job (the profile does not change).
+        url = self._status_urls.get(job_id)
+        if url is None:
+            url = self._status_urls[job_id] = self.url(self.status_path, job_id=job_id,
+                                                       **self._path_values())
+        return url
 
     def _path_values(self) -> dict[str, str]:
         return {}
@@ -305,7 +311,7 @@ def parse_json(body: bytes) -> Any:
     accepts but JSON does not) become null, and a lone UTF-16 surrogate (a valid escape that no
     encoder can write) becomes U+FFFD. Nothing else changes: a secret of ours that the provider
     echoes back stays in the data, and is hidden where text leaves the process (redact.py)."""
-    payload = json.loads(body, parse_constant=lambda name: None)
+    payload = _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     if _SURROGATE_ESCAPE.search(body):
         payload = _map_strings(payload, lambda text: _SURROGATE.sub("\ufffd", text))
     return payload
@@ -340,6 +346,8 @@ def _unescape_json(text: str) -> str:
                             else _SIMPLE_ESCAPES[m.group(2)], text)
 
 
+# json.loads(body, parse_constant=...) as one decoder made once, not one per answer.
+_DECODER = json.JSONDecoder(parse_constant=lambda name: None)
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
