@@ -19,8 +19,8 @@ class Redactor:
     """Replaces every known secret value in a text; secrets are registered as they are resolved.
     Header patterns cover "Name: value", "name=value" and httpcore's (b'Name', b'value')."""
 
-    # Compiled on first use (see _compiled): most runs never redact a header-shaped text. Each
-    # comes with the word it cannot match without, in lower case (see __call__).
+    # Each compiled when first needed (see _compiled): most runs never redact a header-shaped
+    # text. Each comes with the word it cannot match without, in lower case (see __call__).
     _PATTERNS = (
         ("authorization",
          r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*b?['\"]?(?:[a-z][\w-]*\s+)?)"
@@ -57,16 +57,17 @@ class Redactor:
                                              for s in short)):
             for pattern in _where_credentials_stand(short):
                 text = pattern.sub(r"\1***", text)
-        for word, pattern in _compiled(self._PATTERNS):
+        for word, source in self._PATTERNS:
             # Substitutions put in only "***": they never make a word appear.
             if lowered is None or word in lowered:
-                text = pattern.sub(r"\1***", text)  # the Bearer pattern last, after the headers
+                # The Bearer pattern last, after the headers.
+                text = _compiled(source).sub(r"\1***", text)
         return text
 
 
-@functools.lru_cache(maxsize=1)
-def _compiled(patterns: tuple[tuple[str, str], ...]) -> list[tuple[str, re.Pattern[str]]]:
-    return [(word, re.compile(p)) for word, p in patterns]
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 @functools.lru_cache(maxsize=4)
