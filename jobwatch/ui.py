@@ -132,6 +132,15 @@ def _job_line(watch: Watch) -> str:
     return "  ".join(p for p in parts if p)
 
 
+def _line_key(watch: Watch) -> tuple[object, ...]:
+    """Everything _job_line says of a watch: equal keys, equal lines."""
+    job = watch.job
+    if job is None:
+        return (None, watch.last_problem)
+    return (job.state, job.status, job.progress, job.done, job.total, job.unit,
+            job.failed_items, job.message)
+
+
 class PlainRenderer:
     """One line per change of state or progress, a heartbeat at least every minute, a progress
     line for a running download at least every 15 s, a closing line per job. No ANSI."""
@@ -147,6 +156,7 @@ class PlainRenderer:
         self.start_time = clock()
         self.last_output = self.start_time
         self.seen: dict[int, str] = {}
+        self._keys: dict[int, tuple[object, ...]] = {}  # of the line last seen, per watch
         self.resume = resume
         self.resumable = resumable
         self.heartbeat = heartbeat
@@ -191,6 +201,12 @@ class PlainRenderer:
 
     def update(self, watch: Watch) -> None:
         with self._lock:
+            if not watch.done:
+                # An answer like the last one (most polls of a long job) needs no line made.
+                key = _line_key(watch)
+                if self._keys.get(id(watch)) == key and id(watch) in self.seen:
+                    return
+                self._keys[id(watch)] = key
             line = outcome_text(watch) if watch.done else _job_line(watch)
             if self.seen.get(id(watch)) == line:
                 return
