@@ -92,8 +92,9 @@ class Output:
 
             return LiveRenderer(self.stderr, clock, resume=resume or no_resume,
                                 resumable=resumable)
+        # Batched lines, but in GitHub Actions: its group must close after the last of them.
         return PlainRenderer(self.stderr, clock, resume=resume or no_resume,
-                             resumable=resumable)
+                             resumable=resumable, batch=self.actions is None)
 
     # -- stdout ----------------------------------------------------------------------------
 

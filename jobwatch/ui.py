@@ -150,8 +150,14 @@ class PlainRenderer:
 
     def __init__(self, stream: TextIO, clock: Callable[[], float], *,
                  resume: Resume = no_resume, heartbeat: float = HEARTBEAT,
-                 resumable: bool = True) -> None:
+                 resumable: bool = True, batch: bool = False) -> None:
         self.stream = stream
+        # batch: the lines update() makes wait for the loop's next tick (it ticks before each
+        # wait), and go out together: one write for the answers of a wake, not one each (a
+        # write lets go of the GIL, and getting it back from 16 busy workers costs more than
+        # the line). Everything else, and every line when batch is off, goes out at once.
+        self.batch = batch
+        self._pending: list[str] = []
         self.clock = clock
         self.start_time = clock()
         self.last_output = self.start_time
@@ -165,12 +171,12 @@ class PlainRenderer:
         self.closed = False
         self._lock = threading.RLock()
 
-    def _write(self, text: str, stamp: bool = True) -> None:
-        self._write_all([(text, stamp)])
+    def _write(self, text: str, stamp: bool = True, later: bool = False) -> None:
+        self._write_all([(text, stamp)], later)
 
-    def _write_all(self, lines: list[tuple[str, bool]]) -> None:
+    def _write_all(self, lines: list[tuple[str, bool]], later: bool = False) -> None:
         """Lines (text, stamped) in one write: the closing block of a thousand jobs is one
-        write to the log, not a thousand."""
+        write to the log, not a thousand. ``later``: kept for the next tick, with batch."""
         from jobwatch.durations import format_duration
 
         with self._lock:
@@ -178,16 +184,30 @@ class PlainRenderer:
                 return
             now = self.clock()
             head = f"[{format_duration(now - self.start_time):>6}] "
-            try:
-                self.stream.write("".join(f"{head if stamp else ''}{printable(text)}\n"
-                                          for text, stamp in lines))
-                self.stream.flush()
-            except (BrokenPipeError, ValueError):
-                pass
+            block = "".join(f"{head if stamp else ''}{printable(text)}\n"
+                            for text, stamp in lines)
             self.last_output = now
+            if later and self.batch:
+                self._pending.append(block)
+            else:
+                self._emit(block)
+
+    def _emit(self, text: str) -> None:
+        """``text`` after the lines kept for later; the caller holds the lock."""
+        if self._pending:
+            text = "".join(self._pending) + text
+            self._pending.clear()
+        if not text:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
 
     def say(self, lines: list[str]) -> None:
         with self._lock:
+            self._emit("")  # the lines kept for later came first
             _write_lines(self.stream, lines)
 
     def start(self, watches: list[Watch]) -> None:
@@ -213,14 +233,15 @@ class PlainRenderer:
             self.seen[id(watch)] = line
             saved = saved_summary(watch) if watch.done else None
             if saved:
-                self._write(f"{watch.label}: {saved}")
-            self._write(f"{watch.label}: {line}")
+                self._write(f"{watch.label}: {saved}", later=True)
+            self._write(f"{watch.label}: {line}", later=True)
 
     def problem(self, watch: Watch, text: str) -> None:
         self._write(f"{watch.label}: {text}")
 
     def tick(self, now: float) -> float:
         with self._lock:
+            self._emit("")  # the loop is about to wait: what its answers said goes out now
             for download in list(self.downloads.values()):
                 download.report_if_due(now)  # a stalled download says so too
             if now - self.last_output >= self.heartbeat:
@@ -249,7 +270,10 @@ class PlainRenderer:
         return _PlainDownloads(self, watch)
 
     def abort(self) -> None:
-        """Nothing to give back: plain lines leave the terminal as they found it."""
+        """Nothing to give back: plain lines leave the terminal as they found it. The lines
+        kept for the next tick go out."""
+        with self._lock:
+            self._emit("")
 
     def finish(self, watches: list[Watch], code: int) -> None:
         with self._lock:
@@ -271,7 +295,9 @@ class PlainRenderer:
             # A here-document's lines, unstamped: they are copied as they are.
             lines += [(line, False) for line in rest]
         if lines:
-            self._write_all(lines)
+            self._write_all(lines)  # after the lines kept for later, if any
+        else:
+            self._emit("")
         self.closed = True
         try:
             self.stream.write("".join(line + "\n" for line in end.errors))
