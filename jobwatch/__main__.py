@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
 
 from jobwatch import __version__
+
+TYPE_CHECKING = False  # typing itself is not imported: `--version` would pay ~3 ms for it
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 def _error(message: str, hint: str | None = None) -> None:

@@ -7,6 +7,7 @@ origin. A redirect to another origin is followed without them; https -> http is 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -69,6 +70,7 @@ CA_HINT = ('if the provider uses a private CA, set verify = "/path/to/ca.pem" in
            "(or JOBWATCH_<PROVIDER>_VERIFY), or SSL_CERT_FILE")
 
 
+@functools.lru_cache(maxsize=256)  # the same status URLs, at every poll
 def origin_of(url: str) -> Origin:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

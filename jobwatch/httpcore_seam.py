@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 
     import h11
     import httpx
+    from httpcore._sync.connection_pool import PoolByteStream
+    from httpcore._sync.http11 import HTTP11ConnectionByteStream
+    from httpx._client import BoundSyncStream
+    from httpx._transports.default import ResponseStream
 
 Reader = Callable[[int], bytes]
 
@@ -141,28 +145,37 @@ def with_body(response: httpx.Response, body: bytes) -> httpx.Response:
                           request=response.request, extensions=response.extensions)
 
 
-def _h11_state(response: httpx.Response) -> h11.Connection | None:
-    """The h11 state of the connection ``response`` came on; None where the chain differs
-    (HTTP/2, a mock transport, another httpcore)."""
-    if not AVAILABLE:
-        return None
+@functools.cache
+def _chain() -> tuple[type[BoundSyncStream], type[ResponseStream], type[PoolByteStream],
+                      type[HTTP11ConnectionByteStream], type[h11.Connection]]:
+    """The classes of the chain, looked up once (this runs for every answer)."""
     import h11
     from httpcore._sync.connection_pool import PoolByteStream
     from httpcore._sync.http11 import HTTP11ConnectionByteStream
     from httpx._client import BoundSyncStream
     from httpx._transports.default import ResponseStream
 
+    return BoundSyncStream, ResponseStream, PoolByteStream, HTTP11ConnectionByteStream, \
+        h11.Connection
+
+
+def _h11_state(response: httpx.Response) -> h11.Connection | None:
+    """The h11 state of the connection ``response`` came on; None where the chain differs
+    (HTTP/2, a mock transport, another httpcore)."""
+    if not AVAILABLE:
+        return None
+    bound, transport, pool, own_stream, h11_connection = _chain()
     stream = response.stream
-    if not isinstance(stream, BoundSyncStream) or not isinstance(stream._stream, ResponseStream):
+    if not isinstance(stream, bound) or not isinstance(stream._stream, transport):
         return None
     pooled = stream._stream._httpcore_stream
-    if not isinstance(pooled, PoolByteStream):
+    if not isinstance(pooled, pool):
         return None
     own = pooled._stream
-    if not isinstance(own, HTTP11ConnectionByteStream):
+    if not isinstance(own, own_stream):
         return None
     state = getattr(own._connection, "_h11_state", None)
-    return state if isinstance(state, h11.Connection) else None
+    return state if isinstance(state, h11_connection) else None
 
 
 def _network_stream(response: httpx.Response) -> NetworkStream | None:

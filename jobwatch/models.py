@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -121,6 +121,7 @@ UtcTime = Annotated[
 
 Outcome = Literal["succeeded", "failed", "timeout", "not_found", "auth", "unreachable",
                   "download_failed", "interrupted"]
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 
 class JsonModel(BaseModel):
@@ -237,8 +238,15 @@ class WaitLine(Job):
 
     @classmethod
     def of(cls, job: Job, outcome: Outcome, downloads: Iterable[Any] = ()) -> "WaitLine":
-        """``downloads``: Download models or their dicts."""
-        return cls(**dict(job), outcome=outcome, downloads=list(downloads))
+        """``downloads``: Download models or their dicts. The job's keys were checked when the
+        job was made, by rules this model shares (it only lets status be null): a line per job
+        of a thousand-job `wait --json` checks only what is new, the outcome and the files."""
+        if type(job) is not Job:  # a subclass may carry more, or other, keys
+            return cls(**dict(job), outcome=outcome, downloads=list(downloads))
+        if outcome not in OUTCOMES:
+            raise ValueError(f"{outcome!r} is not an outcome: {', '.join(OUTCOMES)}")
+        files = [d if type(d) is Download else Download.model_validate(d) for d in downloads]
+        return cls.model_construct(**job.__dict__, outcome=outcome, downloads=files)
 
     @classmethod
     def unanswered(cls, ref: JobRef, message: str | None, outcome: Outcome,
@@ -316,6 +324,8 @@ def json_text(data: object) -> str:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False)
     except ValueError:
         text = json.dumps(_finite(data), ensure_ascii=False)
+    if text.isascii():  # the common line: every character above is outside ASCII
+        return text
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -23,9 +23,9 @@ STOPPED = {"timeout": "the watch stopped at --timeout",
 def on_end_command(runtime: Runtime, flag: str | None) -> str | None:
     """--on-end, else [defaults] on_end (refused from a file others can write), else None.
     An empty --on-end is a usage error."""
-    from jobwatch.hooks import check_command
-
     if flag is not None:
+        from jobwatch.hooks import check_command  # subprocess and the rest: only with a hook
+
         check_command(flag)
         return flag
     configured = runtime.defaults().on_end()

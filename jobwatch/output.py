@@ -35,7 +35,6 @@ class Output:
     @classmethod
     def choose(cls, runtime: Runtime, *, json_output: bool = False, quiet: bool = False,
                events: bool = False) -> Output:
-        from jobwatch.github import active
         from jobwatch.ui import wants_color
 
         if json_output and events:
@@ -47,7 +46,11 @@ class Output:
         data: Data = ("json" if json_output else "events" if events else "none" if quiet
                       else "text")
         stream = runtime.stderr
-        actions = active(runtime.env)
+        actions = False
+        if runtime.env.get("GITHUB_ACTIONS"):  # jobwatch.github only where it may apply
+            from jobwatch.github import active
+
+            actions = active(runtime.env)
         progress: Progress
         if quiet:
             progress = "quiet"
@@ -89,8 +92,9 @@ class Output:
 
             return LiveRenderer(self.stderr, clock, resume=resume or no_resume,
                                 resumable=resumable)
+        # Batched lines, but in GitHub Actions: its group must close after the last of them.
         return PlainRenderer(self.stderr, clock, resume=resume or no_resume,
-                             resumable=resumable)
+                             resumable=resumable, batch=self.actions is None)
 
     # -- stdout ----------------------------------------------------------------------------
 

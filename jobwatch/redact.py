@@ -19,13 +19,16 @@ class Redactor:
     """Replaces every known secret value in a text; secrets are registered as they are resolved.
     Header patterns cover "Name: value", "name=value" and httpcore's (b'Name', b'value')."""
 
-    # Compiled on first use (see _patterns): most runs never redact a header-shaped text.
+    # Each compiled when first needed (see _compiled): most runs never redact a header-shaped
+    # text. Each comes with the word it cannot match without, in lower case (see __call__).
     _PATTERNS = (
-        r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*b?['\"]?(?:[a-z][\w-]*\s+)?)"
-        r"[^'\"\s,)}\]]+",
-        r"(?i)((?:set-)?cookie['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\r\n)}\]]+",
-        r"(?i)(x-organization-id['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\s,)}\]]+",
-        r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+",
+        ("authorization",
+         r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*b?['\"]?(?:[a-z][\w-]*\s+)?)"
+         r"[^'\"\s,)}\]]+"),
+        ("cookie", r"(?i)((?:set-)?cookie['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\r\n)}\]]+"),
+        ("x-organization-id",
+         r"(?i)(x-organization-id['\"]?\s*[:=,]\s*b?['\"]?)[^'\"\s,)}\]]+"),
+        ("bearer", r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     )
 
     def __init__(self, secrets: Iterable[str] = (), *, store: set[str] | None = None) -> None:
@@ -44,18 +47,27 @@ class Redactor:
         for secret in secrets:
             if len(secret) >= ANYWHERE:
                 text = text.replace(secret, "***")
+        # Every line of output comes through here (a wait of a thousand jobs writes thousands),
+        # so a pattern runs only on a text that holds what it looks for. Only for ASCII text:
+        # there lower() finds every spelling the (?i) patterns match; elsewhere they match more
+        # than lower() knows (a dotless "ı" is an "i" to them), so every pattern runs.
+        lowered = text.lower() if text.isascii() else None
         short = frozenset(s for s in secrets if len(s) < ANYWHERE)
-        if short:
+        if short and (lowered is None or any(not s.isascii() or s.lower() in lowered
+                                             for s in short)):
             for pattern in _where_credentials_stand(short):
                 text = pattern.sub(r"\1***", text)
-        for pattern in _compiled(self._PATTERNS):
-            text = pattern.sub(r"\1***", text)  # the Bearer pattern last, after the headers
+        for word, source in self._PATTERNS:
+            # Substitutions put in only "***": they never make a word appear.
+            if lowered is None or word in lowered:
+                # The Bearer pattern last, after the headers.
+                text = _compiled(source).sub(r"\1***", text)
         return text
 
 
-@functools.lru_cache(maxsize=1)
-def _compiled(patterns: tuple[str, ...]) -> list[re.Pattern[str]]:
-    return [re.compile(p) for p in patterns]
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 @functools.lru_cache(maxsize=4)

@@ -41,10 +41,15 @@ class Resume:
     @classmethod
     def from_context(cls, ctx: Context | None, profile: str = "default",
                      config: str | None = None) -> Resume:
+        return cls.given(given_options(ctx) if ctx is not None else [], profile, config)
+
+    @classmethod
+    def given(cls, options: Iterable[tuple[str, tuple[str, ...]]], profile: str = "default",
+              config: str | None = None) -> Resume:
+        """From the options as given_options reads them (jobwatch.fastpath reads them too)."""
         common = (["--profile", profile] if profile != "default" else []) + (
             ["--config", config] if config else [])
-        return cls(tuple(given_options(ctx)) if ctx is not None else (), profile, config,
-                   tuple(common))
+        return cls(tuple(options), profile, config, tuple(common))
 
     def words(self, names: Iterable[str] | None = None) -> list[str]:
         chosen = None if names is None else set(names)

@@ -110,6 +110,15 @@ def _job_line(watch: Watch) -> str:
     return "  ".join(p for p in parts if p)
 
 
+def _line_key(watch: Watch) -> tuple[object, ...]:
+    """Everything _job_line says of a watch: equal keys, equal lines."""
+    job = watch.job
+    if job is None:
+        return (None, watch.last_problem)
+    return (job.state, job.status, job.progress, job.done, job.total, job.unit,
+            job.failed_items, job.message)
+
+
 class PlainRenderer:
     """One line per change of state or progress, a heartbeat at least every minute, a progress
     line for a running download at least every 15 s, a closing line per job. No ANSI."""
@@ -119,12 +128,19 @@ class PlainRenderer:
 
     def __init__(self, stream: TextIO, clock: Callable[[], float], *,
                  resume: Resume = no_resume, heartbeat: float = HEARTBEAT,
-                 resumable: bool = True) -> None:
+                 resumable: bool = True, batch: bool = False) -> None:
         self.stream = stream
+        # batch: the lines update() makes wait for the loop's next tick (it ticks before each
+        # wait), and go out together: one write for the answers of a wake, not one each (a
+        # write lets go of the GIL, and getting it back from 16 busy workers costs more than
+        # the line). Everything else, and every line when batch is off, goes out at once.
+        self.batch = batch
+        self._pending: list[str] = []
         self.clock = clock
         self.start_time = clock()
         self.last_output = self.start_time
         self.seen: dict[int, str] = {}
+        self._keys: dict[int, tuple[object, ...]] = {}  # of the line last seen, per watch
         self.resume = resume
         self.resumable = resumable
         self.heartbeat = heartbeat
@@ -133,23 +149,43 @@ class PlainRenderer:
         self.closed = False
         self._lock = threading.RLock()
 
-    def _write(self, text: str, stamp: bool = True) -> None:
+    def _write(self, text: str, stamp: bool = True, later: bool = False) -> None:
+        self._write_all([(text, stamp)], later)
+
+    def _write_all(self, lines: list[tuple[str, bool]], later: bool = False) -> None:
+        """Lines (text, stamped) in one write: the closing block of a thousand jobs is one
+        write to the log, not a thousand. ``later``: kept for the next tick, with batch."""
         from jobwatch.durations import format_duration
 
         with self._lock:
             if self.closed:  # on_end work abandoned at a stop may still report: too late
                 return
             now = self.clock()
-            head = f"[{format_duration(now - self.start_time):>6}] " if stamp else ""
-            try:
-                self.stream.write(f"{head}{printable(text)}\n")
-                self.stream.flush()
-            except (BrokenPipeError, ValueError):
-                pass
+            head = f"[{format_duration(now - self.start_time):>6}] "
+            block = "".join(f"{head if stamp else ''}{printable(text)}\n"
+                            for text, stamp in lines)
             self.last_output = now
+            if later and self.batch:
+                self._pending.append(block)
+            else:
+                self._emit(block)
+
+    def _emit(self, text: str) -> None:
+        """``text`` after the lines kept for later; the caller holds the lock."""
+        if self._pending:
+            text = "".join(self._pending) + text
+            self._pending.clear()
+        if not text:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
 
     def say(self, lines: list[str]) -> None:
         with self._lock:
+            self._emit("")  # the lines kept for later came first
             _write_lines(self.stream, lines)
 
     def start(self, watches: list[Watch]) -> None:
@@ -163,20 +199,27 @@ class PlainRenderer:
 
     def update(self, watch: Watch) -> None:
         with self._lock:
+            if not watch.done:
+                # An answer like the last one (most polls of a long job) needs no line made.
+                key = _line_key(watch)
+                if self._keys.get(id(watch)) == key and id(watch) in self.seen:
+                    return
+                self._keys[id(watch)] = key
             line = outcome_text(watch) if watch.done else _job_line(watch)
             if self.seen.get(id(watch)) == line:
                 return
             self.seen[id(watch)] = line
             saved = saved_summary(watch) if watch.done else None
             if saved:
-                self._write(f"{watch.label}: {saved}")
-            self._write(f"{watch.label}: {line}")
+                self._write(f"{watch.label}: {saved}", later=True)
+            self._write(f"{watch.label}: {line}", later=True)
 
     def problem(self, watch: Watch, text: str) -> None:
         self._write(f"{watch.label}: {text}")
 
     def tick(self, now: float) -> float:
         with self._lock:
+            self._emit("")  # the loop is about to wait: what its answers said goes out now
             for download in list(self.downloads.values()):
                 download.report_if_due(now)  # a stalled download says so too
             if now - self.last_output >= self.heartbeat:
@@ -194,18 +237,21 @@ class PlainRenderer:
 
     def report_table(self, title: str, columns: list[str], rows: list[list[str]],
                      footer: str = "") -> None:
-        with self._lock:
-            self._write(title)
-            for row in rows:
-                self._write("  " + "  ".join(" ".join(shown(cell).split()) for cell in row))
-            if footer:
-                self._write(f"  {footer}")
+        lines = [(title, True)]
+        lines += [("  " + "  ".join(" ".join(shown(cell).split()) for cell in row), True)
+                  for row in rows]
+        if footer:
+            lines.append((f"  {footer}", True))
+        self._write_all(lines)
 
     def download_progress(self, watch: Watch) -> DownloadProgress:
         return _PlainDownloads(self, watch)
 
     def abort(self) -> None:
-        """Nothing to give back: plain lines leave the terminal as they found it."""
+        """Nothing to give back: plain lines leave the terminal as they found it. The lines
+        kept for the next tick go out."""
+        with self._lock:
+            self._emit("")
 
     def finish(self, watches: list[Watch], code: int) -> None:
         with self._lock:
@@ -214,18 +260,22 @@ class PlainRenderer:
     def paint_closing(self, end: Closing) -> None:
         """A closing line per job, so a CI reader need not scan the log for the failure; the
         paths whole, as a script or a person copies them from a log."""
+        lines: list[tuple[str, bool]] = []
         if end.endings:
-            self._write(f"done (exit {end.code}): {end.tally}")
+            lines.append((f"done (exit {end.code}): {end.tally}", True))
             for ending in end.endings:
                 files = f"; {ending.saved.text()}" if ending.saved is not None else ""
-                self._write(f"  {ending.label}: {ending.said}{files}")
-        for note in end.notes:
-            self._write(note)
+                lines.append((f"  {ending.label}: {ending.said}{files}", True))
+        lines += [(note, True) for note in end.notes]
         for command in end.resume:
             first, *rest = command.split("\n")
-            self._write(f"resume with: {first}")
-            for line in rest:  # a here-document's lines, unstamped: they are copied as they are
-                self._write(line, stamp=False)
+            lines.append((f"resume with: {first}", True))
+            # A here-document's lines, unstamped: they are copied as they are.
+            lines += [(line, False) for line in rest]
+        if lines:
+            self._write_all(lines)  # after the lines kept for later, if any
+        else:
+            self._emit("")
         self.closed = True
         try:
             self.stream.write("".join(line + "\n" for line in end.errors))

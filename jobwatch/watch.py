@@ -124,6 +124,17 @@ def _plan(runtime: Runtime, jobs: list[JobRef], opts: WaitOptions) -> _Plan:
                  on_end_command(runtime, opts.on_end))
 
 
+def wait_command(runtime: Runtime, jobs: list[str], opts: WaitOptions, *, json_output: bool,
+                 events: bool, quiet: bool, resume: Resume) -> int:
+    """`jobwatch wait JOBS...` once its options are read, by Click or by the fast path."""
+    from jobwatch.output import Output
+    from jobwatch.refs import parse_refs
+
+    refs = parse_refs(jobs, stderr=runtime.stderr)
+    output = Output.choose(runtime, json_output=json_output, quiet=quiet, events=events)
+    return watch_jobs(runtime, refs, opts, output, resume=resume)
+
+
 def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: Output, *,
                resume: Resume | None = None, clock: Clock = SYSTEM_CLOCK,
                observers: Sequence[Observer] = ()) -> int:
@@ -134,6 +145,7 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
     happens."""
     from jobwatch.endofjob import EndOfJob
     from jobwatch.engine import Engine, JobHooks, Observers, Settings, StopSignal, Watch
+    from jobwatch.engine.loop import GATHER
     from jobwatch.refs import unique
     from jobwatch.resume import resume_commands
     from jobwatch.safefs import Parts
@@ -190,7 +202,7 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
             fetch, renderer,
             Settings(interval=plan.intervals[plan.accounts[0]], deadline=deadline,
                      fail_fast=opts.fail_fast, strict=opts.strict, workers=workers,
-                     not_found_grace=plan.not_found_grace),
+                     not_found_grace=plan.not_found_grace, gather=GATHER),
             clock=clock, observers=events, cancelled=cancelled,
             hooks=JobHooks(on_end=lambda w: ends[w.account].on_end(w),
                            needs_end=lambda w: ends[w.account].needed(w), discover=discover,

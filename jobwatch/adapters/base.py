@@ -60,6 +60,7 @@ class Adapter(ABC):
         self.token = token
         self.token_source = token_source
         self.redact = redact
+        self._status_urls: dict[str, str] = {}
         base_url = profile.get("base_url")
         if not base_url:
             raise ConfigError(f"no base_url for {self.name} profile '{profile.name}'",
@@ -107,7 +108,12 @@ class Adapter(ABC):
         return self.base_url + template.format(**{k: segment(v) for k, v in values.items()})
 
     def status_url(self, job_id: str) -> str:
-        return self.url(self.status_path, job_id=job_id, **self._path_values())
+        # Asked at every poll of every job: built once per job (the profile does not change).
+        url = self._status_urls.get(job_id)
+        if url is None:
+            url = self._status_urls[job_id] = self.url(self.status_path, job_id=job_id,
+                                                       **self._path_values())
+        return url
 
     def _path_values(self) -> dict[str, str]:
         return {}
@@ -161,12 +167,19 @@ class Adapter(ABC):
     # -- talking and parsing ---------------------------------------------------------------
 
     def fetch(self, client: httpx.Client, job_id: str, log: Any = None) -> Job:
-        payload = self.get_json(client, self.status_url(job_id), job_id, log)
-        return self.normalize(payload, job_id, log)
+        response = open_response(client, self.status_url(job_id), credentials=self.credentials(),
+                                 trusted=self.origin, redact=self.redact, log=log)
+        payload, answer = self.check_answer(response, job_id, log)
+        # The job is made from the answer model check_answer() read: one validation a poll.
+        return self._normalized(lambda: self.from_answer(answer, payload), job_id, log)
 
     def normalize(self, payload: Any, job_id: str, log: Any = None) -> Job:
+        """The job an answer read elsewhere (a detail answer) describes."""
+        return self._normalized(lambda: self.parse(payload), job_id, log)
+
+    def _normalized(self, parse: Callable[[], Job], job_id: str, log: Any) -> Job:
         try:
-            job = self.parse(payload)
+            job = parse()
         except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
             # A value of the wrong type or range where a field belongs (ArithmeticError: a
             # 400-digit integer where a count belongs overflows a float): the provider is
@@ -175,8 +188,14 @@ class Adapter(ABC):
                 reason = printable(f"{type(exc).__name__}: {exc}")[:SNIPPET_CHARS]
                 log(self.redact(f"  {self.name}'s answer did not parse: {reason}"))
             raise TransientError(f"{self.name} answered JSON of an unexpected shape") from None
-        # The id the user asked about (already checked), not whatever the answer claims.
-        return job.replace(profile=self.profile.name, job_id=job_id)
+        # The id the user asked about (already checked), not whatever the answer claims; set
+        # on a copy of the checked job, as both are text that no rule of Job's looks at.
+        return self.resolve(job.model_copy(update={"profile": self.profile.name,
+                                                   "job_id": job_id}))
+
+    def resolve(self, job: Job) -> Job:
+        """What a parsed job needs from this adapter's profile (Claret: its file URLs)."""
+        return job
 
     def get_json(self, client: httpx.Client, url: str, job_id: str, log: Any = None) -> Any:
         response = open_response(client, url, credentials=self.credentials(),
@@ -185,6 +204,11 @@ class Adapter(ABC):
 
     def check(self, response: httpx.Response, job_id: str, log: Any = None) -> Any:
         """Turn an HTTP answer into JSON, or into the error a script can branch on."""
+        return self.check_answer(response, job_id, log)[0]
+
+    def check_answer(self, response: httpx.Response, job_id: str, log: Any = None
+                     ) -> tuple[Any, Answer]:
+        """check(), keeping the answer model it read the JSON as: (payload, answer)."""
         status = response.status_code
         if status in (401, 403):
             raise AuthError(
@@ -208,11 +232,12 @@ class Adapter(ABC):
             raise TransientError(f"{self.name} answered HTTP {status} with {kind}, not JSON"
                                  ) from None
         # The model reads the status strictly: without one there is no job to show.
-        if read_answer(self.answer_model(), payload) is None:
+        answer = read_answer(self.answer_model(), payload)
+        if answer is None:
             if log is not None:
                 log(self.redact(f"  body starts: {self._snippet(response)}"))
             raise TransientError(f"{self.name} answered JSON without a job status")
-        return payload
+        return payload, answer
 
     def _snippet(self, response: httpx.Response) -> str:
         """The start of the body, for messages. JSON escapes are undone before redaction, so a
@@ -231,10 +256,15 @@ class Adapter(ABC):
         builds the models of the provider it asks, not the four."""
 
     @classmethod
-    @abstractmethod
     def parse(cls, payload: dict[str, Any]) -> Job:
         """The normalized job from the provider's answer, read through ``answer_model()``.
         Pure: no I/O. An answer without a status raises pydantic's ValidationError."""
+        return cls.from_answer(cls.answer_model().model_validate(payload), payload)
+
+    @classmethod
+    @abstractmethod
+    def from_answer(cls, answer: Any, payload: Any) -> Job:
+        """parse(), from ``payload`` already read as ``answer_model()`` (``answer``)."""
 
     # -- `config check` --------------------------------------------------------------------
 
@@ -281,7 +311,7 @@ def parse_json(body: bytes) -> Any:
     accepts but JSON does not) become null, and a lone UTF-16 surrogate (a valid escape that no
     encoder can write) becomes U+FFFD. Nothing else changes: a secret of ours that the provider
     echoes back stays in the data, and is hidden where text leaves the process (redact.py)."""
-    payload = json.loads(body, parse_constant=lambda name: None)
+    payload = _DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     if _SURROGATE_ESCAPE.search(body):
         payload = _map_strings(payload, lambda text: _SURROGATE.sub("\ufffd", text))
     return payload
@@ -316,6 +346,8 @@ def _unescape_json(text: str) -> str:
                             else _SIMPLE_ESCAPES[m.group(2)], text)
 
 
+# json.loads(body, parse_constant=...) as one decoder made once, not one per answer.
+_DECODER = json.JSONDecoder(parse_constant=lambda name: None)
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

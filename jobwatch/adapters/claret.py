@@ -45,7 +45,7 @@ class ClaretAdapter(Adapter):
     def _path_values(self) -> dict[str, str]:
         return {"tenant": self.profile.get("tenant")}
 
-    def check(self, response: Any, job_id: str, log: Any = None) -> Any:
+    def check_answer(self, response: Any, job_id: str, log: Any = None) -> tuple[Any, Any]:
         # Claret answers 422 "Job not found ..." for unknown jobs, not 404.
         if response.status_code == 422:
             body = json_or_none(response)
@@ -54,7 +54,7 @@ class ClaretAdapter(Adapter):
                 raise NotFoundError(f"claret job {job_id} not found (HTTP 422: "
                                     f"{shown(message)})",
                                     hint=self.not_found_hint)
-        return super().check(response, job_id, log)
+        return super().check_answer(response, job_id, log)
 
     def probe_accepted(self, response: Any) -> bool:
         # Only the documented 422 "Job not found ..." proves base_url, tenant and token; a 404
@@ -72,12 +72,12 @@ class ClaretAdapter(Adapter):
     def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
         return any(a.category == "errors" for a in job.artifacts)
 
-    def normalize(self, payload: Any, job_id: str, log: Any = None) -> Job:
-        job = super().normalize(payload, job_id, log)
+    def resolve(self, job: Job) -> Job:
         if not job.artifacts:
-            return job  # most polls: a job with no files yet needs no second, checked copy
-        return job.replace(artifacts=[Artifact(category=a.category, url=self.file_url(a.url))
-                                      for a in job.artifacts])
+            return job  # most polls: a job with no files yet
+        # Artifacts checked as they are made: the copy needs no other check.
+        return job.model_copy(update={"artifacts": [
+            Artifact(category=a.category, url=self.file_url(a.url)) for a in job.artifacts]})
 
     def file_url(self, path: str) -> str:
         """Where a ``content.files`` entry is fetched. Claret's docs: "File URLs are relative
@@ -88,8 +88,8 @@ class ClaretAdapter(Adapter):
         return self.base_url + (path if path.startswith("/") else "/" + path)
 
     @classmethod
-    def parse(cls, payload: dict[str, Any]) -> Job:
-        content = cls.answer_model().model_validate(payload).content
+    def from_answer(cls, answer: ClaretAnswer, payload: Any) -> Job:
+        content = answer.content
         done, total = content.progress.completed_steps, content.progress.total_steps
         return Job(
             provider="claret",

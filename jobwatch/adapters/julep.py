@@ -26,8 +26,7 @@ class JulepAdapter(UuidIdAdapter):
         return JulepJob
 
     @classmethod
-    def parse(cls, payload: dict[str, Any]) -> Job:
-        answer = cls.answer_model().model_validate(payload)
+    def from_answer(cls, answer: JulepJob, payload: Any) -> Job:
         state = STATES.get(answer.state, JobState.UNKNOWN)
         return Job(
             provider="julep",

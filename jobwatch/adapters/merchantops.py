@@ -83,8 +83,7 @@ class MerchantOpsAdapter(Adapter):
                 for e in errors[:limit] if isinstance(e, dict)]
 
     @classmethod
-    def parse(cls, payload: dict[str, Any]) -> Job:
-        answer = cls.answer_model().model_validate(payload)
+    def from_answer(cls, answer: MerchantOpsDetail, payload: Any) -> Job:
         # processed_items counts the items that went through and failed_items the others, while
         # progress_percentage covers both (116 + 4 of 120 is 100%): done is their sum.
         processed, failed = answer.processed_items, answer.failed_items

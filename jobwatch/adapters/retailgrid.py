@@ -37,8 +37,7 @@ class RetailgridAdapter(UuidIdAdapter):
         return job.message is not None
 
     @classmethod
-    def parse(cls, payload: dict[str, Any]) -> Job:
-        answer = cls.answer_model().model_validate(payload)
+    def from_answer(cls, answer: RetailgridJob, payload: Any) -> Job:
         return Job(
             provider="retailgrid",
             job_id=answer.job_id or "",

@@ -5,6 +5,7 @@ usage lines, and the examples under each help text."""
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Annotated, Any
 
@@ -138,6 +139,9 @@ class JobwatchGroup(TyperGroup):
                                complete_var: str | None = None) -> None:
         """Tab: the shipped scripts speak their own protocol (bash breaks words at ':' and
         '@'; Typer's loses them), answered in jobwatch.commands.complete."""
+        var = complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()
+        if not os.environ.get(var):
+            return  # every run that is not a completion script asking: nothing to import
         from jobwatch.commands.complete import shell_complete
 
         shell_complete(self, ctx_args, prog_name, complete_var)

@@ -76,17 +76,15 @@ def wait(
                          "download, end (see `jobwatch schema`).")] = False,
     quiet: QuietOpt = False,
 ) -> int:
-    from jobwatch.output import Output
-    from jobwatch.refs import parse_refs
     from jobwatch.resume import Resume
-    from jobwatch.watch import WaitOptions, watch_jobs
+    from jobwatch.watch import WaitOptions, wait_command
 
+    # jobwatch.fastpath reads the plainest forms of this command without Typer, and calls
+    # the same function.
     run = runtime(ctx)
-    refs = parse_refs(jobs, stderr=run.stderr)
     opts = WaitOptions(timeout=timeout, interval=interval, fail_fast=fail_fast, strict=strict,
                        download_dir=download_dir, no_download=no_download, artifacts=artifacts,
                        follow_related=follow_related, not_found_grace=not_found_grace,
                        on_end=on_end)
-    output = Output.choose(run, json_output=json_output, quiet=quiet, events=events)
-    return watch_jobs(run, refs, opts, output,
-                      resume=Resume.from_context(ctx, run.profile, run.config_path))
+    return wait_command(run, jobs, opts, json_output=json_output, events=events, quiet=quiet,
+                        resume=Resume.from_context(ctx, run.profile, run.config_path))
