@@ -767,18 +767,22 @@ def test_two_runs_on_one_dir_never_rename_each_others_half_written_file(fake, ou
     # A must rename its own complete file into place, not B's half-written one, and B's
     # temporary must survive A (it is not A's to remove).
     import threading
+    import time
 
-    a_half, b_half, a_done = threading.Event(), threading.Event(), threading.Event()
+    a_half_sent = threading.Event()
+    a_may_end, b_may_end = threading.Event(), threading.Event()
 
-    def body(first: bytes, second: bytes, pause: threading.Event, tell: threading.Event):
+    def body(first: bytes, second: bytes, pause: threading.Event,
+             sent: threading.Event | None = None):
         yield first
-        tell.set()
+        if sent is not None:
+            sent.set()
         pause.wait(10)
         yield second
 
-    fake.route("/a.csv", lambda _r: Reply(200, body(b"A" * 1000, b"A" * 1000, b_half, a_half),
-                                          content_length=2000))
-    fake.route("/b.csv", lambda _r: Reply(200, body(b"B" * 1000, b"B" * 1000, a_done, b_half),
+    fake.route("/a.csv", lambda _r: Reply(200, body(b"A" * 1000, b"A" * 1000, a_may_end,
+                                                    a_half_sent), content_length=2000))
+    fake.route("/b.csv", lambda _r: Reply(200, body(b"B" * 1000, b"B" * 1000, b_may_end),
                                           content_length=2000))
     results: dict[str, object] = {}
 
@@ -790,16 +794,26 @@ def test_two_runs_on_one_dir_never_rename_each_others_half_written_file(fake, ou
             except DownloadError as exc:
                 results[which] = exc
 
+    def halves_on_disk() -> list[int]:
+        return sorted(part.stat().st_size for part in out.glob("a.csv.*.part"))
+
     a = threading.Thread(target=run, args=("a",))
     a.start()
-    assert a_half.wait(10)
+    assert a_half_sent.wait(10)
     b = threading.Thread(target=run, args=("b",))
     b.start()
+    # A ends only once both halves are in their parts on disk: a half the server has sent
+    # may not be read yet, and A could otherwise end before B's part even exists.
+    deadline = time.monotonic() + 10
+    while halves_on_disk() != [1000, 1000]:
+        assert time.monotonic() < deadline, halves_on_disk()
+        time.sleep(0.01)
+    a_may_end.set()
     a.join(10)
     assert results["a"] == 2000
     assert (out / "a.csv").read_bytes() == b"A" * 2000
     assert len(list(out.glob("a.csv.*.part"))) == 1  # B's, still being written
-    a_done.set()
+    b_may_end.set()
     b.join(10)
     assert results["b"] == 2000
     assert (out / "a.csv").read_bytes() == b"B" * 2000

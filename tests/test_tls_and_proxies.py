@@ -197,5 +197,6 @@ def test_a_ca_file_without_certificates_is_a_config_error_at_once(run_cli, fake,
     assert_clean_error(result, 6)
     assert f"cannot load CA certificates from {empty}" in result.stderr
     assert "hint: unset SSL_CERT_FILE or point it at a PEM file" in result.stderr
-    assert fake.connections == 1  # no second attempt
+    # The CLI exits before the server counts its connection: settle() waits for that count.
+    assert fake.settle().connections == 1  # no second attempt
     assert fake.requests == []

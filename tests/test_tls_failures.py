@@ -75,7 +75,7 @@ def lines_of(result, start: str) -> list[str]:
 
 
 def assert_one_attempt(server: RawServer) -> None:
-    assert server.connections == 1
+    assert server.settle().connections == 1
     assert server.handshakes == 0 and server.paths == []  # so no token went anywhere
 
 
