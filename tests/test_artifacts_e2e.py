@@ -251,7 +251,7 @@ HOSTILE_DETAILS = {"link": "\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\
 
 
 def test_reports_from_provider_text_carry_no_terminal_controls(fake, run_cli) -> None:
-    # Issue 17: errors.csv kept ESC, OSC, BEL and NUL from the provider; `cat` ran them.
+    # `cat errors.csv` would run ESC, OSC, BEL and NUL from the provider: none is kept.
     errors = [{"entity_type": "product", "entity_key": "SKU\x1b[2J-1", "error_type": "e\x07",
                "message": HOSTILE, "step": "\x1b[1mvalidate", "timestamp": "t\x00",
                "details": HOSTILE_DETAILS},

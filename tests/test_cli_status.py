@@ -513,7 +513,7 @@ def _json_of(size: int, compress: bool) -> bytes:
 @pytest.mark.parametrize("compress", [True, False], ids=["gzip-bomb", "oversized"])
 def test_a_huge_status_answer_is_answering_badly_in_small_memory(fake, tmp_path,
                                                                  compress: bool) -> None:
-    # Review 2-b D2: 96 MiB of valid JSON, compressed to ~100 KiB or sent as is.
+    # 96 MiB of valid JSON, compressed to ~100 KiB or sent as is.
     headers = {"Content-Encoding": "gzip"} if compress else {}
     fake.route(PATHS["claret"].format(1), Reply(200, _json_of(96 << 20, compress), headers))
     code, stderr, peak_kib = _status_with_peak_memory(tmp_path, fake)
@@ -524,7 +524,8 @@ def test_a_huge_status_answer_is_answering_badly_in_small_memory(fake, tmp_path,
 
 
 def test_a_status_answer_dribbled_for_ever_gives_up(fake, monkeypatch, capsys) -> None:
-    # Review 2-b D6, with a 1 s bound instead of the real 60 s.
+    # A byte now and then never trips a read timeout; the limit on the whole answer does
+    # (1 s here instead of the real 60 s).
     import time
 
     from jobwatch import __main__, http

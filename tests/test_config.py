@@ -410,7 +410,7 @@ def test_token_command_that_fails(run_cli, fake, tmp_path) -> None:
 
 def test_a_failing_token_commands_first_stderr_line_is_shown_redacted(run_cli, fake,
                                                                       tmp_path) -> None:
-    # D12: `pass` says why (gpg, a locked vault) on stderr; what it printed on stdout, maybe
+    # `pass` says why (gpg, a locked vault) on stderr; what it printed on stdout, maybe
     # a token, stays hidden even when stderr repeats it.
     script = ("import sys; print('tok_printed_123'); "
               "sys.stderr.write('\\ngpg: decryption failed for tok_printed_123: no secret key\\n"
@@ -560,7 +560,7 @@ def test_bad_or_reserved_header_names_are_config_errors(run_cli, fake, tmp_path,
 ])
 def test_a_header_error_in_a_headers_table_points_at_its_line(run_cli, fake, tmp_path,
                                                               table) -> None:
-    # D15: it pointed at line 1, the [claret.default] line.
+    # The line of the header itself, not line 1 (the [claret.default] line).
     config = claret_file(tmp_path, fake, 'tenant = "acme"\n' + table)
     result = run_cli("--config", str(config), "status", "claret", "12345",
                      env={"JOBWATCH_CLARET_TOKEN": TOKEN})
@@ -889,7 +889,7 @@ def test_config_check_reports_each_profile(run_cli, fake, tmp_path) -> None:
 
 
 def test_config_check_with_a_profile_checks_that_profile_only(run_cli, fake, tmp_path) -> None:
-    # D13: `config check -p staging` checked every profile and said nothing of it.
+    # Only the profile named: checking every one, -p unsaid, would hide which one was meant.
     config = write(tmp_path / "c.toml", (
         f'[claret.default]\nbase_url = {toml_str(fake.url)}\ntenant = "acme"\n'
         'token_env = "UNSET_TOK"\n\n'
@@ -907,7 +907,7 @@ def test_config_check_with_a_profile_checks_that_profile_only(run_cli, fake, tmp
 
 
 def test_the_token_source_has_one_wording(run_cli, fake, tmp_path) -> None:
-    # D13: "env JOBWATCH_CLARET_TOKEN" and "environment variable GOOD" in one table.
+    # Not "env JOBWATCH_CLARET_TOKEN" on one row and "environment variable GOOD" on another.
     config = write(tmp_path / "c.toml", (
         f'[claret.default]\nbase_url = {toml_str(fake.url)}\ntenant = "acme"\n'
         'token_env = "GOOD"\n'))

@@ -4,9 +4,6 @@ the default. Nothing rewrites the arguments before Click."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -154,7 +151,7 @@ def test_global_options_with_equals_after_the_command(run_cli, fake, tmp_path) -
 
 
 def test_combined_short_flags_after_the_command(run_cli, fake) -> None:
-    # Review 2-a D14: `-qv` is `-q -v`, and -v is a global option.
+    # `-qv` is `-q -v`, and -v is a global option.
     route_payload(fake, "claret/completed.json")
     result = status(run_cli, fake, "claret", "12345", "-qv")
     assert_ok(result, 0)
@@ -235,48 +232,3 @@ def test_an_empty_profile_or_config_is_a_usage_error(run_cli, fake, args) -> Non
     assert_clean_error(result, 2)
     assert "got an empty one" in result.stderr
     assert fake.requests == []
-
-
-# -- what a start imports ------------------------------------------------------------------
-
-
-PROBE = """
-import sys
-from jobwatch.__main__ import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-sys.__stderr__.write("MODULES " + " ".join(sorted(sys.modules)) + "\\n")
-"""
-
-
-def imported_by(args: list[str], env: dict[str, str] | None = None) -> set[str]:
-    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
-                            text=True, timeout=60, env={**os.environ, **(env or {})})
-    line = [x for x in result.stderr.splitlines() if x.startswith("MODULES ")][-1]
-    return set(line.split()[1:])
-
-
-def heavy(modules: set[str], names: tuple[str, ...]) -> set[str]:
-    return {m for m in modules for n in names if m == n or m.startswith(n + ".")}
-
-
-@pytest.mark.parametrize("args", [["--version"], ["--help"], ["status", "--help"]])
-def test_version_and_help_import_nothing_heavy(args: list[str]) -> None:
-    assert heavy(imported_by(args), ("httpx", "httpcore", "rich.live", "rich.progress",
-                                     "jobwatch.models", "jobwatch.adapters")) == set()
-
-
-def test_version_imports_not_even_typer() -> None:
-    assert heavy(imported_by(["--version"]), ("typer", "rich", "jobwatch.commands")) == set()
-
-
-def test_a_status_imports_no_live_display(fake) -> None:
-    fake.route("/acme/api/v1/imports/status/1", json_reply(claret_answer(1)))
-    env = {"JOBWATCH_CLARET_BASE_URL": fake.url, "JOBWATCH_CLARET_TOKEN": "tok_x",
-           "JOBWATCH_CLARET_TENANT": "acme"}
-    modules = imported_by(["status", "claret", "1", "--json"], env)
-    assert "httpx" in modules  # it did make its request
-    assert heavy(modules, ("rich.live", "rich.progress", "rich.table", "jobwatch.live",
-                           "jobwatch.engine", "jobwatch.demo")) == set()

@@ -95,7 +95,7 @@ def test_a_message_takes_room_from_the_amounts_never_from_the_bar() -> None:
                                  state=JobState.FAILED)
     with_message = show(renderer, watches)
     assert "Crawl aborted" in with_message[1], with_message
-    # Issue 16: the bar kept one width; the room came from the amounts, said shorter.
+    # The bar keeps one width; the room comes from the amounts, said shorter.
     assert bar_width(with_message[0]) == bar_width(without[0]) >= MIN_BAR, with_message
     assert "39/120" in with_message[0] and "items" not in with_message[0], with_message
     assert "enr_7Hq2" in with_message[0] and "crw_9Zx4" in with_message[1]
@@ -187,8 +187,8 @@ def test_amounts_said_shorter_for_narrow_rows() -> None:
 
 
 def test_columns_never_jump_back_during_a_run() -> None:
-    # Review2-a D17: widths followed each frame's content, so the bar grew and shrank as an
-    # ETA came and went, as "100%" or ", 2 failed" appeared, as a row said "download failed".
+    # Widths that follow each frame's content make the bar grow and shrink as an ETA comes
+    # and goes, as "100%" or ", 2 failed" appears, as a row says "download failed".
     renderer, clock, _ = live(80)
     watches = two_merchantops_jobs()
     renderer.start(watches)

@@ -109,7 +109,7 @@ def _escaped_answer(status: str = "in_progress") -> bytes:
 
 @pytest.mark.parametrize("args", [(), ("--json",), ("-v",)])
 def test_a_token_echoed_json_escaped_is_never_printed(run_cli, fake, args) -> None:
-    # Review 2-b D3: the raw bytes hold no copy of the token; the decoded strings do.
+    # The raw bytes hold no copy of the token; the decoded strings do.
     fake.route(PATHS["claret"].format(1), Reply(200, _escaped_answer(),
                                                 {"Content-Type": "application/json"}))
     result = status(run_cli, fake, "claret", "1", *args, token=ESCAPED_TOKEN)
@@ -145,7 +145,7 @@ ESCAPED = TOKEN.replace("t", "\\u0074", 1).replace("_", "\\u005f")  # \u0074ok\u
 
 def test_a_token_echoed_json_escaped_in_a_detail_answer_is_never_shown_or_saved(
         fake, run_cli) -> None:
-    # Review 2-b D3: neither the errors table, the reports, job.json nor --json holds it.
+    # Neither the errors table, the reports, job.json nor --json holds it.
     fake.route("/api/jobs/job_5/status", merchantops_status("failed", 40, 1))
     detail = ('{"job_id": "job_5", "status": "failed", "failed_items": 1, "warnings": [], '
               '"errors": [{"entity_type": "product", "entity_key": "K", "error_type": "auth", '

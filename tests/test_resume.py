@@ -61,7 +61,7 @@ def test_resume_repeats_only_what_was_typed() -> None:
 
 
 def test_resume_follows_a_related_job_through_its_running_parent() -> None:
-    # M1: with the parent still running, --follow-related finds the grid-fill job again.
+    # With the parent still running, --follow-related finds the grid-fill job again.
     parent = _watch("retailgrid", P, "running", "interrupted")
     watches = [parent, _watch("retailgrid", C, "running", "interrupted", parent=parent)]
     assert _resume(watches, ["--follow-related"]) == [
@@ -69,7 +69,7 @@ def test_resume_follows_a_related_job_through_its_running_parent() -> None:
 
 
 def test_resume_names_a_related_job_whose_parent_has_ended() -> None:
-    # M1: the grid-fill job was dropped once its parent had ended.
+    # Its parent has ended: only naming the grid-fill job keeps it watched.
     parent = _watch("retailgrid", P, "succeeded", "succeeded")
     other = _watch("retailgrid", Q, "running", "interrupted")
     watches = [parent, _watch("retailgrid", C, "running", "interrupted", parent=parent), other]
@@ -124,7 +124,7 @@ def test_a_resume_too_long_for_a_shell_is_a_here_document() -> None:
 
 
 def test_resume_command_for_ids_starting_with_a_dash_works_as_printed(fake, run_cli) -> None:
-    # L2: `jobwatch wait merchantops -mo_600` reads the id as an option.
+    # `jobwatch wait merchantops -mo_600` would read the id as an option.
     fake.route("/api/jobs/-mo_600/status", merchantops_status("processing", 40))
     result = run_cli("wait", "merchantops", "--interval", "0.2", "--timeout", "0.6", "--",
                      "-mo_600", env=env(fake, "merchantops"))

@@ -35,8 +35,7 @@ def status_mid_request(tmp_path: Path, fake, *python_args: str) -> subprocess.Po
     return process
 
 
-# SIGHUP (review 2-b D9): a closed terminal or a dropped ssh session; 130 as for SIGINT and
-# SIGTERM.
+# SIGHUP: a closed terminal or a dropped ssh session; 130 as for SIGINT and SIGTERM.
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_interrupting_status_mid_request_is_exit_130(tmp_path, fake, sig) -> None:
     fake.route(RG_PATH, Reply(200, b"{}", delay=20))
@@ -157,7 +156,7 @@ def test_a_signal_during_a_download_leaves_no_part_and_says_how_to_resume(fake, 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_during_the_download_command_leaves_no_part(fake, tmp_path, signum) -> None:
-    # SIGHUP: the terminal closed, the ssh session dropped (review 2-b D9).
+    # SIGHUP: the terminal closed, the ssh session dropped.
     _big_download(fake, 84)
     work = tmp_path / "work"
     work.mkdir()
@@ -186,7 +185,7 @@ def test_a_signal_during_a_stalled_download_stops_at_once_and_leaves_no_part(
 
 
 def test_files_saved_before_a_stop_are_reported(fake, tmp_path) -> None:
-    # Review 2-a D3: the small input file lands, the big output file stalls, SIGTERM comes.
+    # The small input file lands, the big output file stalls, SIGTERM comes.
     route_claret(fake, 95, claret(95, "completed", 8, 8, files={
         "input": ["/acme/download/in.csv"], "output": ["/acme/download/stuck.bin"]}))
     fake.route("/acme/download/in.csv", Reply(200, b"a,b\n1,2\n"))

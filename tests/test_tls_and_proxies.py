@@ -120,7 +120,7 @@ def test_no_ca_certificate_is_read_before_the_first_handshake(ca_file, https) ->
 @pytest.mark.parametrize("command", ["status", "wait"])
 def test_a_ca_file_without_certificates_is_a_config_error_at_once(run_cli, fake, tmp_path,
                                                                   command) -> None:
-    # Review 2-b D13: it was retried as a network error, then exit 7.
+    # Not a network error (retried, then exit 7): no retry makes the file load.
     empty = tmp_path / "no-certs.pem"
     empty.write_text("no certificate in here\n")
     https_url = fake.url.replace("http://", "https://")
@@ -201,7 +201,7 @@ REMOTE = "https://api.retailgrid.example"
 ])
 def test_a_proxy_variable_httpx_cannot_use_is_a_config_error(run_cli, fake, variable,
                                                              value) -> None:
-    # Review 2-b D5: it was "internal error", exit 70.
+    # The user's setting, so a config error: never "internal error", exit 70.
     try:
         import socksio  # noqa: F401
     except ImportError:
@@ -217,7 +217,7 @@ def test_a_proxy_variable_httpx_cannot_use_is_a_config_error(run_cli, fake, vari
 
 
 def test_a_dead_proxy_is_named_in_the_error(run_cli, fake) -> None:
-    # Review 2-a D9: "cannot reach http://api.example.invalid" blamed the provider.
+    # "cannot reach http://api.example.invalid" alone would blame the provider.
     from tests.test_cli_status import closed_port
 
     proxy = f"http://proxy_user:pw_SECRET_9@127.0.0.1:{closed_port()}"

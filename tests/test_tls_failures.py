@@ -82,7 +82,7 @@ def assert_one_attempt(server: RawServer) -> None:
 @pytest.mark.parametrize("command", ["status", "wait"])
 def test_an_unknown_ca_is_one_attempt_with_the_hint_that_fixes_it(run_cli, untrusted,
                                                                   command) -> None:
-    # Issue 17: retried 3 times by status and 10 by wait (~8 s), with "check the base_url".
+    # No retry fixes it: not 3 tries by status and 10 by wait (~8 s), "check the base_url".
     started = time.monotonic()
     result = run_cli(command, "retailgrid", UUID, env=provider_env(untrusted, "retailgrid"))
     assert_clean_error(result, 7)

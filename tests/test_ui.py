@@ -147,7 +147,7 @@ def test_the_plain_log_ends_with_a_line_per_job(tmp_path, monkeypatch) -> None:
 @pytest.mark.parametrize("code", [1, 124])
 def test_a_job_left_running_gets_its_note_and_resume_command_whatever_the_exit_code(
         code: int) -> None:
-    # Review-4 L1: mixed outcomes (exit 1) printed no note and no resume command.
+    # With mixed outcomes (exit 1) too, not only at a timeout (124).
     renderer, _, out = plain()
     renderer.resume = lambda watches: ["jobwatch wait retailgrid 12"]
     bad = finished("11", "failed", "failed")

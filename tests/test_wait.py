@@ -141,7 +141,7 @@ def test_auth_refused_exits_5_at_once(fake, run_cli) -> None:
 
 
 def test_a_failed_job_whose_files_fail_is_failed_for_wait_and_download(fake, run_cli) -> None:
-    # Review 2-c item 1: one outcome rule. Exit codes: wait 1 (the job failed); download 8
+    # One outcome rule. Exit codes: wait 1 (the job failed); download 8
     # (a file it was asked for is missing), whatever the job's own outcome.
     route_claret(fake, 98, claret(98, "failed", 4, files={"errors": ["/acme/download/e.csv"]}))
     fake.route("/acme/download/e.csv", Reply(403, b"no"))
@@ -208,7 +208,7 @@ def test_unreachable_host_gives_up_with_7(run_cli, tmp_path) -> None:
                           "JOBWATCH_CLARET_TENANT": "acme"}, timeout=60)
     assert result.returncode == 7, result.stderr
     assert "cannot reach" in result.stderr
-    # Review 2-a D13: the count says how many failures in a row end it, and then they do.
+    # The count says how many failures in a row end it, and then they do.
     assert "failure 9 of 10 in a row, retrying in" in result.stderr
     assert "failure 10 of 10" not in result.stderr
     assert "gave up after 10 failures in a row" in result.stderr
@@ -234,7 +234,7 @@ def test_claret_defaults_to_a_5_second_interval(fake, run_cli) -> None:
 
 
 def test_interval_zero_means_the_floor_not_the_default(fake, run_cli) -> None:
-    # L3: `--interval 0` polled Claret every 5 s (its default).
+    # 0 is the floor, not "unset": Claret's default would poll every 5 s.
     path = route_claret(fake, 91, running(91))
     result = run_cli("wait", "claret", "91", "--interval", "0", "--timeout", "2.5",
                      env=env(fake))
@@ -275,7 +275,7 @@ def test_timeout_zero_means_no_limit_and_lifts_a_configured_one(fake, run_cli) -
 
 @pytest.mark.parametrize("quiet", [("-q",), ()], ids=["quiet", "plain"])
 def test_a_huge_timeout_is_no_crash(fake, run_cli, quiet) -> None:
-    # Review 2-a D4: a wait past threading.TIMEOUT_MAX raised OverflowError (exit 70).
+    # A wait past threading.TIMEOUT_MAX raises OverflowError (which would be exit 70).
     route_claret(fake, 96, running(96), claret(96, "completed", 8, 8))
     result = run_cli("wait", "claret", "96", *FAST, "--timeout", "10000000000", *quiet,
                      "--no-download", env=env(fake))
@@ -287,7 +287,7 @@ def test_a_huge_timeout_is_no_crash(fake, run_cli, quiet) -> None:
 
 def test_a_request_in_flight_at_the_deadline_still_names_the_job_and_how_far_it_got(
         fake, run_cli) -> None:
-    # H2: the second poll hangs past the deadline.
+    # The second poll hangs past the deadline.
     path = route_claret(fake, 90, running(90, 2), Reply(200, b"{}", delay=20))
     started = time.monotonic()
     result = run_cli("wait", "claret", "90", "--timeout", "2", "--interval", "0.5",
@@ -384,7 +384,7 @@ def test_a_bad_duration_is_a_usage_error_before_any_config_error(run_cli, flag) 
 @pytest.mark.parametrize("selection", [",", " , ", ""])
 def test_an_empty_artifact_selection_is_a_usage_error(fake, run_cli, command,
                                                       selection) -> None:
-    # Review 2-a D10: `--artifacts ,` meant "none" (exit 0, nothing downloaded).
+    # Not "none" (exit 0, nothing downloaded): a slip in a script would pass unseen.
     route_claret(fake, 97, claret(97, "completed", 8, 8))
     result = run_cli(command, "claret", "97", "--artifacts", selection, env=env(fake))
     assert_clean_error(result, 2)
@@ -410,7 +410,7 @@ def test_unknown_artifact_category_hint_names_the_choices(providers, hint) -> No
 @pytest.mark.parametrize("provider", ["julep", "retailgrid"])
 def test_download_for_a_provider_without_artifacts_says_so_up_front(fake, run_cli,
                                                                    provider) -> None:
-    # Review 2-a D11: it answered exit 3 with a hint to `wait`, which downloads nothing either.
+    # Not exit 3 with a hint to `wait`, which downloads nothing either.
     job = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"
     result = run_cli("download", provider, job, env=env(fake, provider))
     assert_clean_error(result, 2)
