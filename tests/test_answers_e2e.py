@@ -54,6 +54,7 @@ def test_wrong_typed_fields_are_null_and_the_job_is_still_shown(run_cli, fake, n
         assert job[key] == value, key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NO_STATUS)
 def test_an_answer_without_a_status_is_answering_badly(run_cli, fake, name) -> None:
     provider = name.split("/")[0]

@@ -325,6 +325,7 @@ def test_500_storm_gives_up_after_three_attempts(run_cli, fake) -> None:
     assert len(fake.requests) == 3
 
 
+@pytest.mark.slow
 def test_429_retry_after_is_honoured(run_cli, fake) -> None:
     payload = load("julep/succeeded.json")
     fake.route(PATHS["julep"].format(payload["id"]),
@@ -365,6 +366,7 @@ def test_json_without_status_is_answering_badly(run_cli, fake) -> None:
     assert len(fake.requests) == 3
 
 
+@pytest.mark.slow
 def test_claret_answer_without_content_is_answering_badly(run_cli, fake) -> None:
     fake.route(PATHS["claret"].format(1), json_reply({"message": "ok", "status": "completed"}))
     result = status(run_cli, fake, "claret", "1")
@@ -372,6 +374,7 @@ def test_claret_answer_without_content_is_answering_badly(run_cli, fake) -> None
     assert len(fake.requests) == 3
 
 
+@pytest.mark.slow
 def test_connection_refused_is_unreachable(run_cli, fake) -> None:
     port = closed_port()
     result = run_cli("status", "claret", "1",
@@ -388,6 +391,7 @@ def test_malformed_base_url_is_a_config_error(run_cli, fake, base_url) -> None:
     assert_no_secret(result)
 
 
+@pytest.mark.slow
 def test_deeply_nested_json_is_answering_badly(run_cli, fake) -> None:
     fake.route(PATHS["merchantops"].format("j1"),
                Reply(200, b"[" * 100_000, headers={"Content-Type": "application/json"}))
@@ -418,6 +422,7 @@ def test_verbose_prints_one_line_per_request(run_cli, fake) -> None:
     assert "Bearer" not in result.stderr
 
 
+@pytest.mark.slow
 def test_verbose_never_shows_a_token_echoed_in_an_error_body(run_cli, fake) -> None:
     body = {"error": f"bad token {TOKEN}", "echo": f"Authorization: Bearer {TOKEN}"}
     fake.route(PATHS["claret"].format(1), json_reply(body, 500))
@@ -428,6 +433,7 @@ def test_verbose_never_shows_a_token_echoed_in_an_error_body(run_cli, fake) -> N
     assert TOKEN[4:-2] not in result.stderr
 
 
+@pytest.mark.slow
 def test_verbose_shows_the_redacted_start_of_a_bad_body(run_cli, fake) -> None:
     fake.route(PATHS["retailgrid"].format(UUID),
                Reply(200, f"<html>your token {TOKEN} is not welcome</html>",
@@ -509,6 +515,7 @@ def _json_of(size: int, compress: bool) -> bytes:
     return b"".join(parts) + encoder.compress(tail) + encoder.flush()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
 @pytest.mark.parametrize("compress", [True, False], ids=["gzip-bomb", "oversized"])
 def test_a_huge_status_answer_is_answering_badly_in_small_memory(fake, tmp_path,
@@ -523,6 +530,7 @@ def test_a_huge_status_answer_is_answering_badly_in_small_memory(fake, tmp_path,
     assert fake.hits(PATHS["claret"].format(1)) == 3  # answering badly is retried
 
 
+@pytest.mark.slow
 def test_a_status_answer_dribbled_for_ever_gives_up(fake, monkeypatch, capsys) -> None:
     # A byte now and then never trips a read timeout; the limit on the whole answer does
     # (1 s here instead of the real 60 s).

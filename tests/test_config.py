@@ -523,6 +523,7 @@ def test_empty_field_variables_count_as_unset(run_cli, fake) -> None:
 # -- headers ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_file_headers_are_sent_and_never_shown(run_cli, fake, tmp_path) -> None:
     config = claret_file(tmp_path, fake, (
         'tenant = "acme"\ntoken_env = "T"\nheaders = { X-Api-Key = "hdr_secret_777" }\n'))

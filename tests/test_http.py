@@ -498,6 +498,7 @@ def test_an_oversized_plain_answer_is_answering_badly(client, fake) -> None:
         get(client, fake, "/x")
 
 
+@pytest.mark.slow
 def test_an_answer_dribbled_a_byte_at_a_time_is_cut_at_the_time_limit(client) -> None:
     # A byte every 0.1 s never trips the 30 s read timeout.
     import time

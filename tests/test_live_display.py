@@ -275,6 +275,7 @@ def pty_env(tmp_path: Path, fake: FakeServer, columns: int, rows: int) -> dict[s
                      **provider_env(fake, "claret"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("columns", [80, 120])
 def test_ctrl_c_on_a_terminal_leaves_no_half_drawn_bar(fake, tmp_path, columns) -> None:
     # Rows as wide as the terminal make the tty's "^C" echo wrap, and the final erase then
@@ -298,6 +299,7 @@ def test_ctrl_c_on_a_terminal_leaves_no_half_drawn_bar(fake, tmp_path, columns) 
     assert any("resume with: jobwatch wait claret 2130 3120 2145" in line for line in screen)
 
 
+@pytest.mark.slow
 def test_a_hundred_jobs_on_a_terminal_finish_in_a_few_seconds(fake, tmp_path) -> None:
     # Redrawing every job, not only the rows shown, would cost ~21 s of CPU here. Each job
     # needs 3 polls.

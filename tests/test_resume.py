@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.test_wait import env, merchantops_status, route_claret, running
 
 
@@ -123,6 +125,7 @@ def test_a_resume_too_long_for_a_shell_is_a_here_document() -> None:
 # -- end to end --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_resume_command_for_ids_starting_with_a_dash_works_as_printed(fake, run_cli) -> None:
     # `jobwatch wait merchantops -mo_600` would read the id as an option.
     fake.route("/api/jobs/-mo_600/status", merchantops_status("processing", 40))

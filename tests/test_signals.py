@@ -49,6 +49,7 @@ def test_interrupting_status_mid_request_is_exit_130(tmp_path, fake, sig) -> Non
     assert out == ""
 
 
+@pytest.mark.slow
 def test_a_sighup_ignored_at_start_stays_ignored(tmp_path, fake) -> None:
     # `nohup jobwatch wait ...` must outlive the terminal.
     fake.route(RG_PATH, Reply(200, json.dumps(retailgrid(status="completed")).encode(),

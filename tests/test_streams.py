@@ -30,6 +30,7 @@ JOBWATCH = f"{shlex.quote(sys.executable)} -m jobwatch"
 # -- stderr closed, or its reader gone -------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag", ["", "-v"])
 def test_a_closed_stderr_pipe_never_turns_a_failure_into_success(tmp_path, fake, flag) -> None:
     # 503s: a retry notice (or -v lines) go to stderr, whose reader has gone after one byte.

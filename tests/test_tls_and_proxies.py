@@ -216,6 +216,7 @@ def test_a_proxy_variable_httpx_cannot_use_is_a_config_error(run_cli, fake, vari
     assert "pw_SECRET_9" not in result.stderr and TOKEN not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_dead_proxy_is_named_in_the_error(run_cli, fake) -> None:
     # "cannot reach http://api.example.invalid" alone would blame the provider.
     from tests.test_cli_status import closed_port

@@ -167,6 +167,7 @@ def test_a_good_job_whose_files_fail_is_download_failed_for_both(fake, run_cli) 
 # -- polling: the interval, retries, giving up -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_500_storm_then_recovery(fake, run_cli) -> None:
     path = route_claret(fake, 40, Reply(500, b"oops"), Reply(502, b""), Reply(503, b""),
                         claret(40, "completed", 8, 8))
@@ -176,6 +177,7 @@ def test_500_storm_then_recovery(fake, run_cli) -> None:
     assert "HTTP 500" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["seconds", "http-date"])
 def test_429_with_retry_after_is_honoured(fake, run_cli, kind: str) -> None:
     def limited(_request) -> Reply:
@@ -190,6 +192,7 @@ def test_429_with_retry_after_is_honoured(fake, run_cli, kind: str) -> None:
     assert second.at - first.at >= 0.9  # waited for Retry-After, not the 0.2 s interval
 
 
+@pytest.mark.slow
 def test_garbage_json_in_the_middle_of_a_wait_is_survived(fake, run_cli) -> None:
     path = route_claret(fake, 42, running(42), Reply(200, b"<html>maintenance</html>",
                                                      {"Content-Type": "text/html"}),
@@ -199,6 +202,7 @@ def test_garbage_json_in_the_middle_of_a_wait_is_survived(fake, run_cli) -> None
     assert fake.hits(path) == 4
 
 
+@pytest.mark.slow
 def test_unreachable_host_gives_up_with_7(run_cli, tmp_path) -> None:
     closed = FakeServer().start()
     url = closed.url
@@ -215,6 +219,7 @@ def test_unreachable_host_gives_up_with_7(run_cli, tmp_path) -> None:
     assert_no_secret(result)
 
 
+@pytest.mark.slow
 def test_interval_is_respected(fake, run_cli) -> None:
     path = route_claret(fake, 44, running(44), running(44), running(44),
                         claret(44, "completed", 8, 8))
@@ -226,6 +231,7 @@ def test_interval_is_respected(fake, run_cli) -> None:
     assert all(0.45 <= gap < 1.5 for gap in gaps), gaps
 
 
+@pytest.mark.slow
 def test_claret_defaults_to_a_5_second_interval(fake, run_cli) -> None:
     path = route_claret(fake, 45, running(45))
     result = run_cli("wait", "claret", "45", "--timeout", "2.5", env=env(fake))
@@ -233,6 +239,7 @@ def test_claret_defaults_to_a_5_second_interval(fake, run_cli) -> None:
     assert fake.hits(path) == 1  # the second poll would only come at 5 s
 
 
+@pytest.mark.slow
 def test_interval_zero_means_the_floor_not_the_default(fake, run_cli) -> None:
     # 0 is the floor, not "unset": Claret's default would poll every 5 s.
     path = route_claret(fake, 91, running(91))
@@ -249,6 +256,7 @@ def test_interval_zero_means_the_floor_not_the_default(fake, run_cli) -> None:
 # -- the timeout, with requests and downloads in flight ----------------------------------------
 
 
+@pytest.mark.slow
 def test_timeout_exits_124_promptly_and_says_how_far_jobs_got(fake, run_cli) -> None:
     route_claret(fake, 3, running(3, 5))
     started = time.monotonic()
@@ -285,6 +293,7 @@ def test_a_huge_timeout_is_no_crash(fake, run_cli, quiet) -> None:
     assert configured.returncode == 0, configured.stderr
 
 
+@pytest.mark.slow
 def test_a_request_in_flight_at_the_deadline_still_names_the_job_and_how_far_it_got(
         fake, run_cli) -> None:
     # The second poll hangs past the deadline.
@@ -315,6 +324,7 @@ def test_the_timeout_bounds_a_download_that_is_told_to_retry_much_later(fake, ru
     assert "resume with: jobwatch download claret 82\n" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_download_cut_by_the_timeout_names_the_command_that_fetches_it(fake, run_cli) -> None:
     route_claret(fake, 83, claret(83, "completed", 8, 8, files={
         "output": ["/acme/download/big.bin"], "errors": ["/acme/download/e.csv"]}))
@@ -351,6 +361,7 @@ def stalled_download(fake: FakeServer, job_id: int) -> None:
     fake.route("/acme/download/stuck.bin", lambda _r: Reply(200, stuck(), content_length=1000))
 
 
+@pytest.mark.slow
 def test_a_stalled_download_is_cut_at_the_deadline_and_leaves_no_part(fake, run_cli) -> None:
     stalled_download(fake, 90)
     started = time.monotonic()
@@ -509,6 +520,7 @@ def test_artifacts_selects_which_merchantops_reports_are_written(fake, run_cli) 
 # -- --follow-related --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_follow_related_waits_for_the_grid_fill_job_too(fake, run_cli) -> None:
     parent = "3f1c2a9e-5b7d-4c1e-9a2b-8d6e4f0a1b2c"
     child = "0b6a5a8e-7c1f-4e0b-9d7e-2f3a4b5c6d7e"
@@ -544,6 +556,7 @@ def _wait_on_a_pty(fake: FakeServer, tmp_path: Path, *args: str, **extra_env: st
                                                    **extra_env, **env(fake)), work, limit=30)
 
 
+@pytest.mark.slow
 def test_live_display_under_a_pseudo_terminal_shows_a_bar(fake, tmp_path) -> None:
     route_claret(fake, 70, running(70, 2), running(70, 4), running(70, 6),
                  claret(70, "completed", 8, 8))
@@ -555,6 +568,7 @@ def test_live_display_under_a_pseudo_terminal_shows_a_bar(fake, tmp_path) -> Non
     assert "claret 70" in text and "succeeded" in text
 
 
+@pytest.mark.slow
 def test_no_color_removes_colour_from_the_live_display(fake, tmp_path) -> None:
     route_claret(fake, 71, claret(71, "completed", 8, 8))
     code, text, _ = _wait_on_a_pty(fake, tmp_path, "claret", "71", "--interval", "0.3",

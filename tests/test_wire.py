@@ -105,6 +105,7 @@ def test_any_byte_in_an_api_answers_reason_phrase_ends_as_documented(run_cli, ra
         assert f"HTTP {status[:3].decode()}" in line
 
 
+@pytest.mark.slow
 def test_a_nul_in_a_header_is_answering_badly(run_cli, raw) -> None:
     # Not HTTP at all: h11 refuses it, and that is a bad answer (7), retried, not a crash.
     raw.routes[RG_PATH] = sending(answer_with(b"200 OK", b"X-Served-By: a\x00b"))
