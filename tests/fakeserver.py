@@ -3,11 +3,16 @@
 Each route (a path, without the query) has a sequence of replies served in order; the last one
 repeats. A reply may also be a callable taking the recorded request. Every request and every
 accepted TCP connection is recorded, so tests can count polls and check which headers arrived.
+
+A connection is counted when the serving thread accepts it, which can be after the client
+(a CLI that gave up at once) has exited: ``settle()`` waits until every connection made so far
+has been counted.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -49,8 +54,8 @@ class FakeServer:
         self.requests: list[Recorded] = []
         self.connections = 0
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
-        self._httpd.daemon_threads = True
+        self._probes: dict[tuple[str, int], threading.Event] = {}
+        self._httpd = _Server((host, port), _make_handler(self), self)
         self.host = host
         self.port = self._httpd.server_address[1]
         self.url = f"http://{host}:{self.port}"
@@ -73,6 +78,31 @@ class FakeServer:
             self.requests.clear()
             self.connections = 0
         return self
+
+    def settle(self, limit: float = 10) -> FakeServer:
+        """Until every TCP connection made to the server so far has been accepted and
+        counted. The kernel hands connections to ``accept`` in the order they were made, so
+        once a probe connection of our own, made now, reaches the serving thread, every
+        earlier one has been counted (the probe itself is not)."""
+        with socket.socket() as probe:
+            probe.bind((self.host, 0))
+            seen = threading.Event()
+            with self._lock:
+                self._probes[probe.getsockname()[:2]] = seen
+            probe.connect((self.host, self.port))
+            assert seen.wait(limit), "the fake server never accepted its probe"
+        return self
+
+    def _accepted(self, client: tuple[str, int]) -> bool:
+        """On the serving thread, for each connection in the order they were made: counted,
+        or (a probe of settle()) dropped."""
+        with self._lock:
+            probe = self._probes.pop(client[:2], None)
+            if probe is None:
+                self.connections += 1
+        if probe is not None:
+            probe.set()
+        return probe is None
 
     def route(self, path: str, *replies: Responder) -> None:
         with self._lock:
@@ -111,15 +141,23 @@ def _encode(body: Any) -> tuple[Iterable[bytes], int | None, str | None]:
     return body, None, None
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 fake: FakeServer) -> None:
+        self.fake = fake
+        super().__init__(address, handler)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        # Called on the serving thread right after accept, in the order connections came.
+        return self.fake._accepted(client_address)
+
+
 def _make_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # or every keep-alive answer waits ~40 ms
-
-        def setup(self) -> None:
-            super().setup()
-            with server._lock:
-                server.connections += 1
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

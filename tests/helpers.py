@@ -1,11 +1,13 @@
-"""Small pieces the test modules share: a fake clock, a live renderer drawn into a string, and
-waiting for the fake provider to be asked."""
+"""Small pieces the test modules share: a fake clock, a live renderer drawn into a string,
+waiting for the fake provider to be asked, a Retailgrid job asked for with `jobwatch status`,
+and JSON read as strictly as jq does."""
 
 from __future__ import annotations
 
 import heapq
 import io
 import itertools
+import json
 import math
 import threading
 import time
@@ -127,3 +129,28 @@ def wait_for_requests(fake: FakeServer, count: int, limit: float = 20) -> None:
     while len(fake.requests) < count:
         assert time.monotonic() < deadline, "the CLI never polled"
         time.sleep(0.05)
+
+
+UUID = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"
+RG_PATH = f"/v1/jobs/{UUID}"
+
+
+def retailgrid(status: str = "processing", **fields: object) -> dict[str, object]:
+    """Retailgrid's answer for job UUID (at RG_PATH), with ``fields`` changed."""
+    return {"job_id": UUID, "status": status, "progress": 40, "error_message": None,
+            "job_type": "bulk_upsert", "created_at": "2024-01-01T10:00:00Z", **fields}
+
+
+def rg_status(run_cli, fake, *args: str, **fields: str):
+    """`jobwatch status retailgrid UUID ARGS` against the fake, profile ``fields`` set."""
+    from tests.conftest import provider_env
+
+    return run_cli("status", "retailgrid", UUID, *args,
+                   env=provider_env(fake, "retailgrid", **fields))
+
+
+def strict_json(text: str) -> object:
+    """JSON as a strict parser (jq, JavaScript, Go) reads it: no NaN, no Infinity."""
+    def refuse(name: str) -> object:
+        raise ValueError(f"not JSON: {name}")
+    return json.loads(text, parse_constant=refuse)

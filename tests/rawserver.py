@@ -16,7 +16,8 @@ Handler = Callable[[socket.socket], None]
 class RawServer:
     """With ``tls`` (a server-side SSLContext), each connection starts with a handshake;
     ``connections`` counts every TCP connection (each attempt), ``handshakes`` the ones whose
-    handshake succeeded (the client trusted the certificate)."""
+    handshake succeeded (the client trusted the certificate). ``settle()`` waits until every
+    connection made so far has been accepted and counted."""
 
     def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self._tls = tls
@@ -30,6 +31,7 @@ class RawServer:
         self.routes: dict[str, Handler] = {}
         self.paths: list[str] = []
         self.connections = 0
+        self._probes: dict[tuple[str, int], threading.Event] = {}
         self._stopped = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -37,12 +39,30 @@ class RawServer:
         self._stopped.set()
         self._sock.close()
 
+    def settle(self, limit: float = 10) -> RawServer:
+        """Until every TCP connection made so far has been accepted and counted: accept takes
+        them in the order they were made, so a probe connection made now comes last (and is
+        not counted)."""
+        host = self._sock.getsockname()[0]
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            seen = threading.Event()
+            self._probes[probe.getsockname()[:2]] = seen
+            probe.connect((host, self.port))
+            assert seen.wait(limit), "the raw server never accepted its probe"
+        return self
+
     def _accept(self) -> None:
         while not self._stopped.is_set():
             try:
-                conn, _ = self._sock.accept()
+                conn, address = self._sock.accept()
             except OSError:
                 return
+            probe = self._probes.pop(address[:2], None)
+            if probe is not None:
+                conn.close()
+                probe.set()
+                continue
             self.connections += 1
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 

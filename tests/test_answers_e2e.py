@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import assert_clean_error, assert_no_secret, provider_env
 from tests.fakeserver import FakeServer, Reply, json_reply
+from tests.helpers import RG_PATH, retailgrid, rg_status, strict_json
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 EXPECTED: dict[str, dict[str, Any] | None] = json.loads(
@@ -53,6 +54,7 @@ def test_wrong_typed_fields_are_null_and_the_job_is_still_shown(run_cli, fake, n
         assert job[key] == value, key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NO_STATUS)
 def test_an_answer_without_a_status_is_answering_badly(run_cli, fake, name) -> None:
     provider = name.split("/")[0]
@@ -97,3 +99,39 @@ def test_an_answer_nested_deeper_than_pydantic_writes_is_printed(run_cli, fake) 
     result = run_cli("status", "claret", "7", "--json", env=provider_env(fake, "claret"))
     assert result.returncode == 3, result.stderr
     assert json.loads(result.stdout)["raw"]["extra"] == json.loads(nested)
+
+
+# -- numbers JSON cannot carry, or a float cannot hold ---------------------------------------------
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_become_null_not_invalid_json(run_cli, fake, constant) -> None:
+    body = json.dumps(retailgrid()).replace('"progress": 40', f'"progress": {constant}')
+    fake.route(RG_PATH, Reply(200, body.encode(), {"Content-Type": "application/json"}))
+    result = rg_status(run_cli, fake, "--json")
+    assert result.returncode == 3, result.stderr
+    data = strict_json(result.stdout)
+    assert data["progress"] is None and data["done"] is None
+    assert data["raw"]["progress"] is None
+    human = rg_status(run_cli, fake)
+    assert "100%" not in human.stdout and "progress:" not in human.stdout
+
+
+def test_merchantops_failed_items_out_of_range_is_answering_badly_not_a_crash(run_cli,
+                                                                             fake) -> None:
+    body = (b'{"job_id": "j1", "status": "processing", "progress_percentage": 5, '
+            b'"processed_items": 1, "total_items": 9, "failed_items": 1e999}')
+    fake.route("/api/jobs/j1/status", Reply(200, body, {"Content-Type": "application/json"}))
+    result = run_cli("status", "merchantops", "j1", env=provider_env(fake, "merchantops"))
+    assert result.returncode == 3, result.stderr
+    assert "internal error" not in result.stderr
+
+
+def test_a_count_too_large_for_a_float_is_answering_badly(run_cli, fake) -> None:
+    body = ('{"message": "ok", "content": {"job_log_id": 1, "status": "in_progress", '
+            '"progress": {"completed_steps": ' + "9" * 400 + ', "total_steps": 8}}}')
+    fake.route("/acme/api/v1/imports/status/1",
+               Reply(200, body.encode(), {"Content-Type": "application/json"}))
+    result = run_cli("status", "claret", "1", env=provider_env(fake, "claret"))
+    assert_clean_error(result, 7)
+    assert "unexpected shape" in result.stderr

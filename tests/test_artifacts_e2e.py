@@ -60,6 +60,7 @@ def test_no_download_fetches_and_writes_nothing(fake, run_cli) -> None:
     assert list(run_cli.cwd.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_failed_job_with_a_failing_artifact_exits_1_not_8(fake, run_cli) -> None:
     claret(fake, 202, "failed", {"errors": ["/dl/e.csv"]})
     fake.route("/dl/e.csv", Reply(500, b"boom"))
@@ -228,6 +229,7 @@ def test_unwritable_download_dir_is_exit_8_with_path_and_reason(fake, run_cli, t
 
 # --- retries are not silent ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_retried_download_says_so(fake, run_cli) -> None:
     claret(fake, 209, "completed", {"output": ["/dl/a.csv"]})
     fake.route("/dl/a.csv", Reply(503, b"busy", {"Retry-After": "1"}), Reply(200, b"a"))
@@ -251,7 +253,7 @@ HOSTILE_DETAILS = {"link": "\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\
 
 
 def test_reports_from_provider_text_carry_no_terminal_controls(fake, run_cli) -> None:
-    # Issue 17: errors.csv kept ESC, OSC, BEL and NUL from the provider; `cat` ran them.
+    # `cat errors.csv` would run ESC, OSC, BEL and NUL from the provider: none is kept.
     errors = [{"entity_type": "product", "entity_key": "SKU\x1b[2J-1", "error_type": "e\x07",
                "message": HOSTILE, "step": "\x1b[1mvalidate", "timestamp": "t\x00",
                "details": HOSTILE_DETAILS},

@@ -28,6 +28,7 @@ def test_every_figure_has_a_smoke_expectation() -> None:
     assert set(FIRST_ROWS) == set(FIGURES)
 
 
+@pytest.mark.slow
 def test_quick_benchmarks_run_and_print_every_figure() -> None:
     if not (Path(sys.executable).parent / "jobwatch").exists():
         pytest.skip("jobwatch is not installed next to this interpreter")

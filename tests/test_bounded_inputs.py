@@ -137,6 +137,7 @@ def test_a_child_holding_stdout_does_not_make_jobwatch_wait(run_cli, fake, lefto
     assert alive(int(leftover_pids.read_text()))
 
 
+@pytest.mark.slow
 def test_a_token_written_slowly_is_read_whole(run_cli, fake) -> None:
     fake.route(PATH, json_reply(CLARET_OK))
     script = (f"import sys, time\nfor part in ({TOKEN[:5]!r}, {TOKEN[5:11]!r}, {TOKEN[11:]!r}):\n"
@@ -168,6 +169,7 @@ def test_a_command_that_never_exits_is_killed_at_the_limit(tmp_path, monkeypatch
     assert not alive(int(pid_file.read_text()))  # killed, and reaped
 
 
+@pytest.mark.slow
 def test_a_command_that_closes_stdout_is_waited_for_until_it_exits(tmp_path,
                                                                   monkeypatch) -> None:
     # Its exit code decides, so its exit is waited for (within the limit), not its EOF.

@@ -20,6 +20,9 @@ from tests.conftest import clean_env
 from tests.tabshell import TabShell
 from tests.test_completions import COMPLETIONS, CONFIG, JOBWATCH_BIN, PROVIDERS
 
+# Real shells, bash and zsh on a pseudo-terminal: the slow tier (pytest -m "not slow" skips it).
+pytestmark = pytest.mark.slow
+
 OPTIONS = ["--json", "--quiet", "--config", "--profile", "--verbose", "--help"]
 SHORT = ["-q", "-p", "-v", "-h"]
 

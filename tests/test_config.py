@@ -18,6 +18,7 @@ from jobwatch.config import load_file, resolve_profile, resolve_token
 from jobwatch.errors import ConfigError
 from tests.conftest import REPO, TOKEN, assert_clean_error, assert_no_secret, provider_env
 from tests.fakeserver import FakeServer, json_reply
+from tests.helpers import UUID, rg_status
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 CLARET_OK = json.loads((PAYLOADS / "claret/completed.json").read_text())
@@ -166,6 +167,17 @@ def test_two_token_sources_in_one_profile_is_an_error(run_cli, tmp_path) -> None
     assert "token_env" in result.stderr and "token_command" in result.stderr
 
 
+def test_a_literal_token_next_to_a_broken_line_stays_out_of_the_error(run_cli,
+                                                                      tmp_path) -> None:
+    for body in (f'[claret.default]\ntoken = "{TOKEN}"\ntenant = "acme\n',
+                 f'[claret.default]\ntoken = "{TOKEN}"\ntennant = "acme"\n'):
+        config = tmp_path / "c.toml"
+        config.write_text(body)
+        result = run_cli("status", "claret", "1", "--config", str(config))
+        assert_clean_error(result, 6)
+        assert_no_secret(result)
+
+
 # -- profiles --------------------------------------------------------------------------------
 
 
@@ -266,6 +278,14 @@ def test_base_url_that_is_not_http_is_a_config_error(run_cli, fake) -> None:
     assert "ftp://files.example" in result.stderr
 
 
+@pytest.mark.parametrize("suffix", ["?tenant=x", "#frag", "?"])
+def test_a_base_url_with_a_query_or_fragment_is_a_config_error(run_cli, fake, suffix) -> None:
+    result = rg_status(run_cli, fake, base_url=fake.url + "/v2" + suffix)
+    assert_clean_error(result, 6)
+    assert "query or a fragment" in result.stderr
+    assert fake.requests == []
+
+
 def test_missing_ca_bundle_is_a_config_error(run_cli, fake, tmp_path) -> None:
     result = run_cli("status", "claret", "12345",
                      env=provider_env(fake, "claret", verify=str(tmp_path / "no-ca.pem")))
@@ -302,6 +322,19 @@ def test_empty_token_env_variable_names_it(run_cli, fake, tmp_path) -> None:
     assert fake.requests == []
 
 
+@pytest.mark.parametrize(("env", "hint"), [
+    ({"JOBWATCH_CLARET_TOKEN": ""}, "set JOBWATCH_CLARET_TOKEN to your token, or unset it"),
+    ({"JOBWATCH_CLARET_TOKEN_ENV": "EMPTY_TOK", "EMPTY_TOK": ""},
+     "export EMPTY_TOK=<your token>"),
+])
+def test_an_empty_token_error_has_a_hint(run_cli, fake, env, hint) -> None:
+    base = {k: v for k, v in provider_env(fake, "claret").items()
+            if k != "JOBWATCH_CLARET_TOKEN"}
+    result = run_cli("status", "claret", "12345", env={**base, **env})
+    assert_clean_error(result, 6)
+    assert f"hint: {hint}" in result.stderr
+
+
 @pytest.mark.parametrize("bad", [f"{TOKEN}\n", f"{TOKEN}\nX-Evil: 1", f"{TOKEN}\r",
                                  f"\x1b[2J{TOKEN}", f"{TOKEN}\t", f"{TOKEN}\x7f"])
 def test_token_with_control_characters_is_never_sent(run_cli, fake, bad) -> None:
@@ -310,6 +343,15 @@ def test_token_with_control_characters_is_never_sent(run_cli, fake, bad) -> None
     assert_clean_error(result, 6)
     assert_no_secret(result)
     assert "control character" in result.stderr or "newline" in result.stderr
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("token", [" tok_padded", "tok_padded ", "tök_non_ascii"])
+def test_tokens_that_cannot_be_a_header_are_config_errors(run_cli, fake, token) -> None:
+    result = run_cli("status", "claret", "1",
+                     env=provider_env(fake, "claret", token=token))
+    assert_clean_error(result, 6)
+    assert "JOBWATCH_CLARET_TOKEN" in result.stderr
     assert fake.requests == []
 
 
@@ -364,6 +406,20 @@ def test_token_command_that_fails(run_cli, fake, tmp_path) -> None:
     assert "token_command" in result.stderr
     assert "exit code 3" in result.stderr
     assert fake.requests == []
+
+
+def test_a_failing_token_commands_first_stderr_line_is_shown_redacted(run_cli, fake,
+                                                                      tmp_path) -> None:
+    # `pass` says why (gpg, a locked vault) on stderr; what it printed on stdout, maybe
+    # a token, stays hidden even when stderr repeats it.
+    script = ("import sys; print('tok_printed_123'); "
+              "sys.stderr.write('\\ngpg: decryption failed for tok_printed_123: no secret key\\n"
+              "second line\\n'); sys.exit(3)")
+    config = command_file(tmp_path, fake, sys.executable, "-c", script)
+    result = run_cli("--config", str(config), "status", "claret", "12345")
+    assert_clean_error(result, 6)
+    assert "exit code 3: gpg: decryption failed for ***: no secret key" in result.stderr
+    assert "tok_printed_123" not in result.stderr and "second line" not in result.stderr
 
 
 def test_token_command_not_found(run_cli, fake, tmp_path) -> None:
@@ -454,6 +510,20 @@ def test_env_organization_id_wins_over_file(run_cli, fake, tmp_path) -> None:
     assert fake.requests[0].headers["x-organization-id"] == "org_env"
 
 
+def test_empty_field_variables_count_as_unset(run_cli, fake) -> None:
+    # A CI template left blank: JOBWATCH_CLARET_BASE_URL= must not wipe out the default.
+    env = {**provider_env(fake, "claret"), "JOBWATCH_CLARET_BASE_URL": "",
+           "JOBWATCH_CLARET_VERIFY": "", "JOBWATCH_CLARET_INTERVAL": ""}
+    result = run_cli("config", "show", env=env)
+    assert result.returncode == 0, result.stderr
+    assert '"https://plan.claret.app"  # default' in result.stdout
+    assert "verify" not in result.stdout
+
+
+# -- headers ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
 def test_file_headers_are_sent_and_never_shown(run_cli, fake, tmp_path) -> None:
     config = claret_file(tmp_path, fake, (
         'tenant = "acme"\ntoken_env = "T"\nheaders = { X-Api-Key = "hdr_secret_777" }\n'))
@@ -465,6 +535,49 @@ def test_file_headers_are_sent_and_never_shown(run_cli, fake, tmp_path) -> None:
     assert fake.requests[0].headers["x-api-key"] == "hdr_secret_777"
     assert_no_secret(result, "hdr_secret_777")
     assert_no_secret(result)
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("X Bad", "not a valid header name"), ("X:Y", "not a valid header name"),
+    ("", "not a valid header name"), ("Content-Length", "cannot be set here"),
+    ("authorization", "cannot be set here"), ("Host", "cannot be set here"),
+])
+def test_bad_or_reserved_header_names_are_config_errors(run_cli, fake, tmp_path, name,
+                                                        says) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[retailgrid.default]\nbase_url = "{fake.url}"\n'
+                      f'token = "{TOKEN}"\nheaders = {{ {json.dumps(name)} = "v" }}\n')
+    config.chmod(0o600)
+    result = run_cli("status", "retailgrid", UUID, "--config", str(config))
+    assert_clean_error(result, 6)
+    assert says in result.stderr and f"{config}:4" in result.stderr
+    assert_no_secret(result)
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("table", [
+    "[claret.default.headers]\nX-Team = \"a\"\nHost = \"evil\"\n",
+    "[claret.default.headers]\nX-Team = \"a\"\n\"Host\" = \"evil\"\n",
+])
+def test_a_header_error_in_a_headers_table_points_at_its_line(run_cli, fake, tmp_path,
+                                                              table) -> None:
+    # The line of the header itself, not line 1 (the [claret.default] line).
+    config = claret_file(tmp_path, fake, 'tenant = "acme"\n' + table)
+    result = run_cli("--config", str(config), "status", "claret", "12345",
+                     env={"JOBWATCH_CLARET_TOKEN": TOKEN})
+    assert_clean_error(result, 6)
+    assert f"headers ({config}:6): Host cannot be set here" in result.stderr
+    assert fake.requests == []
+
+
+def test_a_bad_header_value_in_a_headers_table_points_at_its_line(run_cli, fake,
+                                                                  tmp_path) -> None:
+    config = claret_file(tmp_path, fake, 'tenant = "acme"\n\n[claret.default.headers]\n'
+                         'X-Team = "a"\nX-Bad = " spaced "\n')
+    result = run_cli("--config", str(config), "status", "claret", "12345",
+                     env={"JOBWATCH_CLARET_TOKEN": TOKEN})
+    assert_clean_error(result, 6)
+    assert f"headers.X-Bad ({config}:7)" in result.stderr
 
 
 # -- literal token permissions ---------------------------------------------------------------
@@ -490,6 +603,17 @@ def test_literal_token_in_a_private_file_does_not_warn(run_cli, fake, tmp_path) 
     result = run_cli("--config", str(config), "status", "claret", "12345")
     assert_ok(result, 0)
     assert result.stderr == ""
+
+
+def test_the_readable_token_file_warning_is_given_once(run_cli, fake, tmp_path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("".join(
+        f'[claret.{name}]\nbase_url = "{fake.url}"\ntenant = "acme"\ntoken = "{TOKEN}"\n'
+        for name in ("default", "staging", "prod")))
+    config.chmod(0o644)
+    result = run_cli("config", "check", "--config", str(config))
+    assert result.stderr.count("is readable by others") == 1, result.stderr
+    assert_no_secret(result)
 
 
 # -- config path -----------------------------------------------------------------------------
@@ -526,6 +650,23 @@ def test_config_path_of_a_broken_file(run_cli, tmp_path) -> None:
     result = run_cli("config", "path")
     assert_ok(result, 0)
     assert result.stdout == f"{xdg / 'jobwatch' / 'config.toml'}\n"
+
+
+def test_config_path_init_and_loading_choose_the_same_file(tmp_path, monkeypatch) -> None:
+    from jobwatch.config import choose_path
+    from jobwatch.runtime import Runtime
+    from jobwatch.settings_view import check_command
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    env = {"JOBWATCH_CONFIG": str(tmp_path / "from-env.toml")}
+    assert choose_path("~/x.toml", env) == (tmp_path / "x.toml", True)
+    assert choose_path(None, env) == (tmp_path / "from-env.toml", True)
+    assert choose_path(None, {**env, "JOBWATCH_CONFIG": ""})[1] is False
+    runtime = Runtime.from_options(config="~/x.toml", profile=None, verbose=False, env=env)
+    assert runtime.config_file_path() == tmp_path / "x.toml"
+    assert check_command(runtime) == "jobwatch --config '~/x.toml' config check"
+    plain = Runtime.from_options(config=None, profile=None, verbose=False, env={})
+    assert check_command(plain) == "jobwatch config check"
 
 
 # -- config show -----------------------------------------------------------------------------
@@ -748,6 +889,36 @@ def test_config_check_reports_each_profile(run_cli, fake, tmp_path) -> None:
     assert re.search(r"^claret\.broken\s+config error\b.*UNSET_TOK", out, re.MULTILINE), out
 
 
+def test_config_check_with_a_profile_checks_that_profile_only(run_cli, fake, tmp_path) -> None:
+    # Only the profile named: checking every one, -p unsaid, would hide which one was meant.
+    config = write(tmp_path / "c.toml", (
+        f'[claret.default]\nbase_url = {toml_str(fake.url)}\ntenant = "acme"\n'
+        'token_env = "UNSET_TOK"\n\n'
+        f'[claret.staging]\nbase_url = {toml_str(fake.url)}\ntenant = "acme"\n'
+        'token_env = "GOOD"\n'))
+    claret_probe_ok(fake)
+    result = run_cli("--config", str(config), "config", "check", "-p", "staging",
+                     env={"GOOD": TOKEN})
+    assert_ok(result, 0)
+    assert re.search(r"^claret\.staging\s+ok\b", result.stdout, re.MULTILINE), result.stdout
+    assert "claret.default" not in result.stdout
+    unknown = run_cli("--config", str(config), "config", "check", "-p", "prod")
+    assert_clean_error(unknown, 6)
+    assert "no profile named 'prod'" in unknown.stderr
+
+
+def test_the_token_source_has_one_wording(run_cli, fake, tmp_path) -> None:
+    # Not "env JOBWATCH_CLARET_TOKEN" on one row and "environment variable GOOD" on another.
+    config = write(tmp_path / "c.toml", (
+        f'[claret.default]\nbase_url = {toml_str(fake.url)}\ntenant = "acme"\n'
+        'token_env = "GOOD"\n'))
+    claret_probe_ok(fake)
+    result = run_cli("--config", str(config), "config", "check", env={"GOOD": TOKEN})
+    assert_ok(result, 0)
+    assert "token from env GOOD" in result.stdout
+    assert "environment variable" not in result.stdout
+
+
 def test_config_check_without_profiles(run_cli) -> None:
     result = run_cli("config", "check")
     assert_clean_error(result, 6)
@@ -781,105 +952,3 @@ def test_resolve_token_names_its_source(tmp_path) -> None:
     token = resolve_token(profile, {"JT": "tok_x"})
     assert token.value == "tok_x"
     assert "JT" in token.source
-
-
-# -- review 2-a: token_command's reason, header lines, wording, `config check -p` -----------
-
-
-def test_a_failing_token_commands_first_stderr_line_is_shown_redacted(run_cli, fake,
-                                                                      tmp_path) -> None:
-    # D12: `pass` says why (gpg, a locked vault) on stderr; what it printed on stdout, maybe
-    # a token, stays hidden even when stderr repeats it.
-    script = ("import sys; print('tok_printed_123'); "
-              "sys.stderr.write('\\ngpg: decryption failed for tok_printed_123: no secret key\\n"
-              "second line\\n'); sys.exit(3)")
-    config = command_file(tmp_path, fake, sys.executable, "-c", script)
-    result = run_cli("--config", str(config), "status", "claret", "12345")
-    assert_clean_error(result, 6)
-    assert "exit code 3: gpg: decryption failed for ***: no secret key" in result.stderr
-    assert "tok_printed_123" not in result.stderr and "second line" not in result.stderr
-
-
-@pytest.mark.parametrize("table", [
-    "[claret.default.headers]\nX-Team = \"a\"\nHost = \"evil\"\n",
-    "[claret.default.headers]\nX-Team = \"a\"\n\"Host\" = \"evil\"\n",
-])
-def test_a_header_error_in_a_headers_table_points_at_its_line(run_cli, fake, tmp_path,
-                                                              table) -> None:
-    # D15: it pointed at line 1, the [claret.default] line.
-    config = claret_file(tmp_path, fake, 'tenant = "acme"\n' + table)
-    result = run_cli("--config", str(config), "status", "claret", "12345",
-                     env={"JOBWATCH_CLARET_TOKEN": TOKEN})
-    assert_clean_error(result, 6)
-    assert f"headers ({config}:6): Host cannot be set here" in result.stderr
-    assert fake.requests == []
-
-
-def test_a_bad_header_value_in_a_headers_table_points_at_its_line(run_cli, fake,
-                                                                  tmp_path) -> None:
-    config = claret_file(tmp_path, fake, 'tenant = "acme"\n\n[claret.default.headers]\n'
-                         'X-Team = "a"\nX-Bad = " spaced "\n')
-    result = run_cli("--config", str(config), "status", "claret", "12345",
-                     env={"JOBWATCH_CLARET_TOKEN": TOKEN})
-    assert_clean_error(result, 6)
-    assert f"headers.X-Bad ({config}:7)" in result.stderr
-
-
-def test_the_token_source_has_one_wording(run_cli, fake, tmp_path) -> None:
-    # D13: "env JOBWATCH_CLARET_TOKEN" and "environment variable GOOD" in one table.
-    config = write(tmp_path / "c.toml", (
-        f'[claret.default]\nbase_url = {toml_str(fake.url)}\ntenant = "acme"\n'
-        'token_env = "GOOD"\n'))
-    claret_probe_ok(fake)
-    result = run_cli("--config", str(config), "config", "check", env={"GOOD": TOKEN})
-    assert_ok(result, 0)
-    assert "token from env GOOD" in result.stdout
-    assert "environment variable" not in result.stdout
-
-
-@pytest.mark.parametrize(("env", "hint"), [
-    ({"JOBWATCH_CLARET_TOKEN": ""}, "set JOBWATCH_CLARET_TOKEN to your token, or unset it"),
-    ({"JOBWATCH_CLARET_TOKEN_ENV": "EMPTY_TOK", "EMPTY_TOK": ""},
-     "export EMPTY_TOK=<your token>"),
-])
-def test_an_empty_token_error_has_a_hint(run_cli, fake, env, hint) -> None:
-    base = {k: v for k, v in provider_env(fake, "claret").items()
-            if k != "JOBWATCH_CLARET_TOKEN"}
-    result = run_cli("status", "claret", "12345", env={**base, **env})
-    assert_clean_error(result, 6)
-    assert f"hint: {hint}" in result.stderr
-
-
-def test_config_check_with_a_profile_checks_that_profile_only(run_cli, fake, tmp_path) -> None:
-    # D13: `config check -p staging` checked every profile and said nothing of it.
-    config = write(tmp_path / "c.toml", (
-        f'[claret.default]\nbase_url = {toml_str(fake.url)}\ntenant = "acme"\n'
-        'token_env = "UNSET_TOK"\n\n'
-        f'[claret.staging]\nbase_url = {toml_str(fake.url)}\ntenant = "acme"\n'
-        'token_env = "GOOD"\n'))
-    claret_probe_ok(fake)
-    result = run_cli("--config", str(config), "config", "check", "-p", "staging",
-                     env={"GOOD": TOKEN})
-    assert_ok(result, 0)
-    assert re.search(r"^claret\.staging\s+ok\b", result.stdout, re.MULTILINE), result.stdout
-    assert "claret.default" not in result.stdout
-    unknown = run_cli("--config", str(config), "config", "check", "-p", "prod")
-    assert_clean_error(unknown, 6)
-    assert "no profile named 'prod'" in unknown.stderr
-
-
-def test_config_path_init_and_loading_choose_the_same_file(tmp_path, monkeypatch) -> None:
-    from jobwatch.config import choose_path
-    from jobwatch.runtime import Runtime
-    from jobwatch.settings_view import check_command
-
-    monkeypatch.setenv("HOME", str(tmp_path))
-    env = {"JOBWATCH_CONFIG": str(tmp_path / "from-env.toml")}
-    assert choose_path("~/x.toml", env) == (tmp_path / "x.toml", True)
-    assert choose_path(None, env) == (tmp_path / "from-env.toml", True)
-    assert choose_path(None, {**env, "JOBWATCH_CONFIG": ""})[1] is False
-    runtime = Runtime.from_options(config="~/x.toml", profile=None, verbose=False, env=env)
-    assert runtime.config_file_path() == tmp_path / "x.toml"
-    assert check_command(runtime) == "jobwatch --config '~/x.toml' config check"
-    plain = Runtime.from_options(config=None, profile=None, verbose=False, env={})
-    assert check_command(plain) == "jobwatch config check"

@@ -180,7 +180,7 @@ def check(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[st
                           capture_output=True, text=True, timeout=60)
 
 
-# The first-day mistakes of the review: a doubled /v1, Julep without /api, MerchantOps with
+# The mistakes of a first day with jobwatch: a doubled /v1, Julep without /api, MerchantOps with
 # /api twice, a mistyped tenant.
 def wrong_places(sim: Simulator) -> dict[str, str]:
     return {"JOBWATCH_RETAILGRID_BASE_URL": sim.base_url("retailgrid") + "/v1",

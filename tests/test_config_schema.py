@@ -7,8 +7,6 @@ the CLI to show the exit code and the single `jobwatch: error:` line a user sees
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from jobwatch.config import (
     resolve_profile,
 )
 from jobwatch.errors import ConfigError
-from tests.conftest import REPO, TOKEN, assert_clean_error, provider_env
+from tests.conftest import TOKEN, assert_clean_error, provider_env
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -218,29 +216,3 @@ def test_a_bad_configured_duration_is_exit_6_even_for_status(run_cli, fake, tmp_
     assert_clean_error(result, 6)
     assert f"{config}:4: not a duration: '30 min'" in result.stderr
     assert fake.requests == []
-
-
-# -- start-up cost ---------------------------------------------------------------------------
-
-
-def imported_after(code: str, tmp_path: Path) -> set[str]:
-    script = f"import sys\n{code}\nprint('\\n'.join(sys.modules))"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=tmp_path, env={"PYTHONPATH": str(REPO), "HOME": str(tmp_path),
-                                             "XDG_CONFIG_HOME": str(tmp_path / "xdg")},
-                          timeout=60, check=True)
-    return set(done.stdout.split())
-
-
-def test_no_file_means_no_pydantic(tmp_path) -> None:
-    # A run configured by the environment alone never builds the schema.
-    modules = imported_after(
-        "from jobwatch.config import load_file, resolve_profile\n"
-        "c = load_file(None)\nassert not c.exists\n"
-        "resolve_profile(c, 'claret', 'default', {'JOBWATCH_CLARET_TIMEOUT': '5m'})", tmp_path)
-    assert "jobwatch.config" in modules
-    assert "pydantic" not in modules and "jobwatch.config_schema" not in modules
-    example = REPO / "config.example.toml"
-    modules = imported_after(f"from jobwatch.config import load_file\nload_file({str(example)!r})",
-                             tmp_path)
-    assert "jobwatch.config_schema" in modules

@@ -146,6 +146,7 @@ JOB_LINES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["clean", "broken_config", "user_env"])
 def test_demo_runs_end_to_end(demos: dict[str, DemoRun], name: str) -> None:
     run = demos[name]
@@ -267,6 +268,7 @@ def test_ctrl_c_early_in_the_demo_removes_the_empty_download_folder(tmp_path: Pa
     assert list(run.tmp.iterdir()) == [], "the empty download folder was left behind"
 
 
+@pytest.mark.slow
 def test_sigterm_after_downloads_keeps_and_names_the_folder(tmp_path: Path) -> None:
     run = _interrupt_demo(tmp_path, signal.SIGTERM, after="claret 1001: saved ")
     _assert_interrupted_honestly(run)
@@ -380,6 +382,7 @@ def test_serve_prints_the_variables_for_every_provider(server: Served) -> None:
             "http://127.0.0.1:")
 
 
+@pytest.mark.slow
 def test_serve_then_status_wait_download_and_ctrl_c(tmp_path: Path) -> None:
     """-p demo in a second terminal: nothing exported, nothing configured."""
     with serving(tmp_path / "server") as served:
@@ -413,6 +416,7 @@ def test_serve_then_status_wait_download_and_ctrl_c(tmp_path: Path) -> None:
     assert "`jobwatch demo --serve`" in after.stderr.splitlines()[0], after.stderr
 
 
+@pytest.mark.slow
 def test_the_banners_examples_work_pasted_in_order(tmp_path: Path) -> None:
     """Every example command `demo --serve` prints, run by a shell in a second terminal with
     nothing exported, ends with the exit code its comment announces."""
@@ -468,6 +472,7 @@ def test_the_banner_leads_with_p_demo_and_fits_80_columns(server: Served) -> Non
     assert "#   jobwatch demo --reset   # " in text
 
 
+@pytest.mark.slow
 def test_p_demo_survives_a_restart_and_each_start_runs_the_jobs_afresh(tmp_path: Path) -> None:
     shared = tmp_path / "run"
     with serving(tmp_path / "first", runtime_dir=shared) as first:
@@ -486,6 +491,7 @@ def test_p_demo_survives_a_restart_and_each_start_runs_the_jobs_afresh(tmp_path:
         second.interrupt()
 
 
+@pytest.mark.slow
 def test_demo_reset_starts_every_job_over(tmp_path: Path, server: Served) -> None:
     env = server.demo_env
     job = "crw_9Zx4"  # 3 s to its failure; no other test of this module asks for it

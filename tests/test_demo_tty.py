@@ -25,7 +25,8 @@ BAR = "━"
 CURSOR_CONTROL = re.compile(r"\x1b\[\?25l|\x1b\[\d*A|\x1b\[2K")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")]
 
 
 @dataclass
@@ -88,7 +89,7 @@ def test_ctrl_c_on_a_terminal_ends_the_demo_honestly(tmp_path: Path) -> None:
     assert list(run.cwd.iterdir()) == []
 
 
-# -- 80 columns (issue 16) ---------------------------------------------------------------------
+# -- 80 columns --------------------------------------------------------------------------------
 
 LIVE_ROW = re.compile(r"^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✓✗…■!] \S")  # a mark or spinner, then a label
 SHELL = "$ an earlier command\r\n"
@@ -123,13 +124,13 @@ def test_the_demo_on_80_by_24_fits_and_keeps_one_bar_width(short_base: Path) -> 
     named = {token.strip("(),") for line in text for token in line.split()}
     assert len(listed) == 4
     assert sum(name.removeprefix("claret-1001/") in named for name in listed) == 3, text
-    # Issue 16: the bar went 24, 13, 10 cells wide as the step column and the ↳ row came.
+    # Not 24, then 13, then 10 cells wide as the step column and the ↳ row come.
     assert len(bar_widths(run.output)) == 1, bar_widths(run.output)
 
 
 def test_a_resize_leaves_no_rows_behind(short_base: Path) -> None:
-    # Issue 16: after the terminal narrowed and widened again, the top rows of the last frame
-    # stayed above the summary. The terminal here re-wraps its rows, as tmux, VTE, iTerm2 and
+    # After the terminal narrows and widens again, no top row of the last frame may stay
+    # above the summary. The terminal here re-wraps its rows, as tmux, VTE, iTerm2 and
     # kitty do; the screen had a shell session on it before.
     narrow = Resize(lambda output: output.count(BAR) > 100, 50, 24)
     wide = Resize(lambda output: narrow.at is not None and len(output) > narrow.at + 2500,

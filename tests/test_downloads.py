@@ -60,6 +60,15 @@ def out(tmp_path: Path) -> Path:
     return directory
 
 
+@pytest.fixture
+def raw():
+    from tests.rawserver import RawServer
+
+    server = RawServer()
+    yield server
+    server.close()
+
+
 def fetch(client, fake, url: str, directory: Path, name: str, **kwargs):
     sleeps: list[float] = kwargs.pop("sleeps", [])
     kwargs.setdefault("sleep", sleeps.append)
@@ -354,7 +363,7 @@ def test_no_credentials_over_http_when_trusted_origin_is_https(fake, client,
     assert "x-organization-id" not in request.headers
 
 
-# --- HTTP failures and retries ------------------------------------------------------------------
+# --- HTTP failures, retries and stalls ---------------------------------------------------------
 
 def test_server_error_is_retried_then_fails_cleanly(fake, client, out: Path) -> None:
     fake.route("/files/a.csv", Reply(500, b"boom"))
@@ -410,6 +419,31 @@ def test_a_redirect_to_an_invalid_url_is_a_download_error(fake, client, out: Pat
     with pytest.raises(DownloadError, match="HTTP 302 with a Location that is not a URL: "
                                             "'http://127.0.0.1:99999/x'"):
         fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
+    assert leftovers(out) == []
+
+
+def test_a_body_dribbled_a_byte_at_a_time_is_a_stall(raw, client, out: Path,
+                                                     monkeypatch) -> None:
+    # A byte every 0.1 s never trips the per-read timeout; the stall rule does.
+    import time
+
+    from jobwatch import downloads
+    from tests.rawserver import answer
+
+    monkeypatch.setattr(downloads, "STALL_WINDOW", 0.5)
+
+    def handler(conn) -> None:
+        conn.sendall(answer("200 OK", {"Content-Length": "100000"}))
+        for _ in range(100):
+            conn.sendall(b"x")
+            time.sleep(0.1)
+
+    raw.routes["/slow.bin"] = handler
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match="stalled: less than 1024 bytes in 0.5s"):
+        download_file(client, f"{raw.url}/slow.bin", out, "slow.bin", credentials={},
+                      trusted=origin_of(raw.url), redact=str, attempts=1)
+    assert time.monotonic() - started < within(3)
     assert leftovers(out) == []
 
 
@@ -497,8 +531,7 @@ def test_directory_at_target_name_is_refused(fake, client, out: Path) -> None:
 
 
 def test_a_part_file_not_ours_is_left_alone(fake, client, out: Path) -> None:
-    # It may be another run's download in progress (review 2-b D4): never removed, never
-    # renamed into place.
+    # It may be another run's download in progress: never removed, never renamed into place.
     fake.route("/files/a.csv", Reply(200, b"fresh"))
     (out / "a.csv.part").write_bytes(b"another run's half download")
     fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
@@ -525,6 +558,65 @@ def test_existing_file_kept_when_new_download_fails(fake, client, out: Path,
     with pytest.raises(DownloadError):
         fetch(client, fake, f"{fake.url}/files/a.csv", out, "a.csv")
     assert (out / "a.csv").read_bytes() == b"old"
+    assert leftovers(out) == ["a.csv"]
+
+
+def test_two_runs_on_one_dir_never_rename_each_others_half_written_file(fake, out: Path
+                                                                        ) -> None:
+    # Run A is writing a.csv; run B starts on the same name and stalls half-way.
+    # A must rename its own complete file into place, not B's half-written one, and B's
+    # temporary must survive A (it is not A's to remove).
+    import threading
+    import time
+
+    a_half_sent = threading.Event()
+    a_may_end, b_may_end = threading.Event(), threading.Event()
+
+    def body(first: bytes, second: bytes, pause: threading.Event,
+             sent: threading.Event | None = None):
+        yield first
+        if sent is not None:
+            sent.set()
+        pause.wait(10)
+        yield second
+
+    fake.route("/a.csv", lambda _r: Reply(200, body(b"A" * 1000, b"A" * 1000, a_may_end,
+                                                    a_half_sent), content_length=2000))
+    fake.route("/b.csv", lambda _r: Reply(200, body(b"B" * 1000, b"B" * 1000, b_may_end),
+                                          content_length=2000))
+    results: dict[str, object] = {}
+
+    def run(which: str) -> None:
+        with make_client() as own:
+            try:
+                results[which] = fetch(own, fake, f"{fake.url}/{which}.csv", out, "a.csv",
+                                       attempts=1)
+            except DownloadError as exc:
+                results[which] = exc
+
+    def halves_on_disk() -> list[int]:
+        return sorted(part.stat().st_size for part in out.glob("a.csv.*.part"))
+
+    a = threading.Thread(target=run, args=("a",))
+    a.start()
+    assert a_half_sent.wait(10)
+    b = threading.Thread(target=run, args=("b",))
+    b.start()
+    # A ends only once both halves are in their parts on disk: a half the server has sent
+    # may not be read yet, and A could otherwise end before B's part even exists.
+    deadline = time.monotonic() + 10
+    while halves_on_disk() != [1000, 1000]:
+        assert time.monotonic() < deadline, halves_on_disk()
+        time.sleep(0.01)
+    a_may_end.set()
+    a.join(10)
+    assert results["a"] == 2000
+    assert (out / "a.csv").read_bytes() == b"A" * 2000
+    assert len(list(out.glob("a.csv.*.part"))) == 1  # B's, still being written
+    b_may_end.set()
+    b.join(10)
+    assert results["b"] == 2000
+    assert (out / "a.csv").read_bytes() == b"B" * 2000
     assert leftovers(out) == ["a.csv"]
 
 
@@ -679,22 +771,11 @@ def test_a_server_sending_more_than_it_announced_gets_only_what_it_announced(
     assert (out / "x.bin").read_bytes() == b"a" * 70_000 + b"b" * 70_000
 
 
-# --- review 2: framing, keep-alive, two runs on one DIR, a dribbling server -------------------
-
-@pytest.fixture
-def raw():
-    from tests.rawserver import RawServer
-
-    server = RawServer()
-    yield server
-    server.close()
-
-
 def test_chunked_framing_with_a_content_length_never_lands_in_the_file(raw, client,
                                                                        out: Path) -> None:
-    # Review 2-b D1: Transfer-Encoding wins over Content-Length (RFC 9112, and h11). A read
-    # around h11 after its first piece wrote the chunk-size lines into the file, and the
-    # length check passed because the framing was counted too.
+    # Transfer-Encoding wins over Content-Length (RFC 9112, and h11). A read around h11 after
+    # its first piece could write the chunk-size lines into the file, and pass the length
+    # check by counting the framing too.
     import time
 
     from tests.rawserver import answer
@@ -720,7 +801,7 @@ def test_chunked_framing_with_a_content_length_never_lands_in_the_file(raw, clie
 
 
 def test_a_small_body_leaves_its_connection_in_the_pool(fake, client, out: Path) -> None:
-    # Review 2-b D10: h11 reads a small body to its end, so one connection serves them all.
+    # h11 reads a small body to its end, so one connection serves them all.
     for n in range(4):
         fake.route(f"/files/{n}.csv", Reply(200, b"id,name\n" * 100))
     for n in range(4):
@@ -731,7 +812,7 @@ def test_a_small_body_leaves_its_connection_in_the_pool(fake, client, out: Path)
 
 def test_a_response_pipelined_after_a_small_body_never_becomes_the_next_file(raw, client,
                                                                              out: Path) -> None:
-    # Audit of 2-b D10: a server (or a proxy) sends a second, unasked-for answer right behind a
+    # A server (or a proxy) sends a second, unasked-for answer right behind a
     # small body, in the same write. h11 keeps those bytes; on a reused connection they would
     # be read as the answer to the next file's request, and saved as that file.
     from tests.rawserver import answer
@@ -759,76 +840,6 @@ def test_a_large_body_is_still_exact_through_the_direct_read(fake, client, out: 
     fake.route("/big.bin", Reply(200, data))
     assert fetch(client, fake, f"{fake.url}/big.bin", out, "big.bin") == len(data)
     assert (out / "big.bin").read_bytes() == data
-
-
-def test_two_runs_on_one_dir_never_rename_each_others_half_written_file(fake, out: Path
-                                                                        ) -> None:
-    # Review 2-b D4: run A is writing a.csv; run B starts on the same name and stalls half-way.
-    # A must rename its own complete file into place, not B's half-written one, and B's
-    # temporary must survive A (it is not A's to remove).
-    import threading
-
-    a_half, b_half, a_done = threading.Event(), threading.Event(), threading.Event()
-
-    def body(first: bytes, second: bytes, pause: threading.Event, tell: threading.Event):
-        yield first
-        tell.set()
-        pause.wait(10)
-        yield second
-
-    fake.route("/a.csv", lambda _r: Reply(200, body(b"A" * 1000, b"A" * 1000, b_half, a_half),
-                                          content_length=2000))
-    fake.route("/b.csv", lambda _r: Reply(200, body(b"B" * 1000, b"B" * 1000, a_done, b_half),
-                                          content_length=2000))
-    results: dict[str, object] = {}
-
-    def run(which: str) -> None:
-        with make_client() as own:
-            try:
-                results[which] = fetch(own, fake, f"{fake.url}/{which}.csv", out, "a.csv",
-                                       attempts=1)
-            except DownloadError as exc:
-                results[which] = exc
-
-    a = threading.Thread(target=run, args=("a",))
-    a.start()
-    assert a_half.wait(10)
-    b = threading.Thread(target=run, args=("b",))
-    b.start()
-    a.join(10)
-    assert results["a"] == 2000
-    assert (out / "a.csv").read_bytes() == b"A" * 2000
-    assert len(list(out.glob("a.csv.*.part"))) == 1  # B's, still being written
-    a_done.set()
-    b.join(10)
-    assert results["b"] == 2000
-    assert (out / "a.csv").read_bytes() == b"B" * 2000
-    assert leftovers(out) == ["a.csv"]
-
-
-def test_a_body_dribbled_a_byte_at_a_time_is_a_stall(raw, client, out: Path,
-                                                     monkeypatch) -> None:
-    # Review 2-b D6: a byte every 0.1 s never trips the per-read timeout; the stall rule does.
-    import time
-
-    from jobwatch import downloads
-    from tests.rawserver import answer
-
-    monkeypatch.setattr(downloads, "STALL_WINDOW", 0.5)
-
-    def handler(conn) -> None:
-        conn.sendall(answer("200 OK", {"Content-Length": "100000"}))
-        for _ in range(100):
-            conn.sendall(b"x")
-            time.sleep(0.1)
-
-    raw.routes["/slow.bin"] = handler
-    started = time.monotonic()
-    with pytest.raises(DownloadError, match="stalled: less than 1024 bytes in 0.5s"):
-        download_file(client, f"{raw.url}/slow.bin", out, "slow.bin", credentials={},
-                      trusted=origin_of(raw.url), redact=str, attempts=1)
-    assert time.monotonic() - started < within(3)
-    assert leftovers(out) == []
 
 
 # --- on a fake clock (jobwatch.clock): the real rules, at their real sizes, in milliseconds ---

@@ -32,6 +32,9 @@ def run(answers: dict[str, list[Any]], *, interval: float = 2.0, timeout: float 
     return code, script, clock, recorder, engine
 
 
+# -- the interval and the deadline -------------------------------------------------------------
+
+
 def test_polls_at_the_interval_until_the_job_succeeds() -> None:
     code, script, clock, recorder, _ = run(
         {"1": [job("1", "pending"), job("1", "running"), job("1", "succeeded")]}, interval=5)
@@ -57,6 +60,38 @@ def test_no_sleep_runs_past_the_deadline_even_with_a_long_retry_after() -> None:
     assert max(clock.sleeps) <= 45
 
 
+def test_a_deadline_past_what_a_wait_can_ask_for_is_no_crash() -> None:
+    # --timeout 10000000000 would ask the result queue for a wait past threading.TIMEOUT_MAX
+    # (OverflowError) while the only job's poll is in flight: each wait is at most IDLE_WAIT.
+    from jobwatch.engine.loop import IDLE_WAIT
+
+    clock = Clock()
+    pool, _ = simulated(clock, size=1, duration={"poll:1": 200.0})
+    engine = engine_on(clock, lambda w: job(w.job_id, "succeeded"), workers=1, pool=pool,
+                       deadline=1e10)
+    assert engine.run([Watch("claret", "1")]) == 0
+    assert clock.waits == [IDLE_WAIT, IDLE_WAIT, IDLE_WAIT, IDLE_WAIT]  # 200 s, in pieces
+    assert clock.now() == 200.0
+
+
+def test_the_system_clock_takes_a_deadline_past_timeout_max() -> None:
+    # The same, on the real clock and a real worker: the answer comes after 0.2 s.
+    import time
+
+    from jobwatch.clock import SYSTEM_CLOCK
+
+    def fetch(watch: Watch) -> Job:
+        time.sleep(0.2)
+        return job(watch.job_id, "succeeded")
+
+    engine = Engine(fetch, Recorder(), Settings(interval=0.2, deadline=time.monotonic() + 1e10,
+                                               workers=1), clock=SYSTEM_CLOCK)
+    assert engine.run([Watch("claret", "1")]) == 0
+
+
+# -- retries: Retry-After, backoff, giving up --------------------------------------------------
+
+
 def test_retry_after_is_honoured_between_polls() -> None:
     code, script, _, _, _ = run(
         {"1": [TransientError("HTTP 429", retry_after=7.0), job("1", "succeeded")]})
@@ -75,7 +110,7 @@ def test_backoff_grows_exponentially_and_is_capped() -> None:
 
 
 def test_backoff_never_polls_faster_than_the_interval() -> None:
-    # Review M5: full jitter from 0 polled a failing Claret faster than its 5 s interval.
+    # Full jitter from 0 would poll a failing Claret faster than its 5 s interval.
     answers = [TransientError("HTTP 503")] * 3 + [job("1", "succeeded")]
     code, script, _, _, _ = run({"1": answers}, interval=5.0, rand=lambda: 0.0)
     gaps = [b - a for a, b in zip(script.polls["1"], script.polls["1"][1:])]
@@ -91,7 +126,7 @@ def test_backoff_jitter_spreads_between_the_interval_and_the_window() -> None:
 
 
 def test_retry_after_zero_does_not_burn_the_failure_budget() -> None:
-    # Review M4: `Retry-After: 0` spent all 10 tries in 0.4 s. Now each waits the interval.
+    # Taken at its word, `Retry-After: 0` spends all 10 tries in 0.4 s: each waits the interval.
     answers = [TransientError("HTTP 503", retry_after=0.0)] * 12 + [job("1", "succeeded")]
     code, script, clock, _, engine = run({"1": answers}, interval=1.0, timeout=600)
     assert code == 7  # still gives up after 10 in a row ...
@@ -120,12 +155,32 @@ def test_gives_up_after_ten_failures_in_a_row_with_7() -> None:
     assert engine.watches[0].outcome == "unreachable"
 
 
+def test_the_retry_count_names_the_failures_that_end_it() -> None:
+    _, _, _, recorder, engine = run({"1": [TransientError("HTTP 503")]}, interval=1)
+    problems = recorder.problems()
+    assert problems[0].startswith(f"HTTP 503; failure 1 of {MAX_FAILURES} in a row, retrying")
+    assert problems[-1].startswith(f"HTTP 503; failure {MAX_FAILURES - 1} of {MAX_FAILURES}")
+    assert engine.watches[0].error.message == (
+        f"HTTP 503; gave up after {MAX_FAILURES} failures in a row")
+
+
 def test_one_bad_answer_in_a_long_wait_never_kills_it() -> None:
     good, bad = job("1", "running"), TransientError("HTTP 502")
     answers = ([good] * 5 + [bad] * 9) * 3 + [job("1", "succeeded")]
     code, script, _, _, _ = run({"1": answers}, rand=lambda: 0.5)
     assert code == 0
     assert len(script.polls["1"]) == len(answers)
+
+
+def test_a_config_error_from_a_poll_ends_the_run() -> None:
+    # A CA file with no certificates in it is found at the first handshake: no retry helps.
+    from jobwatch.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        run({"1": [ConfigError("cannot load CA certificates from /x: NO_CERTIFICATE")]})
+
+
+# -- outcomes and exit codes -------------------------------------------------------------------
 
 
 def test_a_terminal_state_is_final() -> None:
@@ -173,6 +228,24 @@ def test_without_fail_fast_the_others_are_still_watched() -> None:
     assert engine.watches[0].outcome == "succeeded"
 
 
+def test_fail_fast_keeps_every_answer_of_the_round() -> None:
+    answers = {"1": [job("1", "failed")], "2": [job("2", "succeeded")]}
+    code, _, _, _, engine = run(answers, fail_fast=True)
+    assert code == 1
+    assert [w.outcome for w in engine.watches] == ["failed", "succeeded"]
+
+
+def test_fail_fast_code_follows_the_command_line_not_the_order_answers_arrive() -> None:
+    clock = Clock()
+    answers = {"1": [job("1", "failed")], "2": [NotFoundError("job 2 not found")]}
+    pool, _ = simulated(clock, size=2, duration={"poll:1": 0.2})  # job 1 answers last
+    engine = engine_on(clock, Script(clock, answers), interval=1, workers=2, fail_fast=True,
+                       pool=pool)
+    assert engine.run([Watch("claret", "1"), Watch("claret", "2")]) == 1
+    assert [w.outcome for w in engine.watches] == ["failed", "not_found"]
+    assert clock.now() == pytest.approx(0.2)  # job 1's answer came within the stop's grace
+
+
 def test_a_refused_token_stops_the_jobs_of_its_profile_at_once() -> None:
     answers = {"1": [job("1", "running")], "2": [AuthError("HTTP 401")]}
     code, script, clock, _, engine = run(answers, timeout=600)
@@ -199,6 +272,17 @@ def test_strict_counts_failed_items_as_a_failure() -> None:
     answers = {"1": [job("1", "succeeded", failed_items=3)]}
     assert run(answers)[0] == 0
     assert run(answers, strict=True)[0] == 1
+
+
+def test_strict_asks_the_has_errors_hook() -> None:
+    clock = Clock()
+    engine = Engine(Script(clock, {"1": [job("1", "succeeded")]}), Recorder(),
+                    Settings(interval=1, workers=0, strict=True), clock=clock,
+                    hooks=JobHooks(has_errors=lambda watch: True))
+    assert engine.run([Watch("claret", "1")]) == 1
+
+
+# -- related jobs, workers, Ctrl-C -------------------------------------------------------------
 
 
 def test_discovered_related_jobs_are_watched_after_their_parent() -> None:
@@ -231,6 +315,19 @@ def test_the_thread_pool_gives_the_same_answers_as_inline_polling() -> None:
     assert all(len(script.polls[k]) == 2 for k in answers)
 
 
+def test_an_ended_job_with_nothing_to_fetch_settles_without_a_worker() -> None:
+    clock = Clock()
+    ran: list[str] = []
+    pool, made = simulated(clock, 2, {"end:1": 5.0, "end:2": 5.0})
+    engine = engine_on(clock, lambda w: job(w.job_id, "succeeded"), workers=2, pool=pool,
+                       hooks=JobHooks(on_end=lambda w: ran.append(w.job_id),
+                                      needs_end=lambda w: w.job_id == "2"))
+    assert engine.run([Watch("claret", "1"), Watch("claret", "2")]) == 0
+    assert ran == ["2"] and [k for _, k, _ in made[0].started].count("end") == 1
+    assert [w.outcome for w in engine.watches] == ["succeeded", "succeeded"]
+    assert clock.now() == 5.0  # only job 2 waited for its files
+
+
 def test_ctrl_c_marks_running_jobs_interrupted_and_exits_130() -> None:
     class CtrlC(Clock):
         def sleep(self, seconds: float) -> None:
@@ -245,83 +342,8 @@ def test_ctrl_c_marks_running_jobs_interrupted_and_exits_130() -> None:
     assert recorder.finished is not None and recorder.finished[1] == 130
 
 
-def test_fail_fast_keeps_every_answer_of_the_round() -> None:
-    answers = {"1": [job("1", "failed")], "2": [job("2", "succeeded")]}
-    code, _, _, _, engine = run(answers, fail_fast=True)
-    assert code == 1
-    assert [w.outcome for w in engine.watches] == ["failed", "succeeded"]
-
-
-def test_fail_fast_code_follows_the_command_line_not_the_order_answers_arrive() -> None:
-    clock = Clock()
-    answers = {"1": [job("1", "failed")], "2": [NotFoundError("job 2 not found")]}
-    pool, _ = simulated(clock, size=2, duration={"poll:1": 0.2})  # job 1 answers last
-    engine = engine_on(clock, Script(clock, answers), interval=1, workers=2, fail_fast=True,
-                       pool=pool)
-    assert engine.run([Watch("claret", "1"), Watch("claret", "2")]) == 1
-    assert [w.outcome for w in engine.watches] == ["failed", "not_found"]
-    assert clock.now() == pytest.approx(0.2)  # job 1's answer came within the stop's grace
-
-
-def test_strict_asks_the_has_errors_hook() -> None:
-    clock = Clock()
-    engine = Engine(Script(clock, {"1": [job("1", "succeeded")]}), Recorder(),
-                    Settings(interval=1, workers=0, strict=True), clock=clock,
-                    hooks=JobHooks(has_errors=lambda watch: True))
-    assert engine.run([Watch("claret", "1")]) == 1
-
-
-# -- review 2 ------------------------------------------------------------------------------
-
-
-def test_a_deadline_past_what_a_wait_can_ask_for_is_no_crash() -> None:
-    # Review 2-a D4: --timeout 10000000000 asked the result queue for a wait past
-    # threading.TIMEOUT_MAX (OverflowError) while the only job's poll was in flight. Each wait
-    # is at most IDLE_WAIT now.
-    from jobwatch.engine.loop import IDLE_WAIT
-
-    clock = Clock()
-    pool, _ = simulated(clock, size=1, duration={"poll:1": 200.0})
-    engine = engine_on(clock, lambda w: job(w.job_id, "succeeded"), workers=1, pool=pool,
-                       deadline=1e10)
-    assert engine.run([Watch("claret", "1")]) == 0
-    assert clock.waits == [IDLE_WAIT, IDLE_WAIT, IDLE_WAIT, IDLE_WAIT]  # 200 s, in pieces
-    assert clock.now() == 200.0
-
-
-def test_the_system_clock_takes_a_deadline_past_timeout_max() -> None:
-    # The same, on the real clock and a real worker: the answer comes after 0.2 s.
-    import time
-
-    from jobwatch.clock import SYSTEM_CLOCK
-
-    def fetch(watch: Watch) -> Job:
-        time.sleep(0.2)
-        return job(watch.job_id, "succeeded")
-
-    engine = Engine(fetch, Recorder(), Settings(interval=0.2, deadline=time.monotonic() + 1e10,
-                                               workers=1), clock=SYSTEM_CLOCK)
-    assert engine.run([Watch("claret", "1")]) == 0
-
-
-def test_a_config_error_from_a_poll_ends_the_run() -> None:
-    # A CA file with no certificates in it is found at the first handshake: no retry helps.
-    from jobwatch.errors import ConfigError
-
-    with pytest.raises(ConfigError):
-        run({"1": [ConfigError("cannot load CA certificates from /x: NO_CERTIFICATE")]})
-
-
-def test_the_retry_count_names_the_failures_that_end_it() -> None:
-    _, _, _, recorder, engine = run({"1": [TransientError("HTTP 503")]}, interval=1)
-    problems = recorder.problems()
-    assert problems[0].startswith(f"HTTP 503; failure 1 of {MAX_FAILURES} in a row, retrying")
-    assert problems[-1].startswith(f"HTTP 503; failure {MAX_FAILURES - 1} of {MAX_FAILURES}")
-    assert engine.watches[0].error.message == (
-        f"HTTP 503; gave up after {MAX_FAILURES} failures in a row")
-
-
 # -- --not-found-grace ---------------------------------------------------------------------
+
 
 NOT_YET = NotFoundError("claret job 1 not found (HTTP 404)")
 
@@ -408,16 +430,3 @@ def test_not_found_between_transient_failures_resets_the_count() -> None:
     answers = {"1": [flaky] * 9 + [NOT_YET] + [flaky] * 9 + [job("1", "succeeded")]}
     code, script, _, _, _ = run(answers, interval=1, rand=lambda: 0.0, not_found_grace=600)
     assert code == 0 and len(script.polls["1"]) == 20
-
-
-def test_an_ended_job_with_nothing_to_fetch_settles_without_a_worker() -> None:
-    clock = Clock()
-    ran: list[str] = []
-    pool, made = simulated(clock, 2, {"end:1": 5.0, "end:2": 5.0})
-    engine = engine_on(clock, lambda w: job(w.job_id, "succeeded"), workers=2, pool=pool,
-                       hooks=JobHooks(on_end=lambda w: ran.append(w.job_id),
-                                      needs_end=lambda w: w.job_id == "2"))
-    assert engine.run([Watch("claret", "1"), Watch("claret", "2")]) == 0
-    assert ran == ["2"] and [k for _, k, _ in made[0].started].count("end") == 1
-    assert [w.outcome for w in engine.watches] == ["succeeded", "succeeded"]
-    assert clock.now() == 5.0  # only job 2 waited for its files

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import assert_clean_error, clean_env
 from tests.fakeserver import FakeServer, Reply, json_reply
 from tests.test_schema import validator
@@ -24,6 +26,7 @@ def events_of(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines()]
 
 
+@pytest.mark.slow
 def test_the_life_of_a_job_in_order(run_cli, fake: FakeServer) -> None:
     route_claret(fake, 1, claret(1, "pending"), claret(1, "in_progress", 3),
                  claret(1, "in_progress", 3), claret(1, "in_progress", 6),
@@ -75,6 +78,7 @@ def test_several_jobs_end_once_each_and_last(run_cli, fake: FakeServer) -> None:
         assert own.count("end") == 1 and own[-1] == "end", (job, own)
 
 
+@pytest.mark.slow
 def test_each_event_is_written_as_it_happens(fake: FakeServer, tmp_path: Path) -> None:
     route_claret(fake, 3, claret(3, "in_progress", 2), claret(3, "in_progress", 2),
                  claret(3, "completed", 8, 8))
@@ -101,6 +105,7 @@ def test_events_with_json_is_a_usage_error(run_cli, fake: FakeServer) -> None:
     assert fake.hits(CLARET.format(1)) == 0
 
 
+@pytest.mark.slow
 def test_a_job_never_found_ends_with_its_line(run_cli, fake: FakeServer) -> None:
     route_claret(fake, 9, NOT_FOUND)
     started = time.monotonic()

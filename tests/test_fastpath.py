@@ -77,6 +77,7 @@ def fast_reads(argv: list[str]) -> tuple[Any, ...] | None:
             call.verbose)
 
 
+@pytest.mark.slow
 def test_the_fast_path_reads_as_click_does_or_declines() -> None:
     cases = corpus()
     assert len(cases) >= 1000

@@ -561,6 +561,7 @@ def test_the_summary_is_appended_as_a_table(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_the_summary_stays_under_a_mebibyte_with_10000_jobs(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
     summary.write_bytes(b"x" * 100_000)  # an earlier command of the same step wrote some

@@ -313,6 +313,7 @@ class PeakRSS:
         return self.peak - self.baseline
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cmd, lines", [
     ("yes | head -c 50000000", 25_000_000),
     # one 30 MB line: shown cut, never held whole
@@ -425,6 +426,7 @@ def test_without_a_deadline_a_hook_runs_at_most_max_seconds(
     assert all(gone(pid) for pid in leftovers)
 
 
+@pytest.mark.slow
 def test_a_hook_that_ignores_sigterm_is_killed_after_the_grace(
         tmp_path: Path, leftovers: list[int]) -> None:
     cmd = (f"trap '' TERM; echo $$ > {tmp_path}/leader; "
@@ -563,6 +565,7 @@ def test_a_second_ctrl_c_while_interrupting_kills_the_group_at_once(
     assert all(gone(pid) for pid in leftovers)
 
 
+@pytest.mark.slow
 def test_finish_keeps_to_the_deadline_even_when_on_line_is_stuck(
         tmp_path: Path, leftovers: list[int]) -> None:
     stuck = threading.Event()

@@ -448,7 +448,7 @@ def test_httpx_and_httpcore_log_records_are_redacted(fake) -> None:
     assert "(b'Set-Cookie', b'***')" in text
 
 
-# -- review 2: API answers are bounded in size and time --------------------------------------
+# -- API answers bounded in size and time ----------------------------------------------------
 
 
 def _gzip_json_of(size: int) -> bytes:
@@ -478,7 +478,7 @@ def test_a_compressed_answer_is_still_read(client, fake) -> None:
 
 
 def test_a_gzip_bomb_answer_is_answering_badly_in_bounded_memory(client, fake) -> None:
-    # Review 2-b D2: 64 MiB of JSON in ~64 KiB of gzip, sent though identity was asked for.
+    # 64 MiB of JSON in ~64 KiB of gzip, sent though identity was asked for.
     import tracemalloc
 
     fake.route("/x", Reply(200, _gzip_json_of(64 << 20), {"Content-Encoding": "gzip"}))
@@ -498,8 +498,9 @@ def test_an_oversized_plain_answer_is_answering_badly(client, fake) -> None:
         get(client, fake, "/x")
 
 
+@pytest.mark.slow
 def test_an_answer_dribbled_a_byte_at_a_time_is_cut_at_the_time_limit(client) -> None:
-    # Review 2-b D6: a byte every 0.1 s never trips the 30 s read timeout.
+    # A byte every 0.1 s never trips the 30 s read timeout.
     import time
 
     from tests.rawserver import RawServer, answer, dribbling

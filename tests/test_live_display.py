@@ -52,7 +52,7 @@ class CountingRefresh:
         renderer.live.refresh = refresh  # type: ignore[method-assign]
 
 
-# -- scale (review-7 D2) ---------------------------------------------------------------------
+# -- scale: redraws bounded at any number of jobs --------------------------------------------
 
 
 def test_300_jobs_redraw_at_most_about_ten_times_a_second() -> None:
@@ -202,7 +202,7 @@ def test_a_retry_notice_shows_on_the_jobs_row() -> None:
     assert "retrying in 65s: HTTP 503" in frame_lines(renderer)[0]
 
 
-# -- the closing output (review-4 L4, L5) ------------------------------------------------------
+# -- the closing output ------------------------------------------------------------------------
 
 
 def test_a_users_own_stop_is_not_shown_in_red() -> None:
@@ -275,10 +275,11 @@ def pty_env(tmp_path: Path, fake: FakeServer, columns: int, rows: int) -> dict[s
                      **provider_env(fake, "claret"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("columns", [80, 120])
 def test_ctrl_c_on_a_terminal_leaves_no_half_drawn_bar(fake, tmp_path, columns) -> None:
-    # Review-4 H3: rows as wide as the terminal made the tty's "^C" echo wrap, and the final
-    # erase then left the top row on screen above the summary.
+    # Rows as wide as the terminal make the tty's "^C" echo wrap, and the final erase then
+    # leaves the top row on screen above the summary.
     rows = 30
     for job_id in (2130, 3120, 2145):
         fake.route(f"/acme/api/v1/imports/status/{job_id}", claret(job_id, "in_progress", 2))
@@ -298,8 +299,10 @@ def test_ctrl_c_on_a_terminal_leaves_no_half_drawn_bar(fake, tmp_path, columns) 
     assert any("resume with: jobwatch wait claret 2130 3120 2145" in line for line in screen)
 
 
+@pytest.mark.slow
 def test_a_hundred_jobs_on_a_terminal_finish_in_a_few_seconds(fake, tmp_path) -> None:
-    # Review-7 D2: 100 jobs took 21 s of CPU-bound redraws. Each job needs 3 polls here.
+    # Redrawing every job, not only the rows shown, would cost ~21 s of CPU here. Each job
+    # needs 3 polls.
     ids = [str(5000 + i) for i in range(100)]
     for job_id in ids:
         fake.route(f"/acme/api/v1/imports/status/{job_id}", claret(int(job_id), "in_progress", 2),
@@ -326,7 +329,7 @@ def test_many_downloads_at_once_still_fit_the_terminal() -> None:
     assert "↓ 20 files downloading" in lines[-1]
 
 
-# -- the region a resize re-wraps (issue 16) ---------------------------------------------------
+# -- the region a resize re-wraps --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("reflows", "rows"), [(True, 6), (False, 3)])

@@ -138,7 +138,7 @@ def frames(width: int) -> list[tuple[Columns, list[str]]]:
 
 @pytest.mark.parametrize("width", [60, 80, 120, 200])
 def test_the_bar_keeps_one_width_through_a_run(width: int) -> None:
-    # Issue 16: it went 24, 13, 10 cells as the step column and the ↳ row came.
+    # Not 24, then 13, then 10 cells as the step column and the ↳ row come.
     run = frames(width)
     bars = {columns.bar for columns, _ in run}
     assert len(bars) == 1, bars

@@ -108,7 +108,7 @@ def test_no_word_id_or_file_name_is_cut(width: int) -> None:
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_the_watched_time_stays_with_its_outcome(width: int) -> None:
-    # Issue 16: summary cells wrapped as "succeeded (watched" / "5s)".
+    # Never wrapped as "succeeded (watched" / "5s)".
     for line in texts(closing_lines(demo_closing(), width)):
         assert not line.rstrip().endswith("(watched"), line
 
@@ -189,7 +189,7 @@ def test_wrap_cuts_only_a_word_longer_than_a_line() -> None:
 
 def test_resume_commands_and_saved_files_fit_80_columns_and_stay_whole(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Issue 16: these lines ran past 80 columns and the terminal cut them mid-word.
+    # Past 80 columns the terminal would cut these lines mid-word.
     monkeypatch.chdir(tmp_path)
     folder = "/home/someone/projects/imports/2024/inventory-downloads/:smile:"
     command = (f"jobwatch wait merchantops batch:fire:7 --timeout 1m30s --interval 10s "

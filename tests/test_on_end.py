@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import TOKEN, assert_clean_error, assert_no_secret, clean_env, within
 from tests.fakeserver import FakeServer, Reply
 from tests.test_wait import FAST, claret, env, route_claret
@@ -73,6 +75,7 @@ def test_the_hooks_output_comes_on_stderr_and_its_failure_is_a_warning(
     assert_no_secret(result)
 
 
+@pytest.mark.slow
 def test_a_hook_that_hangs_is_stopped_at_the_timeout(run_cli, fake: FakeServer,
                                                      tmp_path: Path) -> None:
     route_claret(fake, 1, claret(1, "completed", 8, 8))
@@ -93,6 +96,7 @@ def test_a_hook_that_hangs_is_stopped_at_the_timeout(run_cli, fake: FakeServer,
         pass
 
 
+@pytest.mark.slow
 def test_no_hook_starts_after_the_watch_stopped(run_cli, fake: FakeServer,
                                                 tmp_path: Path) -> None:
     route_claret(fake, 1, claret(1, "in_progress", 2))
@@ -140,6 +144,7 @@ def test_a_message_with_nul_and_a_lone_surrogate_still_runs_the_hook(
     assert "\x00" not in text and text.startswith("a") and text.endswith("c")
 
 
+@pytest.mark.slow
 def test_a_hook_printing_megabytes_passes_through(run_cli, fake: FakeServer) -> None:
     route_claret(fake, 1, claret(1, "completed", 8, 8))
     result = run_cli("wait", "claret", "1", *FAST, "--on-end", "yes | head -c 4000000",

@@ -99,7 +99,7 @@ def names(directory: Path) -> list[str]:
 
 def test_the_part_of_a_killed_run_is_removed_by_the_next_one(run_cli, server,
                                                              tmp_path) -> None:
-    # Issue 17: 43 MiB of .part after kill -9, forever.
+    # Otherwise a kill -9 leaves its 43 MiB of .part for good.
     writer = start_download(server, tmp_path)
     part = wait_for_part(output(tmp_path))
     writer.send_signal(signal.SIGKILL)

@@ -1,18 +1,25 @@
-"""The live renderer's closing summary, rendered into a string at several terminal widths."""
+"""The renderers' output, drawn into a string: the live renderer's closing summary at several
+terminal widths, the plain log for CI, and the closing notes and resume commands of both."""
 
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
+from jobwatch.closing import closing
 from jobwatch.engine import Watch
 from jobwatch.live.renderer import LiveRenderer
 from jobwatch.models import Job, JobState
 from jobwatch.ui import PlainRenderer
-from tests.helpers import Clock
+from jobwatch.words import tally
+from tests.helpers import Clock, frame_lines, live
 
 LONG_ID = "3f2a1b6c-1111-2222-3333-444455556666"
+
+
+# -- the live renderer's closing summary --------------------------------------------------------
 
 
 def finished(job_id: str, state: str, outcome: str, message: str | None = None) -> Watch:
@@ -134,10 +141,13 @@ def test_the_plain_log_ends_with_a_line_per_job(tmp_path, monkeypatch) -> None:
         "Validating rows)"]
 
 
+# -- closing notes and resume commands ---------------------------------------------------------
+
+
 @pytest.mark.parametrize("code", [1, 124])
 def test_a_job_left_running_gets_its_note_and_resume_command_whatever_the_exit_code(
         code: int) -> None:
-    # Review-4 L1: mixed outcomes (exit 1) printed no note and no resume command.
+    # With mixed outcomes (exit 1) too, not only at a timeout (124).
     renderer, _, out = plain()
     renderer.resume = lambda watches: ["jobwatch wait retailgrid 12"]
     bad = finished("11", "failed", "failed")
@@ -173,3 +183,54 @@ def test_a_watch_that_cannot_be_resumed_says_it_stopped() -> None:
     text = out.getvalue()
     assert "interrupted: the watch stopped" in text
     assert "keep running" not in text and "resume with" not in text
+
+
+def ended(job_id: str, outcome: str, state: JobState = JobState.SUCCEEDED) -> Watch:
+    watch = Watch("claret", job_id, started=0.0, ended_at=2.0, outcome=outcome)
+    watch.job = Job(provider="claret", job_id=job_id, state=state, status=state.value)
+    return watch
+
+
+def notes(watches: list[Watch], code: int) -> list[str]:
+    end = closing(watches, code, lambda ws: ["jobwatch download claret 2"])
+    return [*end.notes, *(f"resume with: {command}" for command in end.resume)]
+
+
+def test_a_job_that_had_ended_is_never_called_still_running() -> None:
+    failed = ended("1", "failed", JobState.FAILED)
+    cut = ended("2", "interrupted")  # --fail-fast stopped its downloads
+    text = "\n".join(notes([failed, cut], 1))
+    assert "still running" not in text
+    assert "stopped watching after claret 1 ended failed; ended, downloads cut short: claret 2" \
+        in text
+    assert "resume with: jobwatch download claret 2" in text
+
+
+def test_ctrl_c_after_every_job_ended_does_not_say_they_keep_running() -> None:
+    text = "\n".join(notes([ended("904", "interrupted")], 130))
+    assert "keep running" not in text
+    assert "interrupted: downloads stopped; the jobs had ended" in text
+    running = Watch("claret", "905", started=0.0, outcome="interrupted")
+    text = "\n".join(notes([ended("904", "interrupted"), running], 130))
+    assert "interrupted: the remote jobs keep running; jobwatch only stopped watching" in text
+
+
+def test_the_plain_renderer_resumes_through_a_callable() -> None:
+    out = io.StringIO()
+    renderer = PlainRenderer(out, Clock())
+    watch = Watch("claret", "1", outcome="timeout")
+    renderer.finish([watch], 124)  # no resume given: no command, and no failure
+    assert "resume with" not in out.getvalue()
+
+
+def test_one_tally_for_the_closing_line_and_the_more_line() -> None:
+    waiting = Watch("claret", "3")
+    running = Watch("claret", "4")
+    running.job = Job(provider="claret", job_id="4", state=JobState.RUNNING, status="running")
+    watches = [ended("1", "succeeded"), ended("2", "not_found"), waiting, running,
+               ended("5", "timeout"), ended("6", "succeeded")]
+    assert tally(watches) == "2 succeeded, 1 not found, 1 waiting, 1 running, 1 timed out"
+    renderer, _, _ = live(120, height=4)
+    renderer.start(watches)
+    assert frame_lines(renderer)[-1].startswith("… ")
+    assert re.fullmatch(r"… \d more: .*", frame_lines(renderer)[-1])

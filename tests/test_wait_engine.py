@@ -62,7 +62,7 @@ def grid(start: float, step: float, count: int) -> list[float]:
 
 
 def test_one_slow_poll_does_not_stall_the_other_jobs() -> None:
-    # Review-7 D5: every job waited for the slowest request of the round.
+    # No job waits for the slowest request of a round.
     clock = Clock()
     polls: dict[str, list[float]] = {"slow": [], "fast": []}
 
@@ -90,7 +90,7 @@ def test_at_most_one_request_in_flight_per_job() -> None:
 
 
 def test_downloads_run_off_the_loop_and_the_end_time_is_the_answers() -> None:
-    # Review-4 M3: a download stalled every other job, the ticks and the heartbeat.
+    # A download stalls no other job, nor the ticks and the heartbeat.
     clock = Clock()
     polls: list[float] = []
 
@@ -144,7 +144,7 @@ def test_a_worker_stays_free_for_polls_while_downloads_run() -> None:
 
 
 def test_at_the_deadline_a_request_in_flight_is_reported_as_timeout() -> None:
-    # Review-4 H2: "timed out with 0 job(s) still running", no resume command.
+    # Never "timed out with 0 job(s) still running" and no resume command.
     clock = Clock()
     out = io.StringIO()
     renderer = PlainRenderer(out, clock, resume=lambda ws: ["jobwatch wait again"])
@@ -183,7 +183,7 @@ def test_a_worker_really_stuck_in_a_request_does_not_hold_the_run() -> None:
 
 
 def test_at_the_deadline_an_on_end_in_flight_is_cut_after_the_grace() -> None:
-    # Review-4 H1: a hanging detail call or download overran --timeout by 30 s.
+    # A hanging detail call or download must not overrun --timeout (it could by 30 s).
     clock = Clock()
     stopped: list[tuple[float, str | None]] = []
     pool, _ = simulated(clock, 4, {"end:1": float("inf")})  # ignores the signal
@@ -286,7 +286,7 @@ def test_no_on_stop_call_when_every_job_simply_ends() -> None:
 
 
 def test_an_unexpected_error_still_takes_the_display_down() -> None:
-    # Review-4 M2: an exception that was not a JobwatchError left the cursor hidden.
+    # An exception that is not a JobwatchError must not leave the cursor hidden.
     def fetch(watch: Watch) -> Job:
         raise OverflowError("integer division result too large for a float")
 
@@ -409,7 +409,7 @@ def test_every_renderers_download_progress_is_guarded_by_the_signal() -> None:
         signal.reason = None
 
 
-# -- how long the loop sleeps (review-7 D8) ----------------------------------------------------
+# -- how long the loop sleeps ------------------------------------------------------------------
 
 
 def fake_run(renderer: Any, answers: list[Job], interval: float, clock: Clock) -> Clock:
