@@ -17,12 +17,11 @@ from jobwatch.runtime import Runtime
 
 if TYPE_CHECKING:
     from jobwatch.adapters.base import Adapter
+    from jobwatch.adapters.capabilities import ReportedError
     from jobwatch.artifacts import ArtifactReport, Saved
     from jobwatch.engine import Renderer, Watch
     from jobwatch.models import Job
     from jobwatch.safefs import Parts
-
-ERRORS_SHOWN = 5
 
 
 def download_root(runtime: Runtime, flag: str | None) -> Path:
@@ -115,6 +114,9 @@ class EndOfJob:
         self.cancelled = cancelled
         self.parts = parts
         self.on_saved = on_saved
+        from jobwatch.adapters.capabilities import detail_endpoint
+
+        self.detail = detail_endpoint(adapter)  # None: a provider without a detail answer
 
     def _sleep(self, seconds: float) -> None:
         if self.cancelled is None:
@@ -127,7 +129,7 @@ class EndOfJob:
     def needed(self, watch: Watch) -> bool:
         """Whether ``on_end`` has anything to do for this ended job: a detail answer to ask
         for, or files to fetch."""
-        return self.adapter.has_detail or (self.enabled and bool(_job(watch).artifacts))
+        return self.detail is not None or (self.enabled and bool(_job(watch).artifacts))
 
     def on_end(self, watch: Watch) -> None:
         from jobwatch.artifacts import ArtifactReport
@@ -182,18 +184,19 @@ class EndOfJob:
         fetch one that should be written down is a download failure; otherwise it is a note."""
         from jobwatch.http import ONE_SHOT_ATTEMPTS, retrying, unreachable_hint
 
-        if not self.adapter.has_detail:
+        source = self.detail
+        if source is None:
             return None
         note = self._retry_note(watch)
         log = self.runtime.request_log
         try:
-            detail = retrying(lambda: self.adapter.fetch_detail(self.client, watch.job_id, log),
+            detail = retrying(lambda: source.fetch_detail(self.client, watch.job_id, log),
                               attempts=ONE_SHOT_ATTEMPTS, deadline=self.deadline,
                               sleep=self._sleep, clock=self.clock.now,
                               on_retry=lambda exc, delay: note(exc.message, delay),
                               hint=unreachable_hint(self.runtime.verbose))
         except JobwatchError as exc:
-            if self.enabled and self.adapter.wants_detail(_job(watch)):
+            if self.enabled and source.wants_detail(_job(watch)):
                 raise
             self.renderer.problem(watch, f"no job details ({exc.message})")
             return None
@@ -208,24 +211,23 @@ class EndOfJob:
                  report: ArtifactReport) -> None:
         from jobwatch.artifacts import job_dir_name, write_reports
 
-        errors, warnings = self.adapter.detail_reports(detail)
-        self._show_errors(watch, errors, warnings)
+        source = self.detail
+        assert source is not None  # a detail answer came from it
+        errors, warnings = source.detail_reports(detail)
+        self._show_errors(watch, source.reported_errors(errors), len(errors), len(warnings))
         # The detail answer has the counts and lists the lightweight status answer lacks
         # (warned_items, warnings): either answer asking for the reports is enough.
-        wanted = (self.adapter.wants_detail(_job(watch)) or self.adapter.wants_detail(described)
+        wanted = (source.wants_detail(_job(watch)) or source.wants_detail(described)
                   or errors or warnings)
         if self.enabled and wanted:
             write_reports(self.root, job_dir_name(watch.provider, watch.job_id), detail,
                           errors, warnings, self.categories, self.parts, report=report,
                           redact=self.runtime.redact)
 
-    def _show_errors(self, watch: Watch, errors: list[Any], warnings: list[Any]) -> None:
-        if not errors and not warnings:
-            return
-        rows = self.adapter.error_rows(errors, ERRORS_SHOWN)
-        rest = len(errors) - len(rows)
-        footer = "; ".join(part for part in (
-            f"… and {rest} more error(s)" if rest > 0 else "",
-            f"{len(warnings)} warning(s)" if warnings else "") if part)
-        self.renderer.report_table(f"{watch.label}: {len(errors)} error(s)",
-                                   list(self.adapter.error_columns), rows, footer)
+    def _show_errors(self, watch: Watch, errors: list[ReportedError], listed: int,
+                     warnings: int) -> None:
+        """The first errors as a table (the UI's), under a title counting every one listed."""
+        from jobwatch.ui import error_table
+
+        if listed or warnings:
+            self.renderer.report_table(*error_table(watch.label, errors, listed, warnings))

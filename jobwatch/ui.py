@@ -27,6 +27,7 @@ from jobwatch.text import printable, shown
 from jobwatch.words import human_size, progress_text, state_word
 
 if TYPE_CHECKING:
+    from jobwatch.adapters.capabilities import ReportedError
     from jobwatch.downloads import DownloadProgress
     from jobwatch.engine import Watch
     from jobwatch.models import Job
@@ -44,6 +45,23 @@ def wants_color(stream: TextIO, env: Mapping[str, str] = os.environ) -> bool:
 
 def paint(text: str, code: str, color: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+
+ERROR_COLUMNS = ["type", "key", "message"]
+ERRORS_SHOWN = 5  # rows of a job's error table; the title counts them all
+
+
+def error_table(label: str, errors: list[ReportedError], listed: int, warnings: int
+                ) -> tuple[str, list[str], list[list[str]], str]:
+    """A job's error list as (title, columns, rows, footer) for `Renderer.report_table`: the
+    first few errors a provider's detail answer listed (``listed`` in all, ``errors`` those of
+    the documented shape), each message on one line; the footer says what was left out."""
+    rows = [[e.kind, e.key, " ".join(e.message.split())] for e in errors[:ERRORS_SHOWN]]
+    rest = listed - len(rows)
+    footer = "; ".join(part for part in (
+        f"… and {rest} more error(s)" if rest > 0 else "",
+        f"{warnings} warning(s)" if warnings else "") if part)
+    return f"{label}: {listed} error(s)", ERROR_COLUMNS, rows, footer
 
 
 def write_out(text: str, stream: TextIO | None = None) -> None:

@@ -143,6 +143,7 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
     commands, and no claim that the remote jobs keep running; a stop stops the watch.
     ``observers`` hear what the engine sees (jobwatch.engine.events), in the order it
     happens."""
+    from jobwatch.adapters.capabilities import related_job_ids
     from jobwatch.endofjob import EndOfJob
     from jobwatch.engine import Engine, JobHooks, Observers, Settings, StopSignal, Watch
     from jobwatch.engine.loop import GATHER
@@ -192,7 +193,7 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
             if not opts.follow_related or watch.job is None:
                 return []
             return [new_watch(watch.provider, watch.profile, related, watch)
-                    for related in adapters[watch.account].related_job_ids(watch.job)]
+                    for related in related_job_ids(adapters[watch.account], watch.job)]
 
         def has_errors(watch: Watch) -> bool:
             assert watch.job is not None  # asked of ended jobs only

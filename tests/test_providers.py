@@ -79,9 +79,13 @@ def test_the_detail_call_note_comes_from_the_adapter() -> None:
     def adapter(**fields: Any) -> Any:
         return type("Fake", (), {"required": (), "default_base_url": "https://x.example",
                                  "id_form": "UUIDs", "status_path": "/s/{job_id}",
-                                 "has_detail": False, **fields})
+                                 **fields})
 
+    endpoint = {name: lambda *args: None for name in (
+        "detail_url", "fetch_detail", "wants_detail", "detail_reports", "reported_errors")}
     text = providers_text({"plain": adapter(),
-                           "detailed": adapter(has_detail=True, detail_path="/d/{job_id}")})
+                           "detailed": adapter(detail_path="/d/{job_id}", **endpoint),
+                           "pathonly": adapter(detail_path="/p/{job_id}")})
     assert "detailed calls GET {base_url}/d/{job_id} once, when a job ends" in text
     assert "plain calls" not in text
+    assert "pathonly calls" not in text  # a path without the DetailEndpoint methods

@@ -344,12 +344,13 @@ def test_end_of_job_waits_on_the_engines_clock_and_ends_at_the_stop() -> None:
 def test_end_of_job_work_is_needed_only_with_something_to_do(has_detail, enabled, files,
                                                               needed) -> None:
     from pathlib import Path
-    from types import SimpleNamespace
 
     from jobwatch.endofjob import EndOfJob
     from jobwatch.models import Artifact
 
-    adapter = SimpleNamespace(has_detail=has_detail)
+    from jobwatch.adapters import ADAPTERS
+
+    adapter = ADAPTERS["merchantops" if has_detail else "claret"]  # only its capabilities count
     work = EndOfJob(None, adapter, None, Recorder(), Path("."), None,  # type: ignore[arg-type]
                     enabled=enabled)
     ended = job("1", "succeeded").replace(

@@ -133,36 +133,12 @@ class Adapter(ABC):
         headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
-    # -- what `wait` asks when a job ends (overridden where a provider has more to say) -----
-
-    has_detail: ClassVar[bool] = False  # a detail endpoint to call once when a job ends
-
-    def fetch_detail(self, client: httpx.Client, job_id: str, log: Any = None) -> Any:
-        raise NotImplementedError
-
-    def wants_detail(self, job: Job) -> bool:
-        """Whether the detail answer is worth writing to disk for this ended job."""
-        return False
-
-    def related_job_ids(self, job: Job) -> list[str]:
-        """Jobs this one started, for `wait --follow-related`."""
-        return []
+    # -- when a job ends (the optional features are in jobwatch.adapters.capabilities) -----
 
     def ended_with_errors(self, job: Job, detail: Any = None) -> bool:
-        """For --strict: the job succeeded, but with failed items or errors."""
+        """For --strict: the job succeeded, but with failed items or errors. ``detail``: the
+        detail answer, for a provider with a `DetailEndpoint`."""
         return bool(job.failed_items)
-
-    error_columns: ClassVar[tuple[str, ...]] = ()  # of the table error_rows fills
-
-    @staticmethod
-    def detail_reports(detail: Any) -> tuple[list[Any], list[Any]]:
-        """(errors, warnings) listed in a detail answer: what the reports are written from."""
-        return [], []
-
-    @staticmethod
-    def error_rows(errors: list[Any], limit: int) -> list[list[str]]:
-        """The first ``limit`` errors as rows under ``error_columns``, for the terminal."""
-        return []
 
     # -- talking and parsing ---------------------------------------------------------------
 

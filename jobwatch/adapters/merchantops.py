@@ -1,10 +1,12 @@
-"""MerchantOps: free-form job ids; a light /status endpoint to poll, a detail endpoint once."""
+"""MerchantOps: free-form job ids; a light /status endpoint to poll, a detail endpoint once
+(a `DetailEndpoint`: its answer lists the errors and warnings)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from jobwatch.adapters.base import Adapter, free_word_fields, read_answer
+from jobwatch.adapters.capabilities import ReportedError
 from jobwatch.models import Job, JobState, map_free_word, percent_fraction
 from jobwatch.text import has_control
 
@@ -19,7 +21,6 @@ class MerchantOpsAdapter(Adapter):
     default_base_url = "https://api.merchantops.ai"
     status_path = "/api/jobs/{job_id}/status"
     detail_path = "/api/jobs/{job_id}"
-    has_detail = True
     probe_id = "jobwatch-config-check"
     artifact_categories = ("errors", "warnings", "job")
 
@@ -67,8 +68,6 @@ class MerchantOpsAdapter(Adapter):
         answer = read_answer(self.answer_model(), detail)
         return bool(job.failed_items) or (answer is not None and _reports_errors(answer))
 
-    error_columns = ("type", "key", "message")
-
     @staticmethod
     def detail_reports(detail: Any) -> tuple[list[Any], list[Any]]:
         # The reports are written from the entries as the provider sent them (an off-spec
@@ -77,10 +76,10 @@ class MerchantOpsAdapter(Adapter):
         return _listed(answer.get("errors")), _listed(answer.get("warnings"))
 
     @staticmethod
-    def error_rows(errors: list[Any], limit: int) -> list[list[str]]:
-        return [[str(e.get("error_type", "")), str(e.get("entity_key", "")),
-                 " ".join(str(e.get("message", "")).split())]
-                for e in errors[:limit] if isinstance(e, dict)]
+    def reported_errors(errors: list[Any]) -> list[ReportedError]:
+        return [ReportedError(kind=str(e.get("error_type", "")), key=str(e.get("entity_key", "")),
+                              message=str(e.get("message", "")))
+                for e in errors if isinstance(e, dict)]
 
     @classmethod
     def from_answer(cls, answer: MerchantOpsDetail, payload: Any) -> Job:

@@ -34,6 +34,7 @@ def providers_text(table: Mapping[str, type[Adapter]] | None = None) -> str:
     import textwrap
 
     from jobwatch.adapters import ADAPTERS
+    from jobwatch.adapters.capabilities import has_detail_endpoint
     from jobwatch.config import COMMON_FIELDS, TOKEN_FIELDS
     from jobwatch.registry import REGISTRY
 
@@ -49,8 +50,8 @@ def providers_text(table: Mapping[str, type[Adapter]] | None = None) -> str:
     lines.append("")
     for name, cls in adapters.items():
         lines.append(f"{name} polls GET {{base_url}}{cls.status_path}")
-        detail = getattr(cls, "detail_path", None)  # a provider with a detail endpoint
-        if cls.has_detail and detail:
+        detail = getattr(cls, "detail_path", None)
+        if detail and has_detail_endpoint(cls):
             lines.append(f"{name} calls GET {{base_url}}{detail} once, when a job ends")
     optional = [f for f in COMMON_FIELDS if f not in TOKEN_FIELDS and f != "base_url"]
     own = [f"{field} ({name})" for name, p in REGISTRY.items() for field in p.fields
