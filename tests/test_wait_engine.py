@@ -345,10 +345,9 @@ def test_end_of_job_work_is_needed_only_with_something_to_do(has_detail, enabled
                                                               needed) -> None:
     from pathlib import Path
 
+    from jobwatch.adapters import ADAPTERS
     from jobwatch.endofjob import EndOfJob
     from jobwatch.models import Artifact
-
-    from jobwatch.adapters import ADAPTERS
 
     adapter = ADAPTERS["merchantops" if has_detail else "claret"]  # only its capabilities count
     work = EndOfJob(None, adapter, None, Recorder(), Path("."), None,  # type: ignore[arg-type]
