@@ -3,6 +3,10 @@
 Credentials (Authorization, X-Organization-ID, a profile's extra headers) are never set on the
 client itself: they are added per request, and only when the request goes to the base_url's own
 origin. A redirect to another origin is followed without them; https -> http is refused.
+
+(Over 500 lines on purpose: the redirect, retry and answer-reading rules each guard a way a
+server can leak a secret or hang a run, and they share the request loop; the raw httpcore/h11
+access lives apart, in jobwatch.httpcore_seam.)
 """
 
 from __future__ import annotations
