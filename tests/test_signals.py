@@ -21,6 +21,15 @@ from tests.fakeserver import FakeServer, Reply
 from tests.helpers import RG_PATH, UUID, retailgrid, wait_for_requests
 from tests.test_wait import FAST, claret, env, route_claret, running, stalled_download
 
+
+def as_from_a_terminal() -> None:
+    """In the child, before jobwatch starts: SIGINT and SIGHUP at their defaults, as a shell on
+    a terminal starts a command. The tests may run where they are ignored (a background job of
+    a script, `nohup pytest`), and jobwatch rightly keeps a SIGHUP ignored at start."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 # -- status ----------------------------------------------------------------------------------------
 
 
@@ -30,7 +39,7 @@ def status_mid_request(tmp_path: Path, fake, *python_args: str) -> subprocess.Po
     process = subprocess.Popen(
         [sys.executable, *(python_args or ("-m", "jobwatch")), "status", "retailgrid", UUID],
         cwd=tmp_path, env=clean_env(tmp_path, **provider_env(fake, "retailgrid")), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=as_from_a_terminal)
     wait_for_requests(fake, 1, limit=15)
     return process
 
@@ -71,7 +80,8 @@ def _popen_wait(fake: FakeServer, tmp_path: Path, *args: str) -> subprocess.Pope
     work.mkdir(exist_ok=True)
     return subprocess.Popen([sys.executable, "-m", "jobwatch", "wait", *args],
                             cwd=work, env=clean_env(tmp_path, **env(fake)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_from_a_terminal)
 
 
 def _stderr_until(proc: subprocess.Popen[str], text: str, limit: float = 20) -> str:
@@ -163,7 +173,8 @@ def test_sigterm_during_the_download_command_leaves_no_part(fake, tmp_path, sign
     work.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "jobwatch", "download", "claret", "84"],
                             cwd=work, env=clean_env(tmp_path, **env(fake)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_from_a_terminal)
     _wait_for_a_part_file(work)
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=10)
