@@ -9,6 +9,7 @@ import io
 import itertools
 import json
 import math
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -154,3 +155,10 @@ def strict_json(text: str) -> object:
     def refuse(name: str) -> object:
         raise ValueError(f"not JSON: {name}")
     return json.loads(text, parse_constant=refuse)
+
+def as_from_a_terminal() -> None:
+    """In the child, before jobwatch starts: SIGINT and SIGHUP at their defaults, as a shell on
+    a terminal starts a command. The tests may run where they are ignored (a background job of
+    a script, `nohup pytest`), and jobwatch rightly keeps a SIGHUP ignored at start."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import clean_env
 from tests.fakeserver import FakeServer, Reply
+from tests.helpers import as_from_a_terminal
 from tests.test_wait import claret, env, route_claret
 
 
@@ -76,7 +77,8 @@ def test_an_interrupted_download_says_how_to_fetch_the_rest(fake, tmp_path: Path
     proc = subprocess.Popen(
         [sys.executable, "-m", "jobwatch", "download", "claret", "1", "2", "3", "--json",
          "--download-dir", "out"], cwd=work, env=clean_env(tmp_path, **env(fake)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=as_from_a_terminal)
     deadline = time.monotonic() + 20
     while not list(work.rglob("big.bin*.part")):  # job 1's file is saved by then
         assert time.monotonic() < deadline, "the download of job 2 never started"

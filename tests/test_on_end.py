@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import TOKEN, assert_clean_error, assert_no_secret, clean_env, within
 from tests.fakeserver import FakeServer, Reply
+from tests.helpers import as_from_a_terminal
 from tests.test_wait import FAST, claret, env, route_claret
 
 DUMP = 'env -0 > "{dir}/env-$JOBWATCH_JOB_ID"; ' \
@@ -162,7 +163,8 @@ def test_ctrl_c_while_a_hook_runs_stops_its_group_and_says_so(fake: FakeServer,
     proc = subprocess.Popen([sys.executable, "-m", "jobwatch", "wait", "claret", "1", *FAST,
                              "--on-end", f"touch {started}; sleep 300"], cwd=work,
                             env=clean_env(tmp_path, **env(fake)), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_from_a_terminal)
     deadline = time.monotonic() + 20
     while not started.exists():
         assert time.monotonic() < deadline, "the hook never started"

@@ -18,17 +18,8 @@ import pytest
 
 from tests.conftest import clean_env, provider_env, within
 from tests.fakeserver import FakeServer, Reply
-from tests.helpers import RG_PATH, UUID, retailgrid, wait_for_requests
+from tests.helpers import RG_PATH, UUID, as_from_a_terminal, retailgrid, wait_for_requests
 from tests.test_wait import FAST, claret, env, route_claret, running, stalled_download
-
-
-def as_from_a_terminal() -> None:
-    """In the child, before jobwatch starts: SIGINT and SIGHUP at their defaults, as a shell on
-    a terminal starts a command. The tests may run where they are ignored (a background job of
-    a script, `nohup pytest`), and jobwatch rightly keeps a SIGHUP ignored at start."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-
 
 # -- status ----------------------------------------------------------------------------------------
 
