@@ -156,6 +156,7 @@ def strict_json(text: str) -> object:
         raise ValueError(f"not JSON: {name}")
     return json.loads(text, parse_constant=refuse)
 
+
 def as_from_a_terminal() -> None:
     """In the child, before jobwatch starts: SIGINT and SIGHUP at their defaults, as a shell on
     a terminal starts a command. The tests may run where they are ignored (a background job of
