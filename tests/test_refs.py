@@ -86,6 +86,7 @@ def test_a_bad_reference_is_2_before_any_request(run_cli, fake: FakeServer) -> N
     assert fake.hits(CLARET.format(1)) == 0
 
 
+@pytest.mark.slow
 def test_ten_thousand_ids_on_stdin(run_cli, fake: FakeServer) -> None:
     ids = [str(n) for n in range(1, 10_001)]
     body = {"message": "ok", "content": {"status": "completed"}}
