@@ -143,7 +143,7 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
     commands, and no claim that the remote jobs keep running; a stop stops the watch.
     ``observers`` hear what the engine sees (jobwatch.engine.events), in the order it
     happens."""
-    from jobwatch.adapters.capabilities import related_job_ids
+    from jobwatch.adapters.capabilities import detail_endpoint, related_job_ids
     from jobwatch.endofjob import EndOfJob
     from jobwatch.engine import Engine, JobHooks, Observers, Settings, StopSignal, Watch
     from jobwatch.engine.loop import GATHER
@@ -164,10 +164,24 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
                      show_profile=mixed and profile != runtime.profile,
                      interval=plan.intervals[provider, profile])
 
+    def concerns(watch: Watch) -> list[str]:
+        """Why a job that succeeded still deserves a warning in GitHub Actions: the counts its
+        detail answer lists, or the adapter's word that it ended with errors (a Claret job
+        with an errors file)."""
+        from jobwatch.github import job_concerns
+
+        adapter = adapters[watch.account]
+        source = detail_endpoint(adapter)
+        errors, warnings = (source.detail_reports(watch.detail)
+                            if source is not None and watch.detail is not None else ([], []))
+        return job_concerns(watch, errors=len(errors), warnings=len(warnings),
+                            with_errors=watch.job is not None
+                            and adapter.ended_with_errors(watch.job, watch.detail))
+
     cancelled = StopSignal()
     renderer = output.renderer(
         clock.now, (lambda watches: resume_commands(resume, watches)) if resume else None,
-        resumable=resume is not None)
+        resumable=resume is not None, concerns=concerns)
     hooks = None
     if plan.on_end is not None:
         from jobwatch.onend import OnEnd, hook_runner

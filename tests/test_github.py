@@ -696,3 +696,31 @@ def test_wait_in_github_actions_end_to_end(fake, run_cli, tmp_path: Path) -> Non
     """GITHUB_ACTIONS=true jobwatch wait claret 1 2 against the fake provider."""
     _check_wait(_run_wait(fake, run_cli, tmp_path), tmp_path)
 
+
+
+def test_a_job_that_succeeded_with_errors_gets_a_warning_end_to_end(fake, run_cli,
+                                                                    tmp_path: Path) -> None:
+    """What the adapter knows of a succeeded job reaches the annotations and the summary: a
+    Claret job with an errors file, a MerchantOps job whose detail answer lists failed items,
+    errors and warnings."""
+    from tests.conftest import provider_env
+    from tests.test_artifacts_e2e import claret, merchantops
+
+    claret(fake, 7, "completed", {"errors": ["/acme/download/errors.csv"]})
+    merchantops(fake, "m1", {"failed_items": 4}, {
+        "failed_items": 4, "errors": [{"entity_key": "SKU-1", "message": "bad"}],
+        "warnings": [{"entity_key": "SKU-2", "message": "meh"}, {"message": "also"}]})
+    summary = tmp_path / "summary.md"
+    variables = {**provider_env(fake, "claret"), **provider_env(fake, "merchantops"),
+                 "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    result = run_cli("wait", "claret:7", "merchantops:m1", "--interval", "0.2",
+                     "--no-download", env=variables)
+    assert result.returncode == 0, result.stderr
+    warnings = {props["title"]: data for name, props, data in our_commands(result.stderr)
+                if name == "warning"}
+    assert set(warnings) == {"claret 7", "merchantops m1"}, result.stderr
+    assert "errors reported" in warnings["claret 7"]
+    assert "4 failed items, 2 warnings" in warnings["merchantops m1"]
+    cells = _rendered_cells(summary.read_text())
+    assert [row[1] for row in cells] == ["⚠️ succeeded with errors reported",
+                                         "⚠️ succeeded with 4 failed items, 2 warnings"]
