@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 Resume = Callable[[list["Watch"]], list[str]]  # the commands that take the watch up again
 LAST_SEEN_WIDTH = 40  # how much of a job's current step an interrupted row repeats
+NOTED_JOBS = 20  # jobs a closing note names one by one; the resume command lists them all
 LISTED_FILES = 3  # file names a closing line lists before "… and N more"
 
 
@@ -63,6 +64,12 @@ def saved_summary(watch: Watch, cwd: Path | None = None, listed: int = LISTED_FI
     return saved.text() if saved is not None else None
 
 
+def _unanswered(watch: Watch) -> str:
+    """A job with no answer yet: the provider said it does not know it yet
+    (--not-found-grace), or nothing came."""
+    return "waiting to appear" if watch.waiting else "no answer yet"
+
+
 def _brief(watch: Watch, with_progress: bool = True) -> str:
     """How far a job had got, for the notes and the rows of jobs no longer watched."""
     job = watch.job
@@ -94,7 +101,7 @@ def outcome_text(watch: Watch, with_progress: bool = True) -> str:
     elif outcome in ("timeout", "interrupted") and job is not None and job.terminal:
         text = f"{state_word(job)}; its downloads were interrupted"
     elif outcome in ("timeout", "interrupted"):
-        text = ("no answer yet" if job is None else "still running") + (
+        text = (_unanswered(watch) if job is None else "still running") + (
             " at the timeout" if outcome == "timeout" else ", no longer watched")
         seen = _brief(watch, with_progress)
         text += f" ({seen})" if seen else ""
@@ -160,10 +167,13 @@ def _notes(watches: list[Watch], code: int, resumable: bool) -> list[str]:
     if code == 130:
         notes.append(_interrupted_note(resumable, bool(timed_out or unwatched)))
     if timed_out:
-        head = (f"timed out with {len(timed_out)} job(s) still running: " if resumable else
+        running = resumable and not any(w.job is None and w.waiting for w in timed_out)
+        head = (f"timed out with {len(timed_out)} job(s) still running: " if running else
                 f"timed out with {len(timed_out)} job(s) not ended: ")
-        notes.append(head + "; ".join(f"{w.label} ({_brief(w) or 'no answer yet'})"
-                                      for w in timed_out))
+        listed = [f"{w.label} ({_brief(w) or _unanswered(w)})" for w in timed_out[:NOTED_JOBS]]
+        if len(timed_out) > NOTED_JOBS:
+            listed.append(f"… and {len(timed_out) - NOTED_JOBS} more")
+        notes.append(head + "; ".join(listed))
     if code != 130 and (unwatched or cut):
         notes.append(_stopped_note(watches, unwatched, cut, resumable))
     return [printable(note) for note in notes]

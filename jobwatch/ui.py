@@ -137,6 +137,16 @@ def _line_key(watch: Watch) -> tuple[object, ...]:
             job.failed_items, job.message)
 
 
+def watching_line(watches: list[Watch]) -> str:
+    """The plain log's first line: the jobs by name, the first NOTED_JOBS of a long list."""
+    from jobwatch.closing import NOTED_JOBS
+
+    names = ", ".join(w.label for w in watches[:NOTED_JOBS])
+    if len(watches) <= NOTED_JOBS:
+        return f"watching {names}"
+    return f"watching {len(watches)} jobs: {names}, … and {len(watches) - NOTED_JOBS} more"
+
+
 class PlainRenderer:
     """One line per change of state or progress, a heartbeat at least every minute, a progress
     line for a running download at least every 15 s, a closing line per job. No ANSI."""
@@ -210,7 +220,7 @@ class PlainRenderer:
         with self._lock:
             self._watches = watches  # the engine's own list: related jobs appear in it
             if watches:
-                self._write(f"watching {', '.join(w.label for w in watches)}")
+                self._write(watching_line(watches))
 
     def add(self, watch: Watch) -> None:
         self._write(f"{watch.label}: also watching (related job)")

@@ -234,3 +234,31 @@ def test_one_tally_for_the_closing_line_and_the_more_line() -> None:
     renderer.start(watches)
     assert frame_lines(renderer)[-1].startswith("… ")
     assert re.fullmatch(r"… \d more: .*", frame_lines(renderer)[-1])
+
+
+def test_long_lists_of_jobs_are_named_up_to_a_limit_in_the_plain_log() -> None:
+    # 10,000 ids from stdin: the first line and the timeout note stay readable lines; the
+    # resume command (a here-document by then) still lists every job.
+    from jobwatch.closing import NOTED_JOBS
+
+    renderer, _, out = plain()
+    renderer.resume = lambda watches: ["jobwatch wait claret - <<'JOBWATCH_JOBS'"]
+    watches = [Watch("claret", str(n), started=0.0) for n in range(1, NOTED_JOBS + 6)]
+    renderer.start(watches)
+    for watch in watches:
+        watch.outcome = "timeout"
+    renderer.finish(watches, 124)
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith(f"watching {NOTED_JOBS + 5} jobs: claret 1, claret 2, claret 3, "
+                             + ", ".join(f"claret {n}" for n in range(4, NOTED_JOBS + 1))
+                             + ", … and 5 more")
+    note = next(line for line in lines if "timed out with" in line)
+    assert note.count("(no answer yet)") == NOTED_JOBS
+    assert note.endswith("; … and 5 more")
+    assert max(len(line) for line in lines) < 1000
+
+
+def test_a_short_list_of_jobs_is_named_whole() -> None:
+    renderer, _, out = plain()
+    renderer.start([Watch("claret", "1", started=0.0), Watch("julep", "x", started=0.0)])
+    assert out.getvalue().splitlines()[0].endswith("] watching claret 1, julep x")

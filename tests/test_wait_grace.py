@@ -82,6 +82,10 @@ def test_a_timeout_during_the_grace_is_124(fake, run_cli) -> None:
     line = json.loads(result.stdout)
     assert line["outcome"] == "timeout"
     assert line["message"] == "waiting to appear (claret job 34 not found (HTTP 404))"
+    # The provider answered every poll: the closing lines say what it answered.
+    assert "no answer yet" not in result.stderr
+    assert "claret 34: waiting to appear at the timeout" in result.stderr
+    assert "timed out with 1 job(s) not ended: claret 34 (waiting to appear)" in result.stderr
 
 
 def test_without_a_grace_not_found_is_at_once(fake, run_cli) -> None:
