@@ -439,7 +439,7 @@ class HookRunner:
             self._reported = True
             count, reason = self._skipped, self._stopped or "the watch stopped"
         jobs = "job" if count == 1 else "jobs"
-        self._warn(f"on-end hook not run for {count} {jobs} that ended: {reason}")
+        self._warn(f"on-end hook not run for {count} {jobs}: {reason}")
 
     def _wake(self) -> None:
         try:

@@ -403,7 +403,7 @@ def test_a_hook_that_hangs_is_stopped_at_the_deadline_with_its_group(
     assert time.monotonic() - started < within(3)
     assert seen.warnings == [
         "on-end hook for claret 12345 stopped after 1m35s: the --timeout passed",
-        "on-end hook not run for 1 job that ended: the --timeout passed"]
+        "on-end hook not run for 1 job: the --timeout passed"]
     assert all(gone(pid) for pid in leftovers)
 
 
@@ -473,7 +473,7 @@ def test_no_hook_starts_after_the_watch_stopped(tmp_path: Path) -> None:
     go.touch()
     hooks.finish()
     assert log.read_text() == "1\n"  # the running hook was let finish
-    assert seen.warnings == ["on-end hook not run for 4 jobs that ended: "
+    assert seen.warnings == ["on-end hook not run for 4 jobs: "
                              "--fail-fast stopped the watch"]
 
 
@@ -481,7 +481,7 @@ def test_no_hook_starts_once_the_deadline_has_passed() -> None:
     clock = Clock(50.0)
     seen = run("echo ran", job("1"), job("2"), deadline=40.0, clock=clock)
     assert seen.lines == []
-    assert seen.warnings == ["on-end hook not run for 2 jobs that ended: the --timeout passed"]
+    assert seen.warnings == ["on-end hook not run for 2 jobs: the --timeout passed"]
 
 
 def test_interrupt_stops_the_running_group_and_says_so(
@@ -499,7 +499,7 @@ def test_interrupt_stops_the_running_group_and_says_so(
     assert len(seen.warnings) == 2
     assert seen.warnings[0].startswith("on-end hook for claret 12345 stopped after ")
     assert seen.warnings[0].endswith(": interrupted")
-    assert seen.warnings[1] == "on-end hook not run for 1 job that ended: interrupted"
+    assert seen.warnings[1] == "on-end hook not run for 1 job: interrupted"
 
 
 def test_ctrl_c_in_the_main_thread_leaves_no_hook_running(
