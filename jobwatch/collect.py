@@ -39,7 +39,8 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
         ref = bare[0]
         raise UsageError(f"{ref.provider} jobs have no artifacts to download",
                          hint="see the job with: "
-                              + command("status", [_watch(ref)], [], runtime.profile))
+                              + command("status", [_watch(ref)], resume.words([]),
+                                        resume.profile))
     categories = parse_categories(artifacts, list(dict.fromkeys(r.provider for r in jobs)))
     adapters = adapters_for(runtime, jobs)
     root = download_root(runtime, download_dir)
@@ -60,7 +61,7 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
                 _say(runtime, f"{_label(answer.ref)}: {answer.error.message}", answer.error.hint)
             elif answer.job is not None and not answer.job.terminal:
                 codes.append(int(_still_running(runtime, _watch(answer.ref, answer.job),
-                                                len(answers) == 1)))
+                                                len(answers) == 1, resume)))
             else:
                 watches.append(_watch(answer.ref, answer.job))
                 codes.append(0)
@@ -114,14 +115,14 @@ def _label(ref: JobRef) -> str:
     return f"{ref.provider} {ref.job_id}"
 
 
-def _still_running(runtime: Runtime, watch: Watch, alone: bool) -> ExitCode:
+def _still_running(runtime: Runtime, watch: Watch, alone: bool, resume: Resume) -> ExitCode:
     from jobwatch.resume import command
 
     assert watch.job is not None
     error = StillRunningError(
         f"{watch.provider} job {watch.job_id} has not ended yet ({watch.job.status})",
         hint="wait for it and download in one go: "
-             + command("wait", [watch], [], watch.profile))
+             + command("wait", [watch], resume.words([]), resume.profile))
     if alone:
         raise error
     _say(runtime, error.message, error.hint)

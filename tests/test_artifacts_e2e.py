@@ -291,3 +291,21 @@ def read_csv(path: Path) -> list[list[str]]:
 
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.reader(f))
+
+
+def test_the_hint_for_a_running_job_names_its_profile_and_config(fake, run_cli,
+                                                                 tmp_path: Path) -> None:
+    # Typed as printed, the hint must watch the same job: same profile, same config file.
+    fake.route("/acme/api/v1/imports/status/205", json_reply({"message": "ok", "content": {
+        "job_log_id": 205, "status": "in_progress", "progress": {}}}))
+    config = tmp_path / "jw.toml"
+    config.write_text(f'[claret.staging]\nbase_url = "{fake.url}"\ntoken = "{TOKEN}"\n'
+                      'tenant = "acme"\n')
+    result = run_cli("download", "claret", "205", "-p", "staging", "--config", str(config))
+    assert_clean_error(result, 3)
+    assert (f"hint: wait for it and download in one go: jobwatch wait claret 205 --profile "
+            f"staging --config {config}") in result.stderr
+    named = run_cli("download", "claret@staging:205", "--config", str(config))
+    assert_clean_error(named, 3)
+    assert (f"hint: wait for it and download in one go: jobwatch wait claret@staging 205 "
+            f"--config {config}") in named.stderr
