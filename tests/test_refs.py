@@ -98,3 +98,12 @@ def test_ten_thousand_ids_on_stdin(run_cli, fake: FakeServer) -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["job_id"] for line in lines] == ids  # command-line (stdin) order
     assert fake.connections <= 16  # bounded: one client, a pool of 16
+
+
+def test_a_claret_id_with_leading_zeros_is_the_same_job(run_cli, fake: FakeServer) -> None:
+    fake.route(CLARET.format(7), claret(7, "completed", 8, 8))
+    for args in (["claret", "7", "007", "0007"], ["claret:7", "claret@default:007"]):
+        result = run_cli("status", *args, "--json", env=env(fake))
+        assert result.returncode == 0, result.stderr
+        assert [json.loads(line)["job_id"] for line in result.stdout.splitlines()] == ["7"]
+    assert fake.hits(CLARET.format(7)) == 2

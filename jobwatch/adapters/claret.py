@@ -40,7 +40,8 @@ class ClaretAdapter(Adapter):
 
     @classmethod
     def _canonical_id(cls, job_id: str) -> str | None:
-        return job_id if job_id.isascii() and job_id.isdigit() else None
+        # An integer: 01001 is job 1001 (watched once, asked for as Claret writes it).
+        return (job_id.lstrip("0") or "0") if job_id.isascii() and job_id.isdigit() else None
 
     def _path_values(self) -> dict[str, str]:
         return {"tenant": self.profile.get("tenant")}
