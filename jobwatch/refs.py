@@ -135,6 +135,8 @@ def _stdin_lines(stdin: TextIO | None, stderr: TextIO | None, what: str) -> list
         lines = [line.strip() for line in stream]
     except UnicodeDecodeError:
         raise UsageError(f"stdin is not UTF-8 text: expected {what}, one per line") from None
+    if lines and lines[0].startswith("\ufeff"):  # a byte order mark (a file from Notepad)
+        lines[0] = lines[0][1:].strip()
     found = [line for line in lines if line and not line.startswith("#")]
     if not found:
         raise UsageError(f"no {what} on stdin",

@@ -56,6 +56,15 @@ def test_stdin_skips_blank_and_comment_lines_and_trims() -> None:
         JobRef("claret", None, "4"), JobRef("merchantops", "eu", "m")]
 
 
+def test_a_byte_order_mark_on_stdin_is_no_part_of_the_first_id(run_cli, fake) -> None:
+    # A list saved by an editor that starts files with U+FEFF (Notepad, some Excel exports).
+    fake.route(CLARET.format(8), claret(8, "completed", 8, 8))
+    for text in ("\ufeff8\n", "\ufeff# ids\n8\n"):
+        result = run_cli("status", "claret", "-", "--json", env=env(fake), input=text)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["job_id"] == "8"
+
+
 def test_an_empty_stdin_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no job ids on stdin"):
         parse_refs(["claret", "-"], stdin=io.StringIO("\n# nothing\n"))
