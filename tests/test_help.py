@@ -72,6 +72,20 @@ def test_status_help_documents_exit_codes(run_cli) -> None:
     assert "jobwatch status claret 12345" in result.stdout
 
 
+@pytest.mark.parametrize(("command", "codes"), [
+    ("status", [0, 1, 2, 3, 4, 5, 6, 7, 130]),
+    ("wait", [0, 1, 2, 4, 5, 6, 7, 8, 124, 130]),
+    ("download", [0, 2, 3, 4, 5, 6, 7, 8, 130]),
+])
+def test_help_lists_every_exit_code_the_command_can_end_with(command: str,
+                                                             codes: list[int]) -> None:
+    import importlib
+
+    text = " ".join(importlib.import_module(f"jobwatch.commands.{command}").HELP.split())
+    listed = text.split("Exit code: ", 1)[1]
+    assert [int(n) for n in re.findall(r"(?:^|, )(\d+) ", listed)] == codes, listed
+
+
 def test_bare_jobwatch_shows_help_without_an_empty_error(run_cli) -> None:
     result = run_cli()
     assert result.returncode == 2

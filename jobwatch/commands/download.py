@@ -21,8 +21,8 @@ HELP = f"""Download the files or error lists of jobs that have already ended.
 
 {JOBS_HELP} The path of each file saved is printed on stdout.
 
-Exit code: 0 saved (or nothing to save), 3 still running, 4 not found, 5 auth, 6 config
-error, 7 unreachable, 8 download failed, 130 interrupted.
+Exit code: 0 saved (or nothing to save), 2 usage error, 3 still running, 4 not found, 5
+auth, 6 config error, 7 unreachable, 8 download failed, 130 interrupted.
 """
 EXAMPLES = examples(
     "jobwatch download claret 12345",

@@ -12,8 +12,8 @@ HELP = f"""Show jobs' state, progress and message, once.
 {JOBS_HELP}
 
 Exit code: 0 succeeded, 1 failed or canceled, 2 usage error, 3 still running, 4 not found,
-5 auth refused, 6 config error, 7 provider unreachable; with several jobs, the first in
-command-line order that is not 0.
+5 auth refused, 6 config error, 7 provider unreachable, 130 interrupted; with several jobs,
+the first in command-line order that is not 0.
 """
 EXAMPLES = examples(
     "jobwatch status claret 12345",
