@@ -90,7 +90,11 @@ def fraction(done: float | None, total: float | None) -> float | None:
 
 
 def percent_fraction(percent: float | None) -> float | None:
-    return None if percent is None else max(0.0, min(1.0, float(percent) / 100.0))
+    """A percentage as a fraction 0..1, rounded to 12 places: 22.9% is 0.229 in our JSON, not
+    the 0.22899999999999998 that dividing by 100 gives."""
+    if percent is None:
+        return None
+    return round(max(0.0, min(1.0, float(percent) / 100.0)), 12)
 
 
 # -- the types the models share ------------------------------------------------------------

@@ -189,3 +189,14 @@ def test_a_raw_answer_deeper_than_pydantics_writer_goes_is_printed() -> None:
     assert list(data) == [*JSON_KEYS, "outcome", "downloads"]
     assert line.count("[") == 900 + 2 and "null" in line  # the 1e999 inside, as null
     assert _job(raw=deep).to_json_dict()["raw"] is deep
+
+
+@pytest.mark.parametrize(("percent", "fraction"), [
+    (22.9, 0.229), (57.3, 0.573), (0, 0.0), (100, 1.0), (150, 1.0), (-3, 0.0), (33.333, 0.33333),
+    (None, None)])
+def test_a_percentage_becomes_the_fraction_a_person_would_write(percent, fraction) -> None:
+    from jobwatch.models import percent_fraction
+
+    assert percent_fraction(percent) == fraction
+    if fraction is not None:
+        assert json.dumps(percent_fraction(percent)) == json.dumps(fraction)
