@@ -101,5 +101,5 @@ class Interrupted(JobwatchError):
 
     exit_code = ExitCode.INTERRUPTED
 
-    def __init__(self) -> None:
-        super().__init__("interrupted")
+    def __init__(self, message: str = "interrupted") -> None:
+        super().__init__(message)

@@ -72,7 +72,11 @@ class OnEnd(NoObserver):
             self.runner.finish()
         except KeyboardInterrupt:
             self.runner.interrupt()
-            raise
+            from jobwatch.errors import Interrupted
+
+            # The closing lines said how the watch ended; this says why the exit is 130.
+            raise Interrupted(f"interrupted while an on-end hook ran (the watch itself had "
+                              f"ended with exit {code})") from None
 
 
 def hook_runner(runtime: Runtime, command: str, renderer: Renderer, deadline: float | None,

@@ -173,4 +173,7 @@ def test_ctrl_c_while_a_hook_runs_stops_its_group_and_says_so(fake: FakeServer,
     _, stderr = proc.communicate(timeout=15)
     assert proc.returncode == 130, stderr
     assert "on-end hook for claret 1 stopped" in stderr and "interrupted" in stderr
+    # The closing lines said "done (exit 0)": the last line says why the exit is 130 anyway.
+    assert stderr.splitlines()[-1] == ("jobwatch: error: interrupted while an on-end hook ran "
+                                       "(the watch itself had ended with exit 0)")
     assert "Traceback" not in stderr
