@@ -16,9 +16,12 @@ from jobwatch.errors import DownloadTimeout, JobwatchError, UsageError
 from jobwatch.runtime import Runtime
 
 if TYPE_CHECKING:
+    import httpx
+
     from jobwatch.adapters.base import Adapter
     from jobwatch.adapters.capabilities import ReportedError
     from jobwatch.artifacts import ArtifactReport, Saved
+    from jobwatch.downloads import DownloadProgress
     from jobwatch.engine import Renderer, Watch
     from jobwatch.models import Job
     from jobwatch.safefs import Parts
@@ -60,7 +63,7 @@ class GuardedProgress:
     thread notices Ctrl-C (Cancelled) or the deadline (DownloadTimeout, as the download code
     itself raises it)."""
 
-    def __init__(self, inner: Any, cancelled: threading.Event) -> None:
+    def __init__(self, inner: DownloadProgress, cancelled: threading.Event) -> None:
         self.inner = inner
         self.cancelled = cancelled
         self.label = ""
@@ -95,7 +98,7 @@ class EndOfJob:
     ``on_saved(watch, saved)`` hears of each file as it lands, on the thread running
     ``on_end`` (the engine's Observers.download, for `wait`)."""
 
-    def __init__(self, runtime: Runtime, adapter: Adapter, client: Any, renderer: Renderer,
+    def __init__(self, runtime: Runtime, adapter: Adapter, client: httpx.Client, renderer: Renderer,
                  root: Path, categories: set[str] | None, enabled: bool,
                  deadline: float | None = None, cancelled: threading.Event | None = None,
                  parts: Parts | None = None, clock: Clock = SYSTEM_CLOCK,
@@ -166,7 +169,7 @@ class EndOfJob:
             on_retry=self._retry_note(watch), sleep=self._sleep, parts=self.parts,
             report=report, clock=self.clock)
 
-    def _progress(self, watch: Watch) -> Any:
+    def _progress(self, watch: Watch) -> DownloadProgress:
         progress = self.renderer.download_progress(watch)
         return progress if self.cancelled is None else GuardedProgress(progress, self.cancelled)
 

@@ -65,9 +65,13 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from jobwatch.text import printable
+
+if TYPE_CHECKING:
+    from jobwatch.downloads import DownloadProgress
+    from jobwatch.engine import Renderer, Watch
 
 ERRORS_SHOWN = 9  # GitHub keeps 10 per step; one is left for the runner's "exit code 1" line
 WARNINGS_SHOWN = 10
@@ -215,7 +219,7 @@ def _cut(text: str, limit: int) -> str:
 # -- what each job deserves ----------------------------------------------------------------
 
 
-def job_title(watch: Any) -> str:
+def job_title(watch: Watch) -> str:
     """'claret 12345', or 'claret@staging 12345' for a job of another profile than default."""
     at = f"@{watch.profile}" if watch.profile != "default" else ""
     return f"{watch.provider}{at} {watch.job_id}"
@@ -225,7 +229,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def job_concerns(watch: Any, *, errors: int = 0, warnings: int = 0,
+def job_concerns(watch: Watch, *, errors: int = 0, warnings: int = 0,
                  with_errors: bool = False) -> list[str]:
     """Why a job that succeeded deserves a warning: '3 failed items', '2 warnings'. ``errors``
     and ``warnings`` count what its detail answer listed; ``with_errors`` is the adapter's
@@ -242,7 +246,7 @@ def job_concerns(watch: Any, *, errors: int = 0, warnings: int = 0,
     return found
 
 
-def _concerns(concerns: Callable[[Any], list[str]], watch: Any) -> list[str]:
+def _concerns(concerns: Callable[[Watch], list[str]], watch: Watch) -> list[str]:
     if watch.outcome != "succeeded" or watch.job is None:
         return []
     return concerns(watch)
@@ -259,12 +263,12 @@ class Annotation:
                                 title=_cut(redact(self.title), TITLE_CHARS))
 
 
-def _error_message(watch: Any) -> str:
+def _error_message(watch: Watch) -> str:
     from jobwatch.closing import outcome_text
     from jobwatch.words import outcome_word
 
     if watch.error is not None:  # "refused: HTTP 401", where the closing lines say "auth: ..."
-        text = printable(f"{outcome_word(watch.outcome)}: {watch.error.message}")
+        text = printable(f"{outcome_word(watch.outcome or 'failed')}: {watch.error.message}")
     else:
         text = outcome_text(watch)
     if watch.download_failures:
@@ -274,7 +278,7 @@ def _error_message(watch: Any) -> str:
     return text
 
 
-def _warning_message(watch: Any, found: list[str]) -> str:
+def _warning_message(watch: Watch, found: list[str]) -> str:
     from jobwatch.closing import saved_summary
     from jobwatch.durations import format_duration
 
@@ -285,8 +289,8 @@ def _warning_message(watch: Any, found: list[str]) -> str:
     return text + (f"; {saved}" if saved else "")
 
 
-def workflow_annotations(watches: list[Any], code: int,
-                concerns: Callable[[Any], list[str]] = job_concerns) -> list[Annotation]:
+def workflow_annotations(watches: list[Watch], code: int,
+                concerns: Callable[[Watch], list[str]] = job_concerns) -> list[Annotation]:
     """The annotations of a run, errors first, within GitHub's per-step limits: past them, the
     last one shown stands for the rest. A job stopped before it ended (Ctrl-C, SIGTERM, which a
     cancelled workflow sends, or --fail-fast) is no error of its own: the stopped ones share
@@ -324,7 +328,7 @@ def _capped(items: list[Annotation], labels: list[str], shown: int, kind: str,
         f"and {len(rest)} more jobs {what}: {_names(rest)} (see the step summary and the log)")]
 
 
-def _names(items: Iterable[Any]) -> str:
+def _names(items: Iterable[Watch | str]) -> str:
     names = [i if isinstance(i, str) else job_title(i) for i in items]
     more = f", … and {len(names) - LISTED} more" if len(names) > LISTED else ""
     return ", ".join(names[:LISTED]) + more
@@ -337,7 +341,7 @@ _HEAD = ("| Job | Outcome | Time watched | Progress | Message | Files saved |\n"
          "| --- | --- | --- | --- | --- | --- |\n")
 
 
-def _outcome_cell(watch: Any, found: list[str]) -> str:
+def _outcome_cell(watch: Watch, found: list[str]) -> str:
     from jobwatch.words import outcome_word, state_word
 
     outcome = watch.outcome or "timeout"
@@ -350,7 +354,7 @@ def _outcome_cell(watch: Any, found: list[str]) -> str:
     return f"{_ICONS.get(outcome, '❌')} {word}"
 
 
-def _message(watch: Any) -> str:
+def _message(watch: Watch) -> str:
     parts = []
     if watch.error is not None:
         parts.append(watch.error.message)
@@ -362,7 +366,7 @@ def _message(watch: Any) -> str:
     return "; ".join(parts)
 
 
-def summary_row(watch: Any, now: float, found: list[str],
+def summary_row(watch: Watch, now: float, found: list[str],
                 redact: Callable[[str], str] = str) -> str:
     from jobwatch.closing import saved_summary
     from jobwatch.durations import format_duration
@@ -376,8 +380,8 @@ def summary_row(watch: Any, now: float, found: list[str],
     return "| " + " | ".join(md_cell(redact(cell)) for cell in cells) + " |\n"
 
 
-def summary_markdown(watches: list[Any], code: int, now: float, budget: int, *,
-                     concerns: Callable[[Any], list[str]] = job_concerns,
+def summary_markdown(watches: list[Watch], code: int, now: float, budget: int, *,
+                     concerns: Callable[[Watch], list[str]] = job_concerns,
                      redact: Callable[[str], str] = str) -> str:
     """The heading and table appended to the step summary, at most ``budget`` bytes of UTF-8:
     rows that do not fit are left out for one '… and N more jobs' line. '' when not even the
@@ -414,7 +418,7 @@ def run_outcome(code: int) -> str:
     return _CODE_OUTCOMES.get(code, "error")
 
 
-def output_text(watches: list[Any], code: int, delimiter: str | None = None
+def output_text(watches: list[Watch], code: int, delimiter: str | None = None
                 ) -> tuple[str, list[str]]:
     """The ``$GITHUB_OUTPUT`` record (outcome, exit-code, downloads as one path per line in
     GitHub's ``name<<DELIMITER`` form) and the paths left out of it: one holding a line break,
@@ -479,9 +483,9 @@ class GitHubActions:
     """A renderer around the plain (or quiet) one: its lines folded in a group, then the
     annotations, the step outputs and the step summary. Everything else is the inner one's."""
 
-    def __init__(self, inner: Any, stream: TextIO, env: Mapping[str, str],
+    def __init__(self, inner: Renderer, stream: TextIO, env: Mapping[str, str],
                  clock: Callable[[], float], *, group: bool = True, title: str | None = None,
-                 concerns: Callable[[Any], list[str]] = job_concerns,
+                 concerns: Callable[[Watch], list[str]] = job_concerns,
                  redact: Callable[[str], str] = str) -> None:
         self.inner = inner
         self.stream = actions_stream(stream)
@@ -496,7 +500,7 @@ class GitHubActions:
 
     # -- the group -------------------------------------------------------------------------
 
-    def start(self, watches: list[Any]) -> None:
+    def start(self, watches: list[Watch]) -> None:
         with self._lock:
             if self.group and not self._open:
                 self.stream.command(workflow_command("group", self.redact(
@@ -511,7 +515,7 @@ class GitHubActions:
                 self._open = False
                 self.stream.command("::endgroup::")
 
-    def finish(self, watches: list[Any], code: int) -> None:
+    def finish(self, watches: list[Watch], code: int) -> None:
         """Close the group (the closing lines, notes and errors stay in sight), let the inner
         renderer close, then conclude. Without watches (`download` says ``finish([], 0)``
         before its exit code is known) there is nothing to conclude: it calls ``conclude``."""
@@ -532,7 +536,7 @@ class GitHubActions:
 
     # -- after the group -------------------------------------------------------------------
 
-    def conclude(self, watches: list[Any], code: int) -> None:
+    def conclude(self, watches: list[Watch], code: int) -> None:
         for annotation in workflow_annotations(watches, code, self.concerns):
             self.stream.command(annotation.command(self.redact))
         output = self.env.get("GITHUB_OUTPUT")
@@ -548,7 +552,7 @@ class GitHubActions:
             self._append("GITHUB_STEP_SUMMARY", summary,
                          lambda size: self._summary(watches, code, SUMMARY_LIMIT - size))
 
-    def _summary(self, watches: list[Any], code: int, budget: int) -> str:
+    def _summary(self, watches: list[Watch], code: int, budget: int) -> str:
         text = summary_markdown(watches, code, self.clock(), budget, concerns=self.concerns,
                                 redact=self.redact)
         if not text:
@@ -568,13 +572,13 @@ class GitHubActions:
 
     # -- the rest is the inner renderer's --------------------------------------------------
 
-    def add(self, watch: Any) -> None:
+    def add(self, watch: Watch) -> None:
         self.inner.add(watch)
 
-    def update(self, watch: Any) -> None:
+    def update(self, watch: Watch) -> None:
         self.inner.update(watch)
 
-    def problem(self, watch: Any, text: str) -> None:
+    def problem(self, watch: Watch, text: str) -> None:
         self.inner.problem(watch, text)
 
     def tick(self, now: float) -> float | None:
@@ -588,11 +592,11 @@ class GitHubActions:
     def say(self, lines: list[str]) -> None:
         self.inner.say(lines)
 
-    def download_progress(self, watch: Any) -> Any:
+    def download_progress(self, watch: Watch) -> DownloadProgress:
         return self.inner.download_progress(watch)
 
 
-def _group_title(watches: list[Any]) -> str:
+def _group_title(watches: list[Watch]) -> str:
     if not watches:
         return "jobwatch"
     if len(watches) == 1:

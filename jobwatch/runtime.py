@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from jobwatch.errors import ConfigError, UsageError
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from jobwatch.adapters.base import Adapter
     from jobwatch.config import ConfigFile, Defaults
     from jobwatch.demo.state import State as DemoState
+    from jobwatch.http import Log
     from jobwatch.redact import Redactor
 
 # The profile that points every provider at a running `jobwatch demo --serve` (jobwatch.demo.
@@ -84,7 +85,7 @@ class Runtime:
             self.stderr.flush()
 
     @property
-    def request_log(self) -> Any:
+    def request_log(self) -> Log | None:
         return self.log if self.verbose else None
 
     def config_file_path(self) -> Path:

@@ -19,7 +19,7 @@ from jobwatch.errors import (
     UnreachableError,
     UsageError,
 )
-from jobwatch.http import open_response, origin_of, raise_if_transient
+from jobwatch.http import Log, open_response, origin_of, raise_if_transient
 from jobwatch.models import free_word_state, percent_fraction
 from jobwatch.text import printable
 
@@ -142,18 +142,18 @@ class Adapter(ABC):
 
     # -- talking and parsing ---------------------------------------------------------------
 
-    def fetch(self, client: httpx.Client, job_id: str, log: Any = None) -> Job:
+    def fetch(self, client: httpx.Client, job_id: str, log: Log | None = None) -> Job:
         response = open_response(client, self.status_url(job_id), credentials=self.credentials(),
                                  trusted=self.origin, redact=self.redact, log=log)
         payload, answer = self.check_answer(response, job_id, log)
         # The job is made from the answer model check_answer() read: one validation a poll.
         return self._normalized(lambda: self.from_answer(answer, payload), job_id, log)
 
-    def normalize(self, payload: Any, job_id: str, log: Any = None) -> Job:
+    def normalize(self, payload: Any, job_id: str, log: Log | None = None) -> Job:
         """The job an answer read elsewhere (a detail answer) describes."""
         return self._normalized(lambda: self.parse(payload), job_id, log)
 
-    def _normalized(self, parse: Callable[[], Job], job_id: str, log: Any) -> Job:
+    def _normalized(self, parse: Callable[[], Job], job_id: str, log: Log | None) -> Job:
         try:
             job = parse()
         except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
@@ -173,16 +173,16 @@ class Adapter(ABC):
         """What a parsed job needs from this adapter's profile (Claret: its file URLs)."""
         return job
 
-    def get_json(self, client: httpx.Client, url: str, job_id: str, log: Any = None) -> Any:
+    def get_json(self, client: httpx.Client, url: str, job_id: str, log: Log | None = None) -> Any:
         response = open_response(client, url, credentials=self.credentials(),
                                  trusted=self.origin, redact=self.redact, log=log)
         return self.check(response, job_id, log)
 
-    def check(self, response: httpx.Response, job_id: str, log: Any = None) -> Any:
+    def check(self, response: httpx.Response, job_id: str, log: Log | None = None) -> Any:
         """Turn an HTTP answer into JSON, or into the error a script can branch on."""
         return self.check_answer(response, job_id, log)[0]
 
-    def check_answer(self, response: httpx.Response, job_id: str, log: Any = None
+    def check_answer(self, response: httpx.Response, job_id: str, log: Log | None = None
                      ) -> tuple[Any, Answer]:
         """check(), keeping the answer model it read the JSON as: (payload, answer)."""
         status = response.status_code

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import httpx
+
+    from jobwatch.http import Log
     from jobwatch.models import Job
 
 
@@ -36,7 +39,7 @@ class ReportedError:
 class DetailEndpoint(Protocol):
     def detail_url(self, job_id: str) -> str: ...
 
-    def fetch_detail(self, client: Any, job_id: str, log: Any = None) -> Any:
+    def fetch_detail(self, client: httpx.Client, job_id: str, log: Log | None = None) -> Any:
         """The detail answer (JSON), checked like a poll's answer."""
 
     def wants_detail(self, job: Job) -> bool:

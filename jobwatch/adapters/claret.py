@@ -11,7 +11,11 @@ from jobwatch.models import Artifact, Job, JobState, fraction
 from jobwatch.text import shown
 
 if TYPE_CHECKING:
+    import httpx
+
     from jobwatch.adapters.answers.claret import ClaretAnswer
+    from jobwatch.adapters.answers.lenient import Answer
+    from jobwatch.http import Log
 
 STATES = {"pending": JobState.PENDING, "in_progress": JobState.RUNNING,
           "completed": JobState.SUCCEEDED, "failed": JobState.FAILED}
@@ -46,7 +50,8 @@ class ClaretAdapter(Adapter):
     def _path_values(self) -> dict[str, str]:
         return {"tenant": self.profile.get("tenant")}
 
-    def check_answer(self, response: Any, job_id: str, log: Any = None) -> tuple[Any, Any]:
+    def check_answer(self, response: httpx.Response, job_id: str, log: Log | None = None
+                     ) -> tuple[Any, Answer]:
         # Claret answers 422 "Job not found ..." for unknown jobs, not 404.
         if response.status_code == 422:
             body = json_or_none(response)
@@ -57,7 +62,7 @@ class ClaretAdapter(Adapter):
                                     hint=self.not_found_hint)
         return super().check_answer(response, job_id, log)
 
-    def probe_accepted(self, response: Any) -> bool:
+    def probe_accepted(self, response: httpx.Response) -> bool:
         # Only the documented 422 "Job not found ..." proves base_url, tenant and token; a 404
         # comes from a wrong base_url or tenant.
         if response.status_code != 422:

@@ -11,7 +11,10 @@ from jobwatch.models import Job, JobState, map_free_word, percent_fraction
 from jobwatch.text import has_control
 
 if TYPE_CHECKING:
+    import httpx
+
     from jobwatch.adapters.answers.merchantops import MerchantOpsDetail
+    from jobwatch.http import Log
 
 
 class MerchantOpsAdapter(Adapter):
@@ -40,7 +43,8 @@ class MerchantOpsAdapter(Adapter):
     def detail_url(self, job_id: str) -> str:
         return self.url(self.detail_path, job_id=job_id)
 
-    def fetch_detail(self, client: Any, job_id: str, log: Any = None) -> dict[str, Any]:
+    def fetch_detail(self, client: httpx.Client, job_id: str, log: Log | None = None
+                     ) -> dict[str, Any]:
         detail: dict[str, Any] = self.get_json(client, self.detail_url(job_id), job_id, log)
         return detail
 

@@ -4,9 +4,10 @@ the engine calls it from its loop's thread only (on_end work on a worker calls
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from jobwatch.downloads import DownloadProgress
     from jobwatch.engine.watch import Watch
 
 
@@ -21,7 +22,7 @@ class Renderer(Protocol):
     def finish(self, watches: list[Watch], code: int) -> None: ...
     def report_table(self, title: str, columns: list[str], rows: list[list[str]],
                      footer: str = "") -> None: ...
-    def download_progress(self, watch: Watch) -> Any: ...
+    def download_progress(self, watch: Watch) -> DownloadProgress: ...
     # Lines that are not jobwatch's own (an --on-end hook's output, already redacted and
     # printable), shown as they are: above the live rows, or between the plain lines. Called
     # from the hooks' thread, and after finish too (the last job's hook runs after it).
