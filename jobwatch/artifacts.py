@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from jobwatch.clock import SYSTEM_CLOCK, Clock
-from jobwatch.downloads import NULL_PROGRESS, DownloadProgress, download_file
+from jobwatch.downloads import download_file
 from jobwatch.errors import DownloadError, DownloadTimeout
 from jobwatch.http import Origin
+from jobwatch.progress import NULL_PROGRESS, DownloadProgress
 from jobwatch.safefs import (
     Parts,
     check_component,

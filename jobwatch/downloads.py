@@ -15,7 +15,7 @@ import os
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from jobwatch.clock import SYSTEM_CLOCK, Clock
 from jobwatch.errors import (
@@ -36,6 +36,7 @@ from jobwatch.http import (
     reason_phrase,
     retrying,
 )
+from jobwatch.progress import NULL_PROGRESS, DownloadProgress
 from jobwatch.safefs import (
     OpenDir,
     Parts,
@@ -63,27 +64,6 @@ STALL_BYTES = 1024
 STALL_WINDOW = 60.0
 
 
-class DownloadProgress(Protocol):
-    """Download progress callbacks. ``start``/``finish`` bracket each attempt (a retry starts
-    again); ``advance`` is called once per chunk written, with its size in bytes."""
-
-    def start(self, label: str, total: int | None) -> None: ...
-    def advance(self, n: int) -> None: ...
-    def finish(self, label: str, ok: bool) -> None: ...
-
-
-class NullProgress:
-    def start(self, label: str, total: int | None) -> None:
-        pass
-
-    def advance(self, n: int) -> None:
-        pass
-
-    def finish(self, label: str, ok: bool) -> None:
-        pass
-
-
-NULL_PROGRESS = NullProgress()  # stateless, so one shared instance is a safe default
 
 
 def download_file(client: httpx.Client, url: str, directory: Path | OpenDir, name: str, *,

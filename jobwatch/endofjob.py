@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from jobwatch.adapters.base import Adapter
     from jobwatch.adapters.capabilities import ReportedError
     from jobwatch.artifacts import ArtifactReport, Saved
-    from jobwatch.downloads import DownloadProgress
     from jobwatch.engine import Renderer, Watch
     from jobwatch.models import Job
+    from jobwatch.progress import DownloadProgress
     from jobwatch.safefs import Parts
 
 

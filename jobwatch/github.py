@@ -70,8 +70,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from jobwatch.text import printable
 
 if TYPE_CHECKING:
-    from jobwatch.downloads import DownloadProgress
     from jobwatch.engine import Renderer, Watch
+    from jobwatch.progress import DownloadProgress
 
 ERRORS_SHOWN = 9  # GitHub keeps 10 per step; one is left for the runner's "exit code 1" line
 WARNINGS_SHOWN = 10

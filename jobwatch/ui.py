@@ -28,9 +28,9 @@ from jobwatch.words import human_size, progress_text, state_word
 
 if TYPE_CHECKING:
     from jobwatch.adapters.capabilities import ReportedError
-    from jobwatch.downloads import DownloadProgress
     from jobwatch.engine import Watch
     from jobwatch.models import Job
+    from jobwatch.progress import DownloadProgress
 
 STATE_COLORS = {"succeeded": "32", "failed": "31", "canceled": "33", "running": "36",
                 "pending": "34", "unknown": "35"}
@@ -377,7 +377,7 @@ class QuietRenderer:
                      footer: str = "") -> None: ...
 
     def download_progress(self, watch: Watch) -> DownloadProgress:
-        from jobwatch.downloads import NullProgress
+        from jobwatch.progress import NullProgress
 
         return NullProgress()
 

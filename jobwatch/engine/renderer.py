@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from jobwatch.downloads import DownloadProgress
     from jobwatch.engine.watch import Watch
+    from jobwatch.progress import DownloadProgress
 
 
 class Renderer(Protocol):

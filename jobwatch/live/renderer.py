@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
     from rich.spinner import Spinner
 
-    from jobwatch.downloads import DownloadProgress
     from jobwatch.engine import Watch
+    from jobwatch.progress import DownloadProgress
 
 
 class LiveRenderer:
