@@ -291,11 +291,15 @@ def resolve_profile(config: ConfigFile, provider: str, name: str,
     if name not in sections and name != "default":
         from difflib import get_close_matches
 
+        from jobwatch.runtime import DEMO_PROFILE
+
         known = ", ".join(sections) or "none"
-        close = get_close_matches(name, list(sections), n=1)
+        # -p demo, the simulator's profile, is there without a section: it is suggested too.
+        close = get_close_matches(name, [*sections, DEMO_PROFILE], n=1)
         guess = f"did you mean '{close[0]}'? " if close else ""
         raise ConfigError(
-            f"unknown profile '{name}' for {provider} (profiles in {config.path}: {known})",
+            f"unknown profile '{name}' for {provider} (profiles in {config.path}: {known}; "
+            f"built in: {DEMO_PROFILE})",
             hint=f"{guess}add a [{provider}.{name}] section, or choose another profile "
                  f"(--profile, or {provider}@PROFILE:JOB_ID)",
         )

@@ -241,6 +241,14 @@ def test_unknown_profile_is_a_config_error(run_cli, fake, tmp_path) -> None:
     assert fake.requests == []
 
 
+def test_a_misspelt_demo_profile_suggests_the_built_in_one(run_cli) -> None:
+    result = run_cli("status", "claret@demx:1")
+    assert_clean_error(result, 6)
+    assert "unknown profile 'demx' for claret" in result.stderr
+    assert "built in: demo" in result.stderr
+    assert "hint: did you mean 'demo'?" in result.stderr
+
+
 def test_unknown_profile_from_env_without_file(run_cli, fake) -> None:
     result = run_cli("status", "claret", "12345",
                      env={**provider_env(fake, "claret"), "JOBWATCH_PROFILE": "prod"})
