@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -104,6 +105,39 @@ Amount = StrictInt | Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Text = StrictStr | None
 
 
+def utc_time(text: str | None) -> str | None:
+    """A provider's time as UTC ending in Z: "2024-01-01T12:00:00+02:00" is
+    "2024-01-01T10:00:00Z"; text already in UTC with a Z is kept as written (its precision
+    too); a time without an offset is taken as UTC (the four APIs send UTC); text that is no
+    ISO 8601 time is null, like any field of the wrong type (``raw`` keeps it)."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    try:
+        # Python 3.10's fromisoformat does not read a trailing Z.
+        moment = datetime.fromisoformat(stripped[:-1] + "+00:00" if stripped[-1:] in "Zz"
+                                        and stripped else stripped)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    elif _UTC_TEXT.match(stripped):
+        return stripped  # already UTC: as the provider wrote it
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first year
+        return None
+    spec = ("seconds" if not moment.microsecond else
+            "milliseconds" if not moment.microsecond % 1000 else "microseconds")
+    return moment.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+Time = Annotated[StrictStr | None, AfterValidator(utc_time)]
+UTC_TEXT = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"  # what utc_time gives
+UTC_PATTERN: dict[str, Any] = {"pattern": UTC_TEXT}
+_UTC_TEXT = re.compile(UTC_TEXT)
+
+
 def _utc_text(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
@@ -118,7 +152,7 @@ UtcTime = Annotated[
     AwareDatetime,
     PlainSerializer(_utc_text, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time",
-                    "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"},
+                    "pattern": UTC_TEXT},
                    mode="serialization"),
     Field(default_factory=_now, description="when this happened: ISO 8601, UTC (ends in Z)"),
 ]
@@ -190,9 +224,15 @@ class Job(JobRef):
     message: Text = Field(default=None, description="the provider's current step, reason or "
                                                     "error message")
     job_type: Text = Field(default=None, description="the provider's name for the kind of job")
-    created_at: Text = Field(default=None, description="as the provider wrote it (ISO 8601)")
-    started_at: Text = Field(default=None, description="as the provider wrote it (ISO 8601)")
-    finished_at: Text = Field(default=None, description="as the provider wrote it (ISO 8601)")
+    created_at: Time = Field(default=None, json_schema_extra=UTC_PATTERN,
+                      description="ISO 8601, UTC, ending in Z (a time with another offset "
+                                  "is converted)")
+    started_at: Time = Field(default=None, json_schema_extra=UTC_PATTERN,
+                      description="ISO 8601, UTC, ending in Z (a time with another offset "
+                                  "is converted)")
+    finished_at: Time = Field(default=None, json_schema_extra=UTC_PATTERN,
+                      description="ISO 8601, UTC, ending in Z (a time with another offset "
+                                  "is converted)")
     url: Text = Field(default=None, description="the job's page in the provider's web UI")
     artifacts: list[Artifact] = Field(default_factory=list,
                                       description="files to download when the job ends")

@@ -135,3 +135,17 @@ def test_a_count_too_large_for_a_float_is_answering_badly(run_cli, fake) -> None
     result = run_cli("status", "claret", "1", env=provider_env(fake, "claret"))
     assert_clean_error(result, 7)
     assert "unexpected shape" in result.stderr
+
+
+def test_times_with_another_offset_come_out_in_utc_and_raw_keeps_them(run_cli, fake) -> None:
+    payload = {"message": "ok", "content": {
+        "job_log_id": 7, "status": "completed", "progress": {"completed_steps": 8,
+                                                              "total_steps": 8},
+        "timestamps": {"started_at": "2024-01-01T12:00:00+02:00",
+                       "completed_at": "2024-01-01 10:02:30"}}}
+    result, _ = status_json(run_cli, fake, "claret", payload)
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout)
+    assert (line["started_at"], line["finished_at"]) == ("2024-01-01T10:00:00Z",
+                                                         "2024-01-01T10:02:30Z")
+    assert line["raw"]["content"]["timestamps"] == payload["content"]["timestamps"]

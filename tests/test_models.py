@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from jobwatch.models import (
     JSON_KEYS,
+    UTC_TEXT,
     Artifact,
     DownloadEvent,
     EndEvent,
@@ -200,3 +202,24 @@ def test_a_percentage_becomes_the_fraction_a_person_would_write(percent, fractio
     assert percent_fraction(percent) == fraction
     if fraction is not None:
         assert json.dumps(percent_fraction(percent)) == json.dumps(fraction)
+
+
+@pytest.mark.parametrize(("given", "shown"), [
+    ("2024-01-01T10:00:00Z", "2024-01-01T10:00:00Z"),
+    ("2024-05-02T14:02:51.117Z", "2024-05-02T14:02:51.117Z"),  # as written, precision too
+    ("2024-01-01T12:00:00+02:00", "2024-01-01T10:00:00Z"),
+    ("2024-01-01T10:00:00.5-01:00", "2024-01-01T11:00:00.500Z"),
+    ("2024-01-01T10:00:00+00:00", "2024-01-01T10:00:00Z"),
+    ("2024-01-01T10:00:00z", "2024-01-01T10:00:00Z"),
+    ("2024-01-01 10:02:30", "2024-01-01T10:02:30Z"),  # no offset: UTC
+    ("2024-01-01T10:00Z", "2024-01-01T10:00:00Z"),
+    ("yesterday", None), ("", None), ("2024-13-01T00:00:00Z", None),
+    ("0001-01-01T00:00:00+01:00", None),  # before the first year, in UTC
+    (None, None),
+])
+def test_job_times_are_utc_ending_in_z(given, shown) -> None:
+    job = Job(provider="claret", job_id="1", state=JobState.RUNNING, status="in_progress",
+              created_at=given, started_at=given, finished_at=given)
+    assert (job.created_at, job.started_at, job.finished_at) == (shown, shown, shown)
+    if shown is not None:
+        assert re.fullmatch(UTC_TEXT, shown)
