@@ -67,15 +67,26 @@ def _resolve(runtime: Runtime, provider: str, name: str) -> Profile:
                            default_base_url=ADAPTERS[provider].default_base_url)
 
 
-def _shown(key: str, value: Any, runtime: Runtime) -> str:
+def _shown(key: str, value: Any) -> str:
+    """A value as TOML, with what must not be printed hidden: tokens, header values, and the
+    password of a URL (a base_url carrying one is refused, but shown first)."""
     if key == "token":
         return '"***"'
     if key == "headers":
-        return "{" + ", ".join(f'{k} = "***"' for k in value) + "}"
+        return "{" + ", ".join(f'{json.dumps(k)} = "***"' for k in value) + "}"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        from jobwatch.redact import redact_url
+
+        return json.dumps(redact_url(value))
+    return json.dumps(value)
+
+
+def _note(key: str, value: Any, runtime: Runtime) -> str:
     if key == "token_env":
-        state = "set" if value in runtime.env else "NOT SET"
-        return f"{json.dumps(value)}  ({state})"
-    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+        return "; " + ("set" if value in runtime.env else "NOT SET") + " in the environment"
+    return ""
 
 
 def render_config(runtime: Runtime) -> str:
@@ -90,7 +101,8 @@ def render_config(runtime: Runtime) -> str:
         profile = _resolve(runtime, provider, name)
         lines.append(f"\n[{provider}.{name}]")
         for key, found in profile.values.items():
-            lines.append(f"{key} = {_shown(key, found.value, runtime)}  # {found.source}")
+            lines.append(f"{key} = {_shown(key, found.value)}  # {found.source}"
+                         f"{_note(key, found.value, runtime)}")
     if not profiles:
         lines.append(f"\n# no profiles yet: {_no_profiles_hint(config)}, or set "
                      "JOBWATCH_<PROVIDER>_TOKEN and friends")

@@ -249,6 +249,22 @@ def test_a_misspelt_demo_profile_suggests_the_built_in_one(run_cli) -> None:
     assert "hint: did you mean 'demo'?" in result.stderr
 
 
+def test_config_show_hides_a_password_in_a_base_url(run_cli, tmp_path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[claret.default]\nbase_url = "https://user:pa55word@plan.example.com"\n'
+                      'token = "t0ken-abc"\ntenant = "acme"\n')
+    shown = run_cli("--config", str(config), "config", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert "pa55word" not in shown.stdout and "user:***@plan.example.com" in shown.stdout
+    for base_url in ("https://user:pa55word@plan.example.com/x#frag",
+                     "ftp://user:pa55word@plan.example.com"):
+        config.write_text(f'[claret.default]\nbase_url = "{base_url}"\ntoken = "t0ken-abc"\n'
+                          'tenant = "acme"\n')
+        result = run_cli("--config", str(config), "status", "claret", "1")
+        assert_clean_error(result, 6)
+        assert "pa55word" not in result.stderr and "user:***@" in result.stderr
+
+
 def test_unknown_profile_from_env_without_file(run_cli, fake) -> None:
     result = run_cli("status", "claret", "12345",
                      env={**provider_env(fake, "claret"), "JOBWATCH_PROFILE": "prod"})
@@ -725,6 +741,12 @@ def test_config_show_redacts_secrets_and_names_sources(run_cli, tmp_path) -> Non
         'base_url = "http://127.0.0.1:1234"  # env JOBWATCH_CLARET_BASE_URL'
     assert "STAGING_TOK" in line("token_env", "[claret.staging]")
     assert "NOT SET" in line("token_env", "[claret.staging]")
+    # What it prints is TOML: a file could be started from it.
+    import tomllib
+
+    shown = tomllib.loads(out)
+    assert shown["claret"]["staging"]["token_env"] == "STAGING_TOK"
+    assert shown["claret"]["default"]["headers"]["X-Api-Key"] == "***"
     # A provider configured by the environment alone shows up, with its defaults.
     assert line("base_url", "[merchantops.default]") == \
         'base_url = "https://api.merchantops.ai"  # default'
