@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 from jobwatch import long_running
-from jobwatch.errors import ExitCode, StillRunningError, UsageError
+from jobwatch.errors import ExitCode, JobwatchError, StillRunningError, UsageError
 from jobwatch.refs import JobRef
 from jobwatch.runtime import Runtime
 
@@ -52,10 +52,15 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
     slots: list[int] = []  # where each of ``watches`` has its code
     with runtime.client(first, pool_size=min(16, len(jobs))) as client:
         answers = look_up(runtime, jobs, adapters, client, quiet=output.progress == "quiet")
+        # --json: a line for every job given, in command-line order; a job that could not be
+        # read gets one as `wait --json` gives it (outcome not_found, auth or unreachable).
+        unread = {id(a): _unread(a.ref, a.error) for a in answers if a.error is not None}
+        reported = [unread.get(id(a)) for a in answers]
         if len(answers) == 1 and answers[0].error is not None:
+            output.ended([w for w in reported if w is not None])
             raise answers[0].error
         renderer.start([])
-        for answer in answers:
+        for n, answer in enumerate(answers):
             if answer.error is not None:
                 codes.append(int(answer.error.exit_code))
                 _say(runtime, f"{_label(answer.ref)}: {answer.error.message}", answer.error.hint)
@@ -64,6 +69,7 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
                                                 len(answers) == 1, resume)))
             else:
                 watches.append(_watch(answer.ref, answer.job))
+                reported[n] = watches[-1]
                 codes.append(0)
                 slots.append(len(codes) - 1)
         try:
@@ -74,7 +80,7 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
             _interrupted(runtime, output, renderer, watches, resume)
             raise
         renderer.finish([], 0)
-    output.ended(watches)
+    output.ended([w for w in reported if w is not None])
     output.saved_paths(watches)
     for watch in watches:
         if not watch.downloads and not watch.download_failures and output.progress != "quiet":
@@ -109,6 +115,18 @@ def _watch(ref: JobRef, job: Job | None = None) -> Watch:
     now = time.monotonic()
     return Watch(ref.provider, ref.job_id, profile=ref.profile or "default", started=now,
                  job=job, ended_at=now)
+
+
+def _unread(ref: JobRef, error: JobwatchError | None) -> Watch | None:
+    """The watch of a job its provider would not tell about, for its --json line; None for
+    an error no job outcome names."""
+    outcome = {ExitCode.NOT_FOUND: "not_found", ExitCode.AUTH: "auth",
+               ExitCode.UNREACHABLE: "unreachable"}.get(error.exit_code) if error else None
+    if outcome is None:
+        return None
+    watch = _watch(ref)
+    watch.error, watch.outcome = error, outcome
+    return watch
 
 
 def _label(ref: JobRef) -> str:

@@ -94,3 +94,21 @@ def test_an_interrupted_download_says_how_to_fetch_the_rest(fake, tmp_path: Path
         ("1", "succeeded"), ("2", "interrupted"), ("3", "interrupted")]
     assert lines[0]["downloads"][0]["path"] == "out/claret-1/output/a.csv"
     assert not list(work.rglob("*.part"))
+
+
+def test_json_has_a_line_for_each_job_that_could_not_be_read(run_cli, fake) -> None:
+    # As `wait --json` does: not found, refused and unreachable jobs get their line, in
+    # command-line order; a job still running gets none (no outcome says "running").
+    _files(fake, 1, "a.csv")
+    route_claret(fake, 2, Reply(422, b'{"message": "Job not found: 2"}'))
+    route_claret(fake, 3, claret(3, "in_progress", 3, 8))
+    result = run_cli("download", "claret", "2", "1", "3", "--json", env=env(fake))
+    assert result.returncode == 4, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["job_id"], line["outcome"]) for line in lines] == [
+        ("2", "not_found"), ("1", "succeeded")]
+    assert "not found" in lines[0]["message"] and lines[0]["downloads"] == []
+    alone = run_cli("download", "claret", "2", "--json", env=env(fake))
+    assert alone.returncode == 4
+    assert [json.loads(line)["outcome"] for line in alone.stdout.splitlines()] == ["not_found"]
+    assert alone.stderr.startswith("jobwatch: error: claret job 2 not found")
