@@ -86,7 +86,7 @@ class Output:
         from jobwatch.ui import PlainRenderer, QuietRenderer
 
         if self.progress == "quiet":
-            return QuietRenderer(self.stderr)
+            return QuietRenderer(self.stderr, resume=resume or no_resume, resumable=resumable)
         if self.progress == "live":
             from jobwatch.live.renderer import LiveRenderer
 

@@ -360,10 +360,14 @@ class _PlainDownloads:
 
 
 class QuietRenderer:
-    """--quiet: nothing but errors."""
+    """--quiet: nothing but errors. Ctrl-C is one: it is said, with the command that resumes
+    (a timeout is not: exit 124 says it)."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, resume: Resume = no_resume,
+                 resumable: bool = True) -> None:
         self.stream = stream
+        self.resume = resume
+        self.resumable = resumable
 
     def start(self, watches: list[Watch]) -> None: ...
     def add(self, watch: Watch) -> None: ...
@@ -388,6 +392,13 @@ class QuietRenderer:
 
     def finish(self, watches: list[Watch], code: int) -> None:
         self.stream.write(error_lines(watches))
+        if code == 130:
+            end = closing(watches, code, self.resume, self.resumable)
+            lines = ["jobwatch: error: interrupted"]
+            for command in end.resume:
+                first, *rest = command.split("\n")
+                lines += [f"hint: resume with: {first}", *rest]
+            _write_lines(self.stream, lines)
 
 
 def _write_lines(stream: TextIO, lines: list[str]) -> None:

@@ -224,3 +224,17 @@ def test_a_signal_during_a_long_retry_after_wait_stops_at_once(fake, tmp_path) -
     assert time.monotonic() - sent < within(1.5)
     assert proc.returncode == 130, said + stderr
     assert "retrying in 2m" in said or "retrying in 120s" in said
+
+
+def test_ctrl_c_under_quiet_is_said_with_the_command_that_resumes(fake, tmp_path) -> None:
+    # --quiet prints nothing but errors; an interrupted watch is one (a timeout is not: 124).
+    route_claret(fake, 70, running(70))
+    proc = _popen_wait(fake, tmp_path, "claret", "70", *FAST, "-q")
+    wait_for_requests(fake, 1)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 130, stderr
+    assert stdout == ""
+    assert stderr.splitlines() == ["jobwatch: error: interrupted",
+                                   "hint: resume with: jobwatch wait claret 70 --interval 0.2 "
+                                   "--quiet"], stderr
