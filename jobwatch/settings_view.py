@@ -90,6 +90,8 @@ def _note(key: str, value: Any, runtime: Runtime) -> str:
 
 
 def render_config(runtime: Runtime) -> str:
+    from jobwatch.runtime import DEMO_PROFILE
+
     config = runtime.config()
     lines = [f"# config file: {config.path} ({'found' if config.exists else 'not found'})"]
     defaults = runtime.defaults()
@@ -97,6 +99,18 @@ def render_config(runtime: Runtime) -> str:
         lines.append("\n[defaults]")
         lines += [f"{k} = {json.dumps(v.value)}  # {v.source}" for k, v in defaults.values.items()]
     profiles = _profiles(runtime)
+    if runtime.profile_chosen:  # `config show -p staging`: the staging profiles only
+        chosen = [(p, n) for p, n in profiles if n == runtime.profile]
+        if not chosen and runtime.profile == DEMO_PROFILE:
+            lines.append(f"\n# -p {DEMO_PROFILE}: every provider's simulator, served by "
+                         "`jobwatch demo --serve` (see `jobwatch config check -p demo`)")
+            return runtime.redact("\n".join(lines)) + "\n"
+        if not chosen:
+            known = ", ".join(sorted({n for _, n in profiles})) or "none"
+            raise ConfigError(f"no profile named '{runtime.profile}' to show in {config.path} "
+                              f"or the environment (profiles: {known})",
+                              hint="leave out --profile to show every profile")
+        profiles = chosen
     for provider, name in profiles:
         profile = _resolve(runtime, provider, name)
         lines.append(f"\n[{provider}.{name}]")

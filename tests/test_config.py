@@ -982,3 +982,17 @@ def test_resolve_token_names_its_source(tmp_path) -> None:
     token = resolve_token(profile, {"JT": "tok_x"})
     assert token.value == "tok_x"
     assert "JT" in token.source
+
+
+def test_config_show_with_a_profile_shows_that_profile_only(run_cli, fake, tmp_path) -> None:
+    config = two_profiles(tmp_path, fake)
+    staging = run_cli("--config", str(config), "config", "show", "-p", "staging")
+    assert staging.returncode == 0, staging.stderr
+    assert "[claret.staging]" in staging.stdout and "[claret.default]" not in staging.stdout
+    every = run_cli("--config", str(config), "config", "show")
+    assert "[claret.staging]" in every.stdout and "[claret.default]" in every.stdout
+    unknown = run_cli("--config", str(config), "config", "show", "-p", "nosuch")
+    assert_clean_error(unknown, 6)
+    assert "no profile named 'nosuch' to show" in unknown.stderr
+    demo = run_cli("--config", str(config), "config", "show", "-p", "demo")
+    assert demo.returncode == 0 and "jobwatch demo --serve" in demo.stdout
