@@ -216,4 +216,4 @@ def run(args: list[str], secrets: set[str]) -> int | None:
     return wait_command(runtime, waiting.jobs, opts, json_output=waiting.flag("json_output"),
                         events=waiting.flag("events"), quiet=waiting.flag("quiet"),
                         resume=Resume.given(waiting.resume_options(), runtime.profile,
-                                            runtime.config_path))
+                                            runtime.config_path, runtime.verbose))

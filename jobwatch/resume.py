@@ -40,15 +40,17 @@ class Resume:
 
     @classmethod
     def from_context(cls, ctx: Context | None, profile: str = "default",
-                     config: str | None = None) -> Resume:
-        return cls.given(given_options(ctx) if ctx is not None else [], profile, config)
+                     config: str | None = None, verbose: bool = False) -> Resume:
+        return cls.given(given_options(ctx) if ctx is not None else [], profile, config,
+                         verbose)
 
     @classmethod
     def given(cls, options: Iterable[tuple[str, tuple[str, ...]]], profile: str = "default",
-              config: str | None = None) -> Resume:
-        """From the options as given_options reads them (jobwatch.fastpath reads them too)."""
+              config: str | None = None, verbose: bool = False) -> Resume:
+        """From the options as given_options reads them (jobwatch.fastpath reads them too),
+        and the run's global options, however they were given (flag or environment)."""
         common = (["--profile", profile] if profile != "default" else []) + (
-            ["--config", config] if config else [])
+            ["--config", config] if config else []) + (["--verbose"] if verbose else [])
         return cls(tuple(options), profile, config, tuple(common))
 
     def words(self, names: Iterable[str] | None = None) -> list[str]:

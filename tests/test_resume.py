@@ -138,6 +138,17 @@ def test_resume_command_for_ids_starting_with_a_dash_works_as_printed(fake, run_
     assert again.returncode == 124, again.stderr
 
 
+@pytest.mark.parametrize("verbose", [["-v"], ["--verbose"], ["-vp", "default"]])
+def test_resume_repeats_verbose_wherever_it_was_given(fake, run_cli, verbose) -> None:
+    from tests.test_wait import running
+
+    fake.route("/acme/api/v1/imports/status/5", running(5))
+    result = run_cli(*verbose, "wait", "claret", "5", "--timeout", "0.3",
+                     env=env(fake, "claret"))
+    assert result.returncode == 124, result.stderr
+    assert "resume with: jobwatch wait claret 5 --verbose --timeout 0.3" in result.stderr
+
+
 def test_a_demo_watch_says_it_stopped_and_prints_no_resume_command(fake, tmp_path) -> None:
     # For `jobwatch demo`, whose simulator stops with it: watch_jobs(resume=None).
     import io

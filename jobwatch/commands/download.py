@@ -45,5 +45,5 @@ def download(ctx: typer.Context, jobs: JobsArg, download_dir: DirOpt = None,
     run = runtime(ctx)
     refs = parse_refs(jobs, stderr=run.stderr)
     return run_download(run, refs, Output.choose(run, json_output=json_output, quiet=quiet),
-                        Resume.from_context(ctx, run.profile, run.config_path),
+                        Resume.from_context(ctx, run.profile, run.config_path, run.verbose),
                         download_dir=download_dir, artifacts=artifacts)

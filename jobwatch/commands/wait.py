@@ -87,4 +87,5 @@ def wait(
                        follow_related=follow_related, not_found_grace=not_found_grace,
                        on_end=on_end)
     return wait_command(run, jobs, opts, json_output=json_output, events=events, quiet=quiet,
-                        resume=Resume.from_context(ctx, run.profile, run.config_path))
+                        resume=Resume.from_context(ctx, run.profile, run.config_path,
+                                                   run.verbose))
