@@ -28,7 +28,7 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
     jobs' own outcomes (which the JSON lines give, by the same rule as `wait`); 3 while a job
     runs; for several jobs, the code of the first in command-line order that is not 0."""
     from jobwatch.adapters import ADAPTERS
-    from jobwatch.endofjob import download_root, parse_categories
+    from jobwatch.endofjob import check_download_dir, download_root, parse_categories
     from jobwatch.lookup import adapters_for, look_up
     from jobwatch.refs import unique
     from jobwatch.resume import command
@@ -42,6 +42,7 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
                               + command("status", [_watch(ref)], resume.words([]),
                                         resume.profile))
     categories = parse_categories(artifacts, list(dict.fromkeys(r.provider for r in jobs)))
+    check_download_dir(download_dir)
     adapters = adapters_for(runtime, jobs)
     root = download_root(runtime, download_dir)
     renderer = output.renderer(time.monotonic, title="jobwatch: downloading")

@@ -27,7 +27,15 @@ if TYPE_CHECKING:
     from jobwatch.safefs import Parts
 
 
+def check_download_dir(flag: str | None) -> None:
+    """A usage error for `--download-dir=` (checked before the config is read)."""
+    if flag is not None and not flag.strip():
+        raise UsageError("--download-dir needs a directory, not an empty value",
+                         hint="give a path, or leave the option out for the current directory")
+
+
 def download_root(runtime: Runtime, flag: str | None) -> Path:
+    check_download_dir(flag)
     chosen = flag or runtime.defaults().get("download_dir")
     return Path(os.path.expanduser(str(chosen))) if chosen else Path.cwd()
 

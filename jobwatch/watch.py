@@ -99,10 +99,11 @@ class _Plan:
 
 
 def _plan(runtime: Runtime, jobs: list[JobRef], opts: WaitOptions) -> _Plan:
-    from jobwatch.endofjob import download_root, parse_categories
+    from jobwatch.endofjob import check_download_dir, download_root, parse_categories
     from jobwatch.onend import on_end_command
 
     categories = parse_categories(opts.artifacts, list(dict.fromkeys(r.provider for r in jobs)))
+    check_download_dir(opts.download_dir)
     # Parsed before the config is read: a usage error (2) comes before any config error (6).
     if opts.on_end is not None:
         on_end_command(runtime, opts.on_end)  # "" is a usage error

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import clean_env
+from tests.conftest import assert_clean_error, clean_env
 from tests.fakeserver import FakeServer, Reply
 from tests.helpers import as_from_a_terminal
 from tests.test_wait import claret, env, route_claret
@@ -112,3 +112,14 @@ def test_json_has_a_line_for_each_job_that_could_not_be_read(run_cli, fake) -> N
     assert alone.returncode == 4
     assert [json.loads(line)["outcome"] for line in alone.stdout.splitlines()] == ["not_found"]
     assert alone.stderr.startswith("jobwatch: error: claret job 2 not found")
+
+
+@pytest.mark.parametrize("command", ["wait", "download"])
+@pytest.mark.parametrize("value", ["--download-dir=", "--download-dir= "])
+def test_an_empty_download_dir_is_a_usage_error_before_the_config(run_cli, command,
+                                                                   value) -> None:
+    # No token anywhere: the usage error (2) comes before the config error (6).
+    result = run_cli(command, "claret", "1", value)
+    assert_clean_error(result, 2)
+    assert "--download-dir needs a directory" in result.stderr
+    assert list(run_cli.cwd.iterdir()) == []
