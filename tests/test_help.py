@@ -86,6 +86,16 @@ def test_help_lists_every_exit_code_the_command_can_end_with(command: str,
     assert [int(n) for n in re.findall(r"(?:^|, )(\d+) ", listed)] == codes, listed
 
 
+@pytest.mark.parametrize("group", [[], ["config"]])
+def test_command_summaries_are_whole_sentences(run_cli, group: list[str]) -> None:
+    # Click cuts a summary it finds too long at "...": each is written to fit.
+    result = run_cli(*group, "--help", env={"COLUMNS": "80"})
+    commands = result.stdout.split("Commands:", 1)[1].splitlines()
+    summaries = [line.split(None, 1)[1] for line in commands if line.strip()]
+    assert summaries and all(s.endswith(".") and not s.endswith("...") for s in summaries), \
+        summaries
+
+
 def test_bare_jobwatch_shows_help_without_an_empty_error(run_cli) -> None:
     result = run_cli()
     assert result.returncode == 2

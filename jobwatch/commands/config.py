@@ -46,7 +46,8 @@ def path(ctx: typer.Context) -> int:
     return 0
 
 
-@config_app.command("show", cls=JobwatchCommand, epilog=SHOW_EXAMPLES)
+@config_app.command("show", cls=JobwatchCommand, epilog=SHOW_EXAMPLES,
+                    short_help="Show the resolved config, secrets hidden, with sources.")
 def show(ctx: typer.Context) -> int:
     """Show the resolved config, every secret redacted, each value with its source."""
     from jobwatch.settings_view import render_config
@@ -68,7 +69,8 @@ def init(ctx: typer.Context, force: Annotated[bool, typer.Option(
     return 0
 
 
-@config_app.command("check", cls=JobwatchCommand, epilog=CHECK_EXAMPLES)
+@config_app.command("check", cls=JobwatchCommand, epilog=CHECK_EXAMPLES,
+                    short_help="Check the file and try each profile's token once.")
 def check(ctx: typer.Context) -> int:
     """Validate the file and make one authenticated request per profile: ok, auth refused,
     not found (wrong base_url or tenant) or unreachable, with where the token came from.
