@@ -742,7 +742,7 @@ def test_config_show_redacts_secrets_and_names_sources(run_cli, tmp_path) -> Non
     assert "STAGING_TOK" in line("token_env", "[claret.staging]")
     assert "NOT SET" in line("token_env", "[claret.staging]")
     # What it prints is TOML: a file could be started from it.
-    import tomllib
+    from tests.test_docs import tomllib
 
     shown = tomllib.loads(out)
     assert shown["claret"]["staging"]["token_env"] == "STAGING_TOK"
