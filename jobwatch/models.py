@@ -105,6 +105,9 @@ Amount = StrictInt | Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Text = StrictStr | None
 
 
+_FRACTION = re.compile(r"(?<=:\d\d)\.(\d+)")  # of the seconds
+
+
 def utc_time(text: str | None) -> str | None:
     """A provider's time as UTC ending in Z: "2024-01-01T12:00:00+02:00" is
     "2024-01-01T10:00:00Z"; text already in UTC with a Z is kept as written (its precision
@@ -113,10 +116,12 @@ def utc_time(text: str | None) -> str | None:
     if text is None:
         return None
     stripped = text.strip()
+    # Python 3.10's fromisoformat reads neither a trailing Z nor a fraction of other than 3
+    # or 6 digits: both are given to it in the form it reads.
+    iso = stripped[:-1] + "+00:00" if stripped[-1:] in ("Z", "z") else stripped
+    iso = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), iso, count=1)
     try:
-        # Python 3.10's fromisoformat does not read a trailing Z.
-        moment = datetime.fromisoformat(stripped[:-1] + "+00:00" if stripped[-1:] in "Zz"
-                                        and stripped else stripped)
+        moment = datetime.fromisoformat(iso)
     except ValueError:
         return None
     if moment.tzinfo is None:
