@@ -41,7 +41,7 @@ ConfigOpt = Annotated[str | None, typer.Option(
 ProfileOpt = Annotated[str | None, typer.Option(
     "--profile", "-p", metavar="NAME", autocompletion=_complete_profile,
     help="Profile within each provider's config sections (default: default; env: "
-         "JOBWATCH_PROFILE). A reference's own @PROFILE wins for its job.")]
+         "JOBWATCH_PROFILE).")]
 VerboseOpt = Annotated[bool, typer.Option(
     "--verbose", "-v", help="One stderr line per HTTP request (secrets redacted).")]
 
@@ -190,9 +190,9 @@ def _complete_categories(ctx: typer.Context, args: list[str], incomplete: str) -
 JobsArg = Annotated[list[str], typer.Argument(
     metavar="JOBS", hidden=True, show_default=False, autocompletion=_complete_jobs)]
 JOBS_HELP = (f"JOBS is PROVIDER JOB_ID... ({names_text()}, then its job ids), or "
-             "PROVIDER[@PROFILE]:JOB_ID..., which may mix providers and profiles; - reads "
-             "them from stdin, one per line. `jobwatch providers` shows each provider's id "
-             "form.")
+             "PROVIDER[@PROFILE]:JOB_ID..., which may mix providers and profiles (a "
+             "reference's own @PROFILE wins over --profile for its job); - reads them from "
+             "stdin, one per line. `jobwatch providers` shows each provider's id form.")
 DirOpt = Annotated[str | None, typer.Option(
     "--download-dir", metavar="DIR",
     help="Where artifacts go (default: defaults.download_dir, else the current directory).")]
