@@ -88,3 +88,12 @@ def _where_credentials_stand(secrets: frozenset[str]) -> list[re.Pattern[str]]:
 def redact_url(text: str) -> str:
     """``text`` with the password of any URL in it hidden (a proxy's user:password@)."""
     return re.sub(r"(://[^/@\s:]*:)[^/@\s]*@", r"\1***@", text)
+
+
+def redact_userinfo(url: str) -> str:
+    """One URL value (a base_url) with all that comes before its last @ hidden, scheme kept:
+    a password holding / or @, or a URL without a scheme, leaves nothing of itself."""
+    if "@" not in url:
+        return url
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", url)
+    return (scheme.group(0) if scheme else "") + "***@" + url.rpartition("@")[2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from jobwatch.config import PROVIDERS, Profile, profile_names, resolve_profile, set_by_env
@@ -76,11 +77,16 @@ def _shown(key: str, value: Any) -> str:
         return "{" + ", ".join(f'{json.dumps(k)} = "***"' for k in value) + "}"
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, str):
-        from jobwatch.redact import redact_url
+    if key == "base_url" and isinstance(value, str):
+        from jobwatch.redact import redact_userinfo
 
-        return json.dumps(redact_url(value))
+        return json.dumps(redact_userinfo(value))
     return json.dumps(value)
+
+
+def _toml_key(name: str) -> str:
+    """A profile name as a TOML key: bare where TOML allows, else quoted."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
 
 
 def _note(key: str, value: Any, runtime: Runtime) -> str:
@@ -113,7 +119,7 @@ def render_config(runtime: Runtime) -> str:
         profiles = chosen
     for provider, name in profiles:
         profile = _resolve(runtime, provider, name)
-        lines.append(f"\n[{provider}.{name}]")
+        lines.append(f"\n[{provider}.{_toml_key(name)}]")
         for key, found in profile.values.items():
             lines.append(f"{key} = {_shown(key, found.value)}  # {found.source}"
                          f"{_note(key, found.value, runtime)}")

@@ -249,20 +249,37 @@ def test_a_misspelt_demo_profile_suggests_the_built_in_one(run_cli) -> None:
     assert "hint: did you mean 'demo'?" in result.stderr
 
 
-def test_config_show_hides_a_password_in_a_base_url(run_cli, tmp_path) -> None:
+@pytest.mark.parametrize("base_url", [
+    "https://user:pa55word@plan.example.com",
+    "https://user:pa55word@plan.example.com/x#frag",
+    "ftp://user:pa55word@plan.example.com",
+    "https://admin:pa55/word@plan.example.com",  # a / in it: urlsplit sees a port
+    "user:pa55word@plan.example.com",  # no scheme
+    "https://user:pa55@word@plan.example.com",  # an @ in it
+])
+def test_a_password_in_a_base_url_is_never_printed(run_cli, tmp_path, base_url) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('[claret.default]\nbase_url = "https://user:pa55word@plan.example.com"\n'
+    config.write_text(f'[claret.default]\nbase_url = "{base_url}"\ntoken = "t0ken-abc"\n'
+                      'tenant = "acme"\n')
+    shown = run_cli("--config", str(config), "config", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert "pa55" not in shown.stdout and "***@plan.example.com" in shown.stdout
+    for args in (["status", "claret", "1"], ["config", "check"]):
+        result = run_cli("--config", str(config), *args)
+        assert result.returncode == 6, result.stderr
+        assert "pa55" not in result.stderr + result.stdout
+        assert "carries a user name or password" in result.stderr + result.stdout
+
+
+def test_config_show_prints_any_profile_name_as_toml(run_cli, tmp_path) -> None:
+    from tests.test_docs import tomllib
+
+    config = tmp_path / "c.toml"
+    config.write_text('[claret."my team.x"]\nbase_url = "https://x.example"\n'
                       'token = "t0ken-abc"\ntenant = "acme"\n')
     shown = run_cli("--config", str(config), "config", "show")
     assert shown.returncode == 0, shown.stderr
-    assert "pa55word" not in shown.stdout and "user:***@plan.example.com" in shown.stdout
-    for base_url in ("https://user:pa55word@plan.example.com/x#frag",
-                     "ftp://user:pa55word@plan.example.com"):
-        config.write_text(f'[claret.default]\nbase_url = "{base_url}"\ntoken = "t0ken-abc"\n'
-                          'tenant = "acme"\n')
-        result = run_cli("--config", str(config), "status", "claret", "1")
-        assert_clean_error(result, 6)
-        assert "pa55word" not in result.stderr and "user:***@" in result.stderr
+    assert tomllib.loads(shown.stdout)["claret"]["my team.x"]["tenant"] == "acme"
 
 
 def test_unknown_profile_from_env_without_file(run_cli, fake) -> None:

@@ -7,7 +7,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from pydantic import ValidationError
 
@@ -21,7 +21,6 @@ from jobwatch.errors import (
 )
 from jobwatch.http import Log, open_response, origin_of, raise_if_transient
 from jobwatch.models import free_word_state, percent_fraction
-from jobwatch.redact import redact_url
 from jobwatch.text import printable
 
 if TYPE_CHECKING:
@@ -63,29 +62,29 @@ class Adapter(ABC):
         self.redact = redact
         self._status_urls: dict[str, str] = {}
         base_url = profile.get("base_url")
-        shown = redact_url(base_url or "")  # a password in it is refused below, not printed
         if not base_url:
             raise ConfigError(f"no base_url for {self.name} profile '{profile.name}'",
                               hint=profile.fix_hint("base_url", '"https://..."'))
+        if "@" in base_url:
+            # Before any message quotes the URL: a user name or password in it, whatever its
+            # form (a / or @ in the password, no scheme), is never printed.
+            raise ConfigError(f"base_url ({profile.source('base_url')}) carries a user name or "
+                              "password", hint="put credentials in token, token_env or "
+                              "token_command, never in the URL")
         if not re.match(r"^https?://[^/]+", base_url):
-            raise ConfigError(f"base_url {shown!r} ({profile.source('base_url')}) is not an "
+            raise ConfigError(f"base_url {base_url!r} ({profile.source('base_url')}) is not an "
                               "http(s) URL")
         self.base_url: str = base_url.rstrip("/")
         try:
             self.origin = origin_of(self.base_url)
-            userinfo = "@" in urlsplit(self.base_url).netloc
         except ValueError as exc:
-            raise ConfigError(f"base_url {shown!r} ({profile.source('base_url')}) is not a "
+            raise ConfigError(f"base_url {base_url!r} ({profile.source('base_url')}) is not a "
                               f"valid URL: {exc}") from None
         if "?" in base_url or "#" in base_url:
             # Joined as text, the endpoint's path would land in the query or the fragment.
-            raise ConfigError(f"base_url {shown!r} ({profile.source('base_url')}) has a query "
+            raise ConfigError(f"base_url {base_url!r} ({profile.source('base_url')}) has a query "
                               "or a fragment", hint="give the API root only, for example "
                               f"{self.default_base_url or 'https://api.example.com'}")
-        if userinfo:
-            raise ConfigError(f"base_url ({profile.source('base_url')}) carries a user name or "
-                              "password", hint="put credentials in token, token_env or "
-                              "token_command, never in the URL")
         for field in self.required:
             if not profile.get(field):
                 raise ConfigError(f"no {field} for {self.name} profile '{profile.name}'",
