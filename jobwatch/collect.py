@@ -78,7 +78,8 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
                 codes[slot] = _fetch(runtime, adapters[watch.account], client, renderer, watch,
                                      root, categories)
         except KeyboardInterrupt:
-            _interrupted(runtime, output, renderer, watches, resume)
+            _interrupted(runtime, output, renderer, watches, resume,
+                         [w for w in reported if w is not None])
             raise
         renderer.finish([], 0)
     output.ended([w for w in reported if w is not None])
@@ -157,7 +158,7 @@ def _say(runtime: Runtime, message: str, hint: str | None) -> None:
 
 
 def _interrupted(runtime: Runtime, output: Output, renderer: Renderer, watches: list[Watch],
-                 resume: Resume) -> None:
+                 resume: Resume, reported: list[Watch]) -> None:
     """Ctrl-C: what was saved stays listed (and in --json), and the command that fetches the
     rest is said, as `wait` does."""
     from jobwatch.resume import command
@@ -170,7 +171,7 @@ def _interrupted(runtime: Runtime, output: Output, renderer: Renderer, watches: 
     if abort is not None:
         abort()
     cut = [w for w in watches if w.downloads_cut]
-    output.ended(watches)
+    output.ended(reported)  # every job's line, the unread ones too, in command-line order
     if cut:
         runtime.stderr.write("jobwatch: interrupted: downloads stopped; resume with: "
                              + command("download", cut, resume.words(), resume.profile)

@@ -226,7 +226,9 @@ def watch_jobs(runtime: Runtime, refs: list[JobRef], opts: WaitOptions, output: 
         long_running()
         code = engine.run([new_watch(r.provider, r.profile or runtime.profile, r.job_id)
                            for r in jobs])
-        if hooks is not None:
-            hooks.close(code)
-    output.ended(engine.watches)
+        try:
+            if hooks is not None:
+                hooks.close(code)
+        finally:  # Ctrl-C while the last hooks run: the jobs' lines are still printed
+            output.ended(engine.watches)
     return code

@@ -72,10 +72,11 @@ def test_an_interrupted_download_says_how_to_fetch_the_rest(fake, tmp_path: Path
     _files(fake, 1, "a.csv")
     _stuck(fake, 2)
     _files(fake, 3, "c.csv")
+    route_claret(fake, 4, Reply(422, b'{"message": "Job not found: 4"}'))
     work = tmp_path / "work"
     work.mkdir()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jobwatch", "download", "claret", "1", "2", "3", "--json",
+        [sys.executable, "-m", "jobwatch", "download", "claret", "1", "2", "4", "3", "--json",
          "--download-dir", "out"], cwd=work, env=clean_env(tmp_path, **env(fake)),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=as_from_a_terminal)
@@ -91,7 +92,7 @@ def test_an_interrupted_download_says_how_to_fetch_the_rest(fake, tmp_path: Path
             in stderr), stderr
     lines = [json.loads(line) for line in stdout.splitlines()]
     assert [(line["job_id"], line["outcome"]) for line in lines] == [
-        ("1", "succeeded"), ("2", "interrupted"), ("3", "interrupted")]
+        ("1", "succeeded"), ("2", "interrupted"), ("4", "not_found"), ("3", "interrupted")]
     assert lines[0]["downloads"][0]["path"] == "out/claret-1/output/a.csv"
     assert not list(work.rglob("*.part"))
 

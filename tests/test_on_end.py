@@ -161,7 +161,7 @@ def test_ctrl_c_while_a_hook_runs_stops_its_group_and_says_so(fake: FakeServer,
     work = tmp_path / "work"
     work.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "jobwatch", "wait", "claret", "1", *FAST,
-                             "--on-end", f"touch {started}; sleep 300"], cwd=work,
+                             "--json", "--on-end", f"touch {started}; sleep 300"], cwd=work,
                             env=clean_env(tmp_path, **env(fake)), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=as_from_a_terminal)
@@ -170,9 +170,11 @@ def test_ctrl_c_while_a_hook_runs_stops_its_group_and_says_so(fake: FakeServer,
         assert time.monotonic() < deadline, "the hook never started"
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=15)
+    stdout, stderr = proc.communicate(timeout=15)
     assert proc.returncode == 130, stderr
     assert "on-end hook for claret 1 stopped" in stderr and "interrupted" in stderr
+    # The job had ended: its --json line is printed all the same.
+    assert [json.loads(line)["outcome"] for line in stdout.splitlines()] == ["succeeded"]
     # The closing lines said "done (exit 0)": the last line says why the exit is 130 anyway.
     assert stderr.splitlines()[-1] == ("jobwatch: error: interrupted while an on-end hook ran "
                                        "(the watch itself had ended with exit 0)")
