@@ -105,7 +105,9 @@ Amount = StrictInt | Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Text = StrictStr | None
 
 
-_FRACTION = re.compile(r"(?<=:\d\d)\.(\d+)")  # of the seconds
+_FRACTION = re.compile(r"(?<=:\d\d)[.,](\d+)")  # of the seconds
+_OFFSET = re.compile(r"([+-]\d\d):?(\d\d)?$")  # +02:00, +0200 or +02, at the end
+_EXTENDED_DATE = re.compile(r"\d{4}-\d\d-\d\d(?:$|[T ]\d\d:\d\d)")
 
 
 def utc_time(text: str | None) -> str | None:
@@ -116,10 +118,15 @@ def utc_time(text: str | None) -> str | None:
     if text is None:
         return None
     stripped = text.strip()
-    # Python 3.10's fromisoformat reads neither a trailing Z nor a fraction of other than 3
-    # or 6 digits: both are given to it in the form it reads.
+    if not _EXTENDED_DATE.match(stripped):
+        return None  # the basic form (20240101T120000Z) only 3.11's fromisoformat reads
+    # Python 3.10's fromisoformat reads no trailing Z, no offset without its colon (+0200, +02),
+    # no comma before a fraction and no fraction of other than 3 or 6 digits: each is given
+    # to it in the form it reads, so every Python gives the same answer.
     iso = stripped[:-1] + "+00:00" if stripped[-1:] in ("Z", "z") else stripped
-    iso = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), iso, count=1)
+    day, clock = iso[:10], iso[10:]  # the offset is looked for in the time only
+    clock = _OFFSET.sub(lambda m: f"{m.group(1)}:{m.group(2) or '00'}", clock, count=1)
+    iso = day + _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), clock, count=1)
     try:
         moment = datetime.fromisoformat(iso)
     except ValueError:

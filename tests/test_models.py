@@ -216,6 +216,12 @@ def test_a_percentage_becomes_the_fraction_a_person_would_write(percent, fractio
     ("yesterday", None), ("", None), ("2024-13-01T00:00:00Z", None),
     ("0001-01-01T00:00:00+01:00", None),  # before the first year, in UTC
     (None, None),
+    # Forms Python 3.10's fromisoformat does not read, read alike on every Python:
+    ("2024-01-01T12:00:00+0200", "2024-01-01T10:00:00Z"),
+    ("2024-01-01T12:00:00+02", "2024-01-01T10:00:00Z"),
+    ("2024-01-01T12:00:00,5Z", "2024-01-01T12:00:00.500Z"),
+    ("2024-01-01T10:00:00.1234567+00:00", "2024-01-01T10:00:00.123456Z"),
+    ("20240101T120000Z", None),  # the basic form: 3.11 alone would read it
 ])
 def test_job_times_are_utc_ending_in_z(given, shown) -> None:
     job = Job(provider="claret", job_id="1", state=JobState.RUNNING, status="in_progress",
