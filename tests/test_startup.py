@@ -57,7 +57,9 @@ def test_a_status_imports_no_live_display(fake) -> None:
     modules = imported_by(["status", "claret", "1", "--json"], env)
     assert "httpx" in modules  # it did make its request
     assert heavy(modules, ("rich.live", "rich.progress", "rich.table", "jobwatch.live",
-                           "jobwatch.engine", "jobwatch.demo")) == set()
+                           "jobwatch.engine", "jobwatch.demo", "jobwatch.hooks",
+                           "jobwatch.github", "jobwatch.adapters.capabilities",
+                           "jobwatch.downloads", "typer")) == set()
 
 
 # -- a config from the environment alone -------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from jobwatch.adapters.base import Adapter, free_word_fields, read_answer
-from jobwatch.adapters.capabilities import ReportedError
 from jobwatch.models import Job, JobState, map_free_word, percent_fraction
 from jobwatch.text import has_control
 
@@ -14,6 +13,7 @@ if TYPE_CHECKING:
     import httpx
 
     from jobwatch.adapters.answers.merchantops import MerchantOpsDetail
+    from jobwatch.adapters.capabilities import ReportedError
     from jobwatch.http import Log
 
 
@@ -81,6 +81,8 @@ class MerchantOpsAdapter(Adapter):
 
     @staticmethod
     def reported_errors(errors: list[Any]) -> list[ReportedError]:
+        from jobwatch.adapters.capabilities import ReportedError  # when a job ended: not status
+
         return [ReportedError(kind=str(e.get("error_type", "")), key=str(e.get("entity_key", "")),
                               message=str(e.get("message", "")))
                 for e in errors if isinstance(e, dict)]
