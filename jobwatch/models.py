@@ -7,6 +7,7 @@ models cost nothing until a line of theirs is made. No `from __future__ import a
 pydantic would evaluate the annotation strings of every base again for each subclass.
 """
 
+import functools
 import json
 import math
 import re
@@ -110,6 +111,7 @@ _OFFSET = re.compile(r"([+-]\d\d):?(\d\d)?$")  # +02:00, +0200 or +02, at the en
 _EXTENDED_DATE = re.compile(r"\d{4}-\d\d-\d\d(?:$|[T ]\d\d:\d\d)")
 
 
+@functools.lru_cache(maxsize=4096)  # a job's times are the same at most of its polls
 def utc_time(text: str | None) -> str | None:
     """A provider's time as UTC ending in Z: "2024-01-01T12:00:00+02:00" is
     "2024-01-01T10:00:00Z"; text already in UTC with a Z is kept as written (its precision
