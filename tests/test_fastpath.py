@@ -7,20 +7,15 @@ jobs, options and global options."""
 
 from __future__ import annotations
 
-import io
 import itertools
 import random
-from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
 import pytest
-from typer.main import get_command
 
 from jobwatch import fastpath
-from jobwatch.commands import app
-from jobwatch.commands.base import _take_globals, chosen_globals
+from tests.clickread import click_context
 
-GROUP = get_command(app)
 ROOT_WORDS = [[], ["-v"], ["-p", "a"], ["-pa"], ["--profile=b"], ["--profile", "b"],
               ["--config", "c.toml"], ["--config=c.toml"], ["-vp", "x"], ["-pv"], ["-vpq"],
               ["-h"], ["--help"], ["--version"], ["-V"], ["--"], ["-q"], ["--bogus"],
@@ -51,19 +46,10 @@ def corpus() -> list[list[str]]:
 
 def click_reads(argv: list[str]) -> tuple[Any, ...]:
     """What Click makes of ``argv``: ("refused",), ("other", name), or the `status` call."""
-    try:
-        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-            ctx = GROUP.make_context("jobwatch", list(argv))
-            _take_globals(ctx)
-            args = [*ctx._protected_args, *ctx.args]
-            name, command, rest = GROUP.resolve_command(ctx, args)  # type: ignore[attr-defined]
-            if name != "status":
-                return ("other", name)
-            sub = command.make_context(name, rest, parent=ctx)
-            _take_globals(sub)
-    except (Exception, SystemExit):  # UsageError, NoArgsIsHelpError, Exit (--help), ...
-        return ("refused",)
-    chosen = chosen_globals(sub)
+    read = click_context(argv, "status")
+    if read[0] != "read":
+        return read
+    _, sub, chosen = read
     return ("status", list(sub.params["jobs"]), bool(sub.params["json_output"]),
             bool(sub.params["quiet"]), chosen["config"], chosen["profile"],
             bool(chosen["verbose"]))

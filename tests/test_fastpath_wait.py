@@ -5,21 +5,16 @@ or read the very same jobs, options, global options and the options a resume com
 
 from __future__ import annotations
 
-import io
 import itertools
 import random
-from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
 import pytest
-from typer.main import get_command
 
 from jobwatch import fastpath
-from jobwatch.commands import app
-from jobwatch.commands.base import _take_globals, chosen_globals
 from jobwatch.resume import given_options
+from tests.clickread import click_context
 
-GROUP = get_command(app)
 OPTIONS = ("timeout", "interval", "fail_fast", "strict", "download_dir", "no_download",
            "artifacts", "follow_related", "not_found_grace", "on_end", "json_output", "events",
            "quiet")
@@ -53,19 +48,10 @@ def corpus() -> list[list[str]]:
 
 def click_reads(argv: list[str]) -> tuple[Any, ...]:
     """What Click makes of ``argv``: ("refused",), ("other", name), or the `wait` call."""
-    try:
-        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-            ctx = GROUP.make_context("jobwatch", list(argv))
-            _take_globals(ctx)
-            args = [*ctx._protected_args, *ctx.args]
-            name, command, rest = GROUP.resolve_command(ctx, args)  # type: ignore[attr-defined]
-            if name != "wait":
-                return ("other", name)
-            sub = command.make_context(name, rest, parent=ctx)
-            _take_globals(sub)
-    except (Exception, SystemExit):  # UsageError, NoArgsIsHelpError, Exit (--help), ...
-        return ("refused",)
-    chosen = chosen_globals(sub)
+    read = click_context(argv, "wait")
+    if read[0] != "read":
+        return read
+    _, sub, chosen = read
     options = {name: sub.params[name] for name in OPTIONS}
     return ("wait", list(sub.params["jobs"]), options, chosen["config"], chosen["profile"],
             bool(chosen["verbose"]), given_options(sub))
