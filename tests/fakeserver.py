@@ -53,6 +53,8 @@ class FakeServer:
         self._served: dict[str, int] = {}
         self.requests: list[Recorded] = []
         self.connections = 0
+        self.open_now = 0  # connections accepted and not yet closed
+        self.most_open = 0  # the most at once: what a pool's bound is about
         self._lock = threading.Lock()
         self._probes: dict[tuple[str, int], threading.Event] = {}
         self._httpd = _Server((host, port), _make_handler(self), self)
@@ -77,6 +79,7 @@ class FakeServer:
             self._served.clear()
             self.requests.clear()
             self.connections = 0
+            self.most_open = self.open_now
         return self
 
     def settle(self, limit: float = 10) -> FakeServer:
@@ -100,6 +103,8 @@ class FakeServer:
             probe = self._probes.pop(client[:2], None)
             if probe is None:
                 self.connections += 1
+                self.open_now += 1
+                self.most_open = max(self.most_open, self.open_now)
         if probe is not None:
             probe.set()
         return probe is None
@@ -167,6 +172,9 @@ def _make_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 super().handle()
             except (ConnectionResetError, BrokenPipeError):
                 pass  # the client hung up (Ctrl-C tests, cut downloads): not a server error
+            finally:
+                with server._lock:
+                    server.open_now -= 1
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
