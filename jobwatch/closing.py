@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobwatch.text import printable, shown
-from jobwatch.words import display_path, progress_text, state_word, tally
+from jobwatch.words import NAMED, display_path, named, progress_text, state_word, tally
 
 if TYPE_CHECKING:
     from jobwatch.engine import Watch
 
 Resume = Callable[[list["Watch"]], list[str]]  # the commands that take the watch up again
 LAST_SEEN_WIDTH = 40  # how much of a job's current step an interrupted row repeats
-NOTED_JOBS = 20  # jobs a closing note names one by one; the resume command lists them all
 LISTED_FILES = 3  # file names a closing line lists before "… and N more"
 
 
@@ -170,10 +169,8 @@ def _notes(watches: list[Watch], code: int, resumable: bool) -> list[str]:
         running = resumable and not any(w.job is None and w.waiting for w in timed_out)
         head = (f"timed out with {len(timed_out)} job(s) still running: " if running else
                 f"timed out with {len(timed_out)} job(s) not ended: ")
-        listed = [f"{w.label} ({_brief(w) or _unanswered(w)})" for w in timed_out[:NOTED_JOBS]]
-        if len(timed_out) > NOTED_JOBS:
-            listed.append(f"… and {len(timed_out) - NOTED_JOBS} more")
-        notes.append(head + "; ".join(listed))
+        notes.append(head + named([f"{w.label} ({_brief(w) or _unanswered(w)})"
+                                   for w in timed_out[:NAMED]], "; ", len(timed_out)))
     if code != 130 and (unwatched or cut):
         notes.append(_stopped_note(watches, unwatched, cut, resumable))
     return [printable(note) for note in notes]

@@ -79,7 +79,6 @@ SUMMARY_LIMIT = 1024 * 1024  # GitHub drops a step summary file larger than this
 MESSAGE_CHARS = 1000  # of an annotation's message
 TITLE_CHARS = 200
 CELL_CHARS = 300  # of a summary cell, before escaping
-LISTED = 20  # jobs named in an annotation standing for several
 
 ERROR_OUTCOMES = ("failed", "not_found", "auth", "unreachable", "timeout", "download_failed")
 _CODE_OUTCOMES = {0: "succeeded", 1: "failed", 4: "not_found", 5: "auth", 7: "unreachable",
@@ -329,9 +328,9 @@ def _capped(items: list[Annotation], labels: list[str], shown: int, kind: str,
 
 
 def _names(items: Iterable[Watch | str]) -> str:
-    names = [i if isinstance(i, str) else job_title(i) for i in items]
-    more = f", … and {len(names) - LISTED} more" if len(names) > LISTED else ""
-    return ", ".join(names[:LISTED]) + more
+    from jobwatch.words import named
+
+    return named([i if isinstance(i, str) else job_title(i) for i in items])
 
 
 # -- the step summary ----------------------------------------------------------------------

@@ -24,7 +24,7 @@ from jobwatch.closing import (
 from jobwatch.closing import error_lines as error_lines  # where callers have long found it
 from jobwatch.streams import silence_stdout
 from jobwatch.text import printable, shown
-from jobwatch.words import human_size, progress_text, state_word
+from jobwatch.words import NAMED, human_size, named, progress_text, state_word
 
 if TYPE_CHECKING:
     from jobwatch.adapters.capabilities import ReportedError
@@ -138,13 +138,9 @@ def _line_key(watch: Watch) -> tuple[object, ...]:
 
 
 def watching_line(watches: list[Watch]) -> str:
-    """The plain log's first line: the jobs by name, the first NOTED_JOBS of a long list."""
-    from jobwatch.closing import NOTED_JOBS
-
-    names = ", ".join(w.label for w in watches[:NOTED_JOBS])
-    if len(watches) <= NOTED_JOBS:
-        return f"watching {names}"
-    return f"watching {len(watches)} jobs: {names}, … and {len(watches) - NOTED_JOBS} more"
+    """The plain log's first line: the jobs by name, the first few of a long list."""
+    count = f"{len(watches)} jobs: " if len(watches) > NAMED else ""
+    return f"watching {count}{named([w.label for w in watches])}"
 
 
 class PlainRenderer:

@@ -4,7 +4,7 @@ its amounts, its state, outcomes and tallies, sizes and paths. Pure and cheap to
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,15 @@ if TYPE_CHECKING:
     from jobwatch.models import Job
 
 AMOUNT_LEVELS = 3  # the lengths progress_text can say a job's amount in
+NAMED = 20  # jobs a line names one by one before "… and N more"
+
+
+def named(names: Sequence[str], sep: str = ", ", total: int | None = None) -> str:
+    """The first NAMED names, and how many more (of ``total``, when only the first are
+    given): a line that lists the jobs of a 10,000-job watch stays a line (a resume command
+    lists them all)."""
+    left = (len(names) if total is None else total) - NAMED
+    return sep.join([*names[:NAMED], *([f"… and {left} more"] if left > 0 else [])])
 
 
 def progress_text(job: Job, level: int = 0) -> str:

@@ -239,7 +239,7 @@ def test_one_tally_for_the_closing_line_and_the_more_line() -> None:
 def test_long_lists_of_jobs_are_named_up_to_a_limit_in_the_plain_log() -> None:
     # 10,000 ids from stdin: the first line and the timeout note stay readable lines; the
     # resume command (a here-document by then) still lists every job.
-    from jobwatch.closing import NOTED_JOBS
+    from jobwatch.words import NAMED as NOTED_JOBS
 
     renderer, _, out = plain()
     renderer.resume = lambda watches: ["jobwatch wait claret - <<'JOBWATCH_JOBS'"]
