@@ -122,8 +122,9 @@ def _watch(ref: JobRef, job: Job | None = None) -> Watch:
 def _unread(ref: JobRef, error: JobwatchError | None) -> Watch | None:
     """The watch of a job its provider would not tell about, for its --json line; None for
     an error no job outcome names."""
-    outcome = {ExitCode.NOT_FOUND: "not_found", ExitCode.AUTH: "auth",
-               ExitCode.UNREACHABLE: "unreachable"}.get(error.exit_code) if error else None
+    from jobwatch.engine.outcomes import unread
+
+    outcome = unread(error) if error is not None else None
     if outcome is None:
         return None
     watch = _watch(ref)

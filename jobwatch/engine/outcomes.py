@@ -46,6 +46,14 @@ def settle(job: Job, download_failures: list[str], *, with_errors: bool = False)
     return "download_failed" if download_failures else "succeeded"
 
 
+def unread(error: JobwatchError) -> str | None:
+    """The outcome of a job that could not be read at all (`download` looks jobs up once):
+    the code of its error said as an outcome, None for an error no outcome names."""
+    found = [o for o in ("not_found", "auth", "unreachable")
+             if OUTCOME_CODES[o] == error.exit_code]
+    return found[0] if found else None
+
+
 def refused(error: JobwatchError) -> str:
     """The outcome of a job the provider would not tell about: its token was refused, or it
     does not know the job."""
