@@ -389,9 +389,8 @@ class QuietRenderer:
     def finish(self, watches: list[Watch], code: int) -> None:
         self.stream.write(error_lines(watches))
         if code == 130:
-            end = closing(watches, code, self.resume, self.resumable)
             lines = ["jobwatch: error: interrupted"]
-            for command in end.resume:
+            for command in self.resume(watches) if self.resumable else []:
                 first, *rest = command.split("\n")
                 lines += [f"hint: resume with: {first}", *rest]
             _write_lines(self.stream, lines)
