@@ -55,8 +55,7 @@ def run_download(runtime: Runtime, refs: list[JobRef], output: Output, resume: R
         answers = look_up(runtime, jobs, adapters, client, quiet=output.progress == "quiet")
         # --json: a line for every job given, in command-line order; a job that could not be
         # read gets one as `wait --json` gives it (outcome not_found, auth or unreachable).
-        unread = {id(a): _unread(a.ref, a.error) for a in answers if a.error is not None}
-        reported = [unread.get(id(a)) for a in answers]
+        reported = [_unread(a.ref, a.error) for a in answers]
         if len(answers) == 1 and answers[0].error is not None:
             output.ended([w for w in reported if w is not None])
             raise answers[0].error
@@ -121,7 +120,7 @@ def _watch(ref: JobRef, job: Job | None = None) -> Watch:
 
 def _unread(ref: JobRef, error: JobwatchError | None) -> Watch | None:
     """The watch of a job its provider would not tell about, for its --json line; None for
-    an error no job outcome names."""
+    a job that was read (no error), or an error no job outcome names."""
     from jobwatch.engine.outcomes import unread
 
     outcome = unread(error) if error is not None else None

@@ -35,7 +35,7 @@ def check_download_dir(flag: str | None) -> None:
 
 
 def download_root(runtime: Runtime, flag: str | None) -> Path:
-    check_download_dir(flag)
+    """Where downloads go; the flag was checked already (check_download_dir)."""
     chosen = flag or runtime.defaults().get("download_dir")
     return Path(os.path.expanduser(str(chosen))) if chosen else Path.cwd()
 
