@@ -426,12 +426,18 @@ def test_without_a_deadline_a_hook_runs_at_most_max_seconds(
     assert all(gone(pid) for pid in leftovers)
 
 
+def deaf_to_sigterm(tmp_path: Path, child_output: str = "") -> str:
+    """A hook whose leader and background child both ignore SIGTERM, their pids in
+    tmp_path/leader and tmp_path/child; it says "started" and runs until killed."""
+    return (f"trap '' TERM; echo $$ > {tmp_path}/leader; "
+            f"sh -c 'trap \"\" TERM; exec sleep 300' {child_output} & "
+            f"echo $! > {tmp_path}/child; echo started; while :; do sleep 0.05; done")
+
+
 @pytest.mark.slow
 def test_a_hook_that_ignores_sigterm_is_killed_after_the_grace(
         tmp_path: Path, leftovers: list[int]) -> None:
-    cmd = (f"trap '' TERM; echo $$ > {tmp_path}/leader; "
-           f"sh -c 'trap \"\" TERM; exec sleep 300' > /dev/null & echo $! > {tmp_path}/child; "
-           "echo started; while :; do sleep 0.05; done")
+    cmd = deaf_to_sigterm(tmp_path, child_output="> /dev/null")
     seen = Seen()
     hooks = runner(cmd, seen, max_seconds=0.5, grace=0.5)
     hooks.submit(job())
@@ -549,9 +555,7 @@ def test_a_callback_that_fails_kills_the_hook_and_reaches_finish(
 
 def test_a_second_ctrl_c_while_interrupting_kills_the_group_at_once(
         tmp_path: Path, leftovers: list[int]) -> None:
-    cmd = (f"trap '' TERM; echo $$ > {tmp_path}/leader; "
-           f"sh -c 'trap \"\" TERM; exec sleep 300' & echo $! > {tmp_path}/child; "
-           "echo started; while :; do sleep 0.05; done")
+    cmd = deaf_to_sigterm(tmp_path)
     seen = Seen()
     hooks = runner(cmd, seen, grace=30)
     hooks.submit(job())
