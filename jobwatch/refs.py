@@ -53,8 +53,7 @@ def parse_refs(args: list[str], stdin: TextIO | None = None,
                 raise UsageError("- reads the job ids from stdin and must be the only id",
                                  hint=f"either list the ids, or: jobwatch ... {first} - < ids.txt")
             ids = _stdin_lines(stdin, stderr, "job ids")
-        return [JobRef(provider, profile, _checked_id(provider, job_id, job_id))
-                for job_id in ids]
+        return [JobRef(provider, profile, _listed_id(provider, job_id, first)) for job_id in ids]
     if STDIN in args:
         if args != [STDIN]:
             raise UsageError("- reads the job references from stdin and must be the only one",
@@ -114,6 +113,21 @@ def _checked_id(provider: str, job_id: str, shown: str) -> str:
         if shown == job_id:
             raise
         raise UsageError(f"{exc.message} (in {shown!r})", hint=exc.hint) from None
+
+
+def _listed_id(provider: str, job_id: str, first: str) -> str:
+    """An id after `PROVIDER`; one that is not an id of it but names a provider
+    (`claret 1001 merchantops:enr_7Hq2`) gets a hint on how to mix providers."""
+    try:
+        return _checked_id(provider, job_id, job_id)
+    except UsageError as exc:
+        head = job_id.partition(":")[0].partition("@")[0].strip().lower()
+        if head not in PROVIDERS:
+            raise
+        hint = (f"name {provider} once, then all its ids" if head == provider else
+                "to mix providers, give every job as PROVIDER:JOB_ID, for example: "
+                f"{provider}:{_example_id(provider)} {head}:{_example_id(head)}")
+        raise UsageError(exc.message, hint=f"after '{first}' come its ids only; {hint}") from None
 
 
 def _example_id(provider: str) -> str:

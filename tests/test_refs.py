@@ -118,3 +118,16 @@ def test_a_claret_id_with_leading_zeros_is_the_same_job(run_cli, fake: FakeServe
         assert result.returncode == 0, result.stderr
         assert [json.loads(line)["job_id"] for line in result.stdout.splitlines()] == ["7"]
     assert fake.hits(CLARET.format(7)) == 2
+
+
+@pytest.mark.parametrize(("args", "hint"), [
+    (["claret", "1001", "merchantops:enr_7Hq2"],
+     "hint: after 'claret' come its ids only; to mix providers, give every job as "
+     "PROVIDER:JOB_ID, for example: claret:12345 merchantops:job_8f2c1"),
+    (["claret", "1001", "claret", "1002"],
+     "hint: after 'claret' come its ids only; name claret once, then all its ids"),
+])
+def test_a_provider_among_the_ids_says_how_to_write_it(run_cli, args, hint) -> None:
+    result = run_cli("status", *args)
+    assert_clean_error(result, 2)
+    assert hint in result.stderr.splitlines()
