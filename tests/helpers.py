@@ -160,6 +160,7 @@ def strict_json(text: str) -> object:
 def as_from_a_terminal() -> None:
     """In the child, before jobwatch starts: SIGINT and SIGHUP at their defaults, as a shell on
     a terminal starts a command. The tests may run where they are ignored (a background job of
-    a script, `nohup pytest`), and jobwatch rightly keeps a SIGHUP ignored at start."""
+    a script, `nohup pytest`): Python then never raises KeyboardInterrupt, and jobwatch
+    rightly keeps a SIGHUP ignored at start."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)

@@ -26,6 +26,7 @@ import pytest
 
 from jobwatch.demo.run import BANNER_END
 from tests.conftest import assert_clean_error, assert_no_secret, clean_env
+from tests.helpers import as_from_a_terminal
 
 PROVIDERS = ("retailgrid", "merchantops", "julep", "claret")
 CLARET_CATEGORIES = ("input", "staging", "output", "errors")
@@ -38,12 +39,6 @@ JULEP_JOB = "5f0c3a9e-2b7d-4c1e-9a8f-3d6b1e7c2a40"
 RETAILGRID_UPSERT = "8a1d6c52-7e3f-4b90-a2c4-51f9e0d7b3a6"
 RETAILGRID_FILL = "c3e9f1a7-5b2d-4e80-b6a4-9d0f2c7e1b38"
 RETAILGRID_FAILING = "e4b29c7d-1a6f-4d3e-8b05-6f2a9c1d7e84"
-
-
-def _default_sigint() -> None:
-    # A child inherits an ignored SIGINT (nohup, `cmd &` in a script), and Python then never
-    # raises KeyboardInterrupt: give the CLI the SIGINT a terminal's Ctrl-C would deliver.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def jobwatch(*args: str) -> list[str]:
@@ -96,7 +91,7 @@ def _start_demo(base: Path, env: dict[str, str] | None = None,
     process = subprocess.Popen(jobwatch("demo"), cwd=run.cwd, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=clean_env(base, TMPDIR=str(run.tmp), **(env or {})),
-                               preexec_fn=_default_sigint)
+                               preexec_fn=as_from_a_terminal)
     return run, process
 
 
@@ -331,7 +326,7 @@ def serving(base: Path, *args: str, runtime_dir: Path | None = None) -> Iterator
     process = subprocess.Popen(
         jobwatch("demo", "--serve", "--port", "0", *args), cwd=base, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=clean_env(base, **runtime_env(runtime_dir)), preexec_fn=_default_sigint)
+        env=clean_env(base, **runtime_env(runtime_dir)), preexec_fn=as_from_a_terminal)
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
     served = Served(process, runtime_dir)
@@ -601,7 +596,7 @@ def test_a_signal_right_after_the_banner_stops_the_server_cleanly(tmp_path: Path
     result = subprocess.run([sys.executable, "-c", SIGNAL_RIGHT_AFTER_BANNER, name],
                             cwd=tmp_path, env=clean_env(tmp_path), stdin=subprocess.DEVNULL,
                             capture_output=True, text=True, timeout=30,
-                            preexec_fn=_default_sigint)
+                            preexec_fn=as_from_a_terminal)
     assert "jobwatch status claret 1001" in result.stdout, result.stdout
     assert result.returncode == 0, (result.returncode, result.stderr)
     assert "simulator stopped" in result.stderr

@@ -31,6 +31,7 @@ from jobwatch.demo.simulator import Simulator
 from jobwatch.demo.state import proof, publish
 from tests.conftest import TOKEN, assert_clean_error, assert_no_secret, clean_env
 from tests.fakeserver import FakeServer, Recorded, json_reply
+from tests.helpers import as_from_a_terminal
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 SIM_TOKEN = "demo-SIMULATORS0WN"
@@ -328,7 +329,7 @@ def _serve(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
         [sys.executable, "-m", "jobwatch", "demo", "--serve"], cwd=tmp_path,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=clean_env(tmp_path, **env),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=as_from_a_terminal)
     lines: queue.Queue[str] = queue.Queue()
 
     def read() -> None:
