@@ -8,6 +8,7 @@ Every resolved value remembers where it came from ("env JOBWATCH_CLARET_TOKEN",
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -125,7 +126,7 @@ class Profile:
 
     @property
     def section(self) -> str:
-        return f"[{self.provider}.{self.name}]"
+        return section_header(self.provider, self.name)
 
     def fix_hint(self, name: str, example: str) -> str:
         env = env_variable(self.provider, name)
@@ -276,6 +277,12 @@ def load_defaults(config: ConfigFile) -> Defaults:
     section = config.data.get("defaults", {})
     return Defaults({k: Value(v, config.line_of("defaults", k)) for k, v in section.items()},
                     config)
+
+
+def section_header(provider: str, name: str) -> str:
+    """`[claret.staging]`, or `[claret."my team"]` for a name TOML would not take bare."""
+    key = name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+    return f"[{provider}.{key}]"
 
 
 def profile_names(config: ConfigFile, provider: str) -> list[str]:

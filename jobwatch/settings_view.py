@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import TYPE_CHECKING, Any
 
-from jobwatch.config import PROVIDERS, Profile, profile_names, resolve_profile, set_by_env
+from jobwatch.config import (
+    PROVIDERS,
+    Profile,
+    profile_names,
+    resolve_profile,
+    section_header,
+    set_by_env,
+)
 from jobwatch.errors import ConfigError, ExitCode, JobwatchError
 
 if TYPE_CHECKING:
@@ -84,11 +90,6 @@ def _shown(key: str, value: Any) -> str:
     return json.dumps(value)
 
 
-def _toml_key(name: str) -> str:
-    """A profile name as a TOML key: bare where TOML allows, else quoted."""
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
-
-
 def _note(key: str, value: Any, runtime: Runtime) -> str:
     if key == "token_env":
         return "; " + ("set" if value in runtime.env else "NOT SET") + " in the environment"
@@ -119,7 +120,7 @@ def render_config(runtime: Runtime) -> str:
         profiles = chosen
     for provider, name in profiles:
         profile = _resolve(runtime, provider, name)
-        lines.append(f"\n[{provider}.{_toml_key(name)}]")
+        lines.append(f"\n{section_header(provider, name)}")
         for key, found in profile.values.items():
             lines.append(f"{key} = {_shown(key, found.value)}  # {found.source}"
                          f"{_note(key, found.value, runtime)}")
